@@ -1,0 +1,143 @@
+// One error type with a stable code, and one table that maps each code to HTTP status, gRPC status and CLI exit code.
+// spec/errors.md documents every code; test/errors.test.ts keeps the two in step.
+
+/** gRPC status numbers (kept here so this module needs no gRPC import). */
+const GRPC = {
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DATA_LOSS: 15,
+} as const;
+
+interface CodeInfo {
+  /** HTTP status a server answers with. */
+  http: number;
+  /** gRPC status code a server answers with. */
+  grpc: number;
+  /** CLI exit code: 1 for an invalid artifact or rejected content, 2 for usage or I/O problems. */
+  exit: 1 | 2;
+  /** One line on what it means. */
+  description: string;
+}
+
+const bad = (description: string): CodeInfo => ({ http: 400, grpc: GRPC.INVALID_ARGUMENT, exit: 1, description });
+const unsafe = (description: string): CodeInfo => ({ http: 422, grpc: GRPC.FAILED_PRECONDITION, exit: 1, description });
+
+/** Every error code omaf emits. Warnings (`OMAF_WARN_*`) never fail an operation. */
+export const ERROR_CODES = {
+  // usage, settings and I/O
+  OMAF_ERR_USAGE: { http: 400, grpc: GRPC.INVALID_ARGUMENT, exit: 2, description: "Bad command-line usage or argument." },
+  OMAF_ERR_SETTINGS: { http: 500, grpc: GRPC.INVALID_ARGUMENT, exit: 2, description: "A setting (flag, environment variable or config file) has a bad value." },
+  OMAF_ERR_NOT_FOUND: { http: 404, grpc: GRPC.NOT_FOUND, exit: 2, description: "The given file or folder does not exist." },
+  OMAF_ERR_IO: { http: 500, grpc: GRPC.INTERNAL, exit: 2, description: "Reading or writing a file failed." },
+  OMAF_ERR_TARGET_EXISTS: { http: 409, grpc: GRPC.ALREADY_EXISTS, exit: 2, description: "The output file or folder already exists (use --force to replace it)." },
+
+  // manifest
+  OMAF_ERR_MANIFEST_MISSING: bad("No odahuflow.model.yaml (or .yml, or odahuflow.project.yaml) at the artifact root."),
+  OMAF_ERR_MANIFEST_PARSE: bad("The manifest is neither valid JSON nor valid YAML."),
+  OMAF_ERR_MANIFEST_SCHEMA: bad("The manifest breaks its JSON Schema where no more specific code applies (wrong type, missing section)."),
+  OMAF_ERR_MANIFEST_INVALID: bad("The manifest has errors; the operation was refused (each issue is listed with its own code)."),
+  OMAF_ERR_BINARIES_TYPE: bad("binaries.type is missing or not one of python, java, node, onnx."),
+  OMAF_ERR_BINARIES_DEPENDENCIES: bad("binaries.dependencies is missing or malformed."),
+  OMAF_ERR_CONDA_PATH: bad("binaries.conda_path does not name a file in the artifact, or escapes it."),
+  OMAF_ERR_MODEL_NAME: bad("model.name is missing or not made of letters, digits and dashes."),
+  OMAF_ERR_MODEL_VERSION: bad("model.version is missing or not <Apache version>-<suffix>."),
+  OMAF_ERR_WORKDIR: bad("model.workDir is missing, does not exist in the artifact, or escapes it."),
+  OMAF_ERR_ENTRYPOINT: bad("model.entrypoint is missing or does not resolve to a file for the model's environment."),
+  OMAF_ERR_ODAHUFLOW_VERSION: bad("odahuflowVersion is missing, not a string, or not a supported version."),
+  OMAF_ERR_TOOLCHAIN_NAME: bad("toolchain.name is missing or malformed."),
+  OMAF_ERR_TOOLCHAIN_VERSION: bad("toolchain.version is missing or malformed."),
+  OMAF_WARN_VERSION_NO_SUFFIX: bad("model.version is a plain version without the -<suffix> part (accepted)."),
+  OMAF_WARN_MANIFEST_ALTERNATE: bad("Several manifest files were found; the first by precedence is used."),
+
+  // archives
+  OMAF_ERR_ARCHIVE_FORMAT: bad("The file is not a ZIP or gzip-compressed tar archive, or it is corrupt."),
+  OMAF_ERR_UNSAFE_ABSOLUTE_PATH: unsafe("An archive entry has an absolute path (or a drive letter)."),
+  OMAF_ERR_UNSAFE_TRAVERSAL: unsafe("An archive entry path contains '..' and would land outside the target folder (zip-slip)."),
+  OMAF_ERR_UNSAFE_LINK: unsafe("An archive entry is a symbolic or hard link."),
+  OMAF_ERR_DUPLICATE_ENTRY: unsafe("Two archive entries have the same (normalised) name."),
+  OMAF_ERR_TOO_LARGE: unsafe("The archive's total uncompressed size exceeds the limit (zip bomb defence)."),
+  OMAF_ERR_COMPRESSION_RATIO: unsafe("An entry's compression ratio exceeds the limit (zip bomb defence)."),
+  OMAF_ERR_TOO_MANY_ENTRIES: unsafe("The archive has more entries than the limit."),
+  OMAF_ERR_DIGEST_MISMATCH: unsafe("A file's SHA-256 or size differs from the one recorded in the provenance."),
+  OMAF_ERR_PROVENANCE_INVALID: unsafe("The provenance record is malformed or does not match the archive's entries."),
+
+  // runtime and serving
+  OMAF_ERR_ENV_UNSUPPORTED: { http: 501, grpc: GRPC.UNIMPLEMENTED, exit: 1, description: "The artifact's environment (binaries.type) cannot be served yet." },
+  OMAF_ERR_ONNXRUNTIME_MISSING: { http: 500, grpc: GRPC.FAILED_PRECONDITION, exit: 2, description: "Serving an ONNX model needs the optional onnxruntime-node package." },
+  OMAF_ERR_ENTRYPOINT_LOAD: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "The model's entrypoint could not be imported or loaded." },
+  OMAF_ERR_ENTRYPOINT_FUNCTION: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "A required GPPI function is missing or is not a function, or init() answered something other than 'matrix' or 'objects'." },
+  OMAF_ERR_MODEL_INIT: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "The model failed to initialise." },
+  OMAF_ERR_MODEL_NOT_READY: { http: 503, grpc: GRPC.UNAVAILABLE, exit: 1, description: "The model is not loaded yet (or failed to load)." },
+  OMAF_ERR_MODEL_NOT_FOUND: { http: 404, grpc: GRPC.NOT_FOUND, exit: 1, description: "The request names a model (or version) this server does not serve." },
+  OMAF_ERR_BAD_INPUT: bad("The request body or an input item is malformed or does not fit the model's inputs."),
+  OMAF_ERR_PREDICT: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "The model raised an error while predicting." },
+  OMAF_ERR_TIMEOUT: { http: 504, grpc: GRPC.DEADLINE_EXCEEDED, exit: 1, description: "The prediction took longer than the request timeout." },
+  OMAF_ERR_UNAVAILABLE: { http: 503, grpc: GRPC.UNAVAILABLE, exit: 1, description: "The server is draining or at its concurrency limit; retry later." },
+  OMAF_ERR_PAYLOAD_TOO_LARGE: { http: 413, grpc: GRPC.RESOURCE_EXHAUSTED, exit: 1, description: "The request body exceeds the configured maximum size." },
+  OMAF_ERR_NOT_IMPLEMENTED: { http: 501, grpc: GRPC.UNIMPLEMENTED, exit: 1, description: "The model does not offer this operation (e.g. explain)." },
+  OMAF_ERR_INTERNAL: { http: 500, grpc: GRPC.INTERNAL, exit: 2, description: "An unexpected internal error." },
+} satisfies Record<string, CodeInfo>;
+
+/** A stable error or warning code, e.g. `OMAF_ERR_MODEL_NAME`. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The one error type omaf throws. `code` is stable; `details` carries machine-readable context. */
+export class OmafError extends Error {
+  override readonly name = "OmafError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http;
+  }
+  get grpcStatus(): number {
+    return ERROR_CODES[this.code].grpc;
+  }
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+/** True when `err` is an OmafError (optionally with the given code). */
+export function isOmafError(err: unknown, code?: ErrorCode): err is OmafError {
+  return err instanceof OmafError && (code === undefined || err.code === code);
+}
+
+/** Wraps any thrown value as an OmafError, keeping OmafErrors as they are. */
+export function toOmafError(err: unknown, fallback: ErrorCode = "OMAF_ERR_INTERNAL"): OmafError {
+  if (err instanceof OmafError) return err;
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e && typeof e === "object" && typeof e.code === "string") {
+    if (e.code === "ENOENT") return new OmafError("OMAF_ERR_NOT_FOUND", e.message, { path: e.path }, { cause: err });
+    if (e.code === "EEXIST") return new OmafError("OMAF_ERR_TARGET_EXISTS", e.message, { path: e.path }, { cause: err });
+    if (/^E[A-Z]+$/.test(e.code)) return new OmafError("OMAF_ERR_IO", e.message, { path: e.path, errno: e.code }, { cause: err });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new OmafError(fallback, message, undefined, { cause: err });
+}
+
+/** One finding of validation. Validation returns all of them at once. */
+export interface ValidationIssue {
+  code: ErrorCode;
+  severity: "error" | "warning";
+  /** Where: a manifest field path such as `model.name`, or a file path inside the artifact. */
+  path: string;
+  message: string;
+}

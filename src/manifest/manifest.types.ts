@@ -1,0 +1,75 @@
+// Generated from schemas/odahuflow.model.schema.json by `npm run gen:types`. Do not edit.
+
+/**
+ * The manifest of an OMAF (Odahu Model Artifact Format) artifact: odahuflow.model.yaml at the artifact root.
+ */
+export interface OmafManifest {
+  binaries: OmafBinaries;
+  model: OmafModel;
+  /**
+   * OMAF format version, a string such as '1.0'.
+   */
+  odahuflowVersion: "1.0";
+  toolchain: OmafToolchain;
+  output?: OmafOutput;
+  [k: string]: unknown;
+}
+/**
+ * How the model is run and what it depends on.
+ */
+export interface OmafBinaries {
+  /**
+   * Prediction interface: python (GPPI), java (GJPI), node (omaf's JS/TS GPPI) or onnx (an .onnx file).
+   */
+  type: "python" | "java" | "node" | "onnx";
+  /**
+   * Dependency system, e.g. conda, pip, npm or none.
+   */
+  dependencies: string;
+  /**
+   * Path of the conda environment file, relative to the artifact root.
+   */
+  conda_path?: string;
+  [k: string]: unknown;
+}
+/**
+ * Identity and entrypoint of the model.
+ */
+export interface OmafModel {
+  /**
+   * Model name: letters, digits and dashes.
+   */
+  name: string;
+  /**
+   * <Apache version>-<suffix>, e.g. 1.0.0-12333122. A version without suffix is accepted with a warning.
+   */
+  version: string;
+  /**
+   * Working directory (import path) of the model, relative to the artifact root.
+   */
+  workDir: string;
+  /**
+   * Module (Python import path or JS/TS file) relative to workDir, a JAR for java, or an .onnx file for onnx.
+   */
+  entrypoint: string;
+  /**
+   * Optional author or owner of the model, reported in metadata.
+   */
+  author?: string;
+  [k: string]: unknown;
+}
+/**
+ * Toolchain that trained or packed the model.
+ */
+export interface OmafToolchain {
+  name: string;
+  version: string;
+  [k: string]: unknown;
+}
+/**
+ * Outputs of the training run, as Odahu records them.
+ */
+export interface OmafOutput {
+  run_id?: string;
+  [k: string]: unknown;
+}

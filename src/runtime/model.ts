@@ -1,0 +1,56 @@
+// One Model interface; one implementation per environment (node, onnx, later python).
+// The runtime never knows which protocol calls it.
+import type { Tensor, TensorSpec } from "../tensor/tensor.js";
+
+/** What a GPPI init() answers: which predict function the model serves. */
+export type PredictMode = "matrix" | "objects";
+
+/** One field of a GPPI info()/get_info() schema. */
+export interface FieldSchema {
+  name: string;
+  type: string;
+  required?: boolean;
+  example?: unknown;
+}
+
+export interface ModelMetadata {
+  name: string;
+  version: string;
+  author?: string;
+  /** binaries.type of the artifact. */
+  environment: "node" | "onnx" | "python" | "java";
+  mode: PredictMode;
+  /** Tensor view of inputs/outputs (from ONNX metadata, or derived from the GPPI schemas; may be empty). */
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  /** GPPI info()/get_info() schemas, when the model offers them. */
+  inputSchema?: FieldSchema[];
+  outputSchema?: FieldSchema[];
+}
+
+/** A matrix request: rows of values, with optional column names. */
+export interface MatrixInput {
+  data: unknown[][];
+  columns?: string[];
+}
+
+/** A matrix answer: predictions (rows or a flat list) and optional output column names. */
+export interface MatrixOutput {
+  prediction: unknown[];
+  columns?: string[];
+}
+
+export interface Model {
+  /** Imports/creates the model and calls init(); rejects with an OmafError. Idempotent. */
+  load(): Promise<void>;
+  /** Valid once load() resolved. */
+  metadata(): ModelMetadata;
+  /** Matrix mode models. */
+  predictMatrix(input: MatrixInput): Promise<MatrixOutput>;
+  /** Objects mode models: JSON in, JSON out. */
+  predictObjects(input: unknown): Promise<unknown>;
+  /** Tensor-native models (onnx) also take named tensors directly. */
+  predictTensors?(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]>;
+  /** Releases resources (sessions, workers). */
+  close(): Promise<void>;
+}

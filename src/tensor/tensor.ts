@@ -1,0 +1,41 @@
+// The one in-memory form of a tensor: a typed array (or strings/bytes for BYTES) plus shape and datatype.
+// Every wire format converts to and from this form (see the protocol modules).
+
+/** Open Inference Protocol data types. */
+export const DATATYPES = [
+  "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES",
+] as const;
+export type Datatype = (typeof DATATYPES)[number];
+
+export type TensorData =
+  | Uint8Array // BOOL (0/1), UINT8
+  | Uint16Array // UINT16, FP16 (raw IEEE half bits)
+  | Uint32Array
+  | BigUint64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Float32Array
+  | Float64Array
+  | Uint8Array[]; // BYTES: one byte string per element
+
+export interface Tensor {
+  name: string;
+  datatype: Datatype;
+  /** Dimensions; the product equals the element count. */
+  shape: number[];
+  data: TensorData;
+}
+
+/** Name, datatype and shape of a model input or output; -1 marks a variable dimension. */
+export interface TensorSpec {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+}
+
+/** Number of elements a shape holds. */
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((n, d) => n * d, 1);
+}

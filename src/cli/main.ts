@@ -12,7 +12,9 @@ const program = new Command()
   .name("omaf")
   .description("Pack, validate, inspect, unpack and serve OMAF model artifacts.")
   .version(omafVersion, "-V, --version")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors exit 2 (as the error table says); help and --version exit 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 for (const register of [registerPack, registerValidate, registerInspect, registerUnpack, registerServe]) register(program);
 

@@ -1,0 +1,55 @@
+import path from "node:path";
+import type { Command } from "commander";
+import { unpackArchive } from "../../archive/unpack.js";
+import { abortOnSignals, action, integer, printJson, progressBar, type CommonOptions } from "../output.js";
+
+interface UnpackFlags extends CommonOptions {
+  dir?: string;
+  force?: boolean;
+  verify: boolean;
+  progress: boolean;
+  maxEntries?: number;
+  maxSize?: number;
+  maxRatio?: number;
+}
+
+export function registerUnpack(program: Command): void {
+  program
+    .command("unpack")
+    .description("Extract an artifact safely: no paths outside the target, no links, zip-bomb limits, digests verified.")
+    .argument("<artifact>", "artifact .zip (or Odahu gzip tar)")
+    .option("-d, --dir <dir>", "target folder (default: the artifact's name without extension)")
+    .option("-f, --force", "replace an existing target folder")
+    .option("--no-verify", "skip SHA-256 verification against the provenance record")
+    .option("--max-entries <n>", "refuse archives with more entries", integer("--max-entries"))
+    .option("--max-size <bytes>", "refuse archives whose total uncompressed size is larger", integer("--max-size"))
+    .option("--max-ratio <n>", "refuse entries compressed more than n:1", integer("--max-ratio"))
+    .option("--no-progress", "no progress bar")
+    .option("--json", "print the result as JSON")
+    .action(
+      action(async (source: string, opts: UnpackFlags) => {
+        const dest = opts.dir ?? path.basename(source).replace(/\.(zip|tar\.gz|tgz)$/i, "");
+        const bar = progressBar("unpacking", opts.progress && !opts.json);
+        const abort = abortOnSignals();
+        try {
+          const r = await unpackArchive(source, dest, {
+            force: opts.force,
+            verify: opts.verify,
+            limits: {
+              ...(opts.maxEntries ? { maxEntries: opts.maxEntries } : {}),
+              ...(opts.maxSize ? { maxTotalBytes: opts.maxSize } : {}),
+              ...(opts.maxRatio ? { maxRatio: opts.maxRatio } : {}),
+            },
+            onProgress: bar.update,
+            signal: abort.signal,
+          });
+          bar.stop();
+          if (opts.json) printJson({ dest: r.dest, artifactDigest: r.artifactDigest, verified: Boolean(r.provenance) && opts.verify, files: r.files });
+          else process.stdout.write(`${r.dest}\n  ${r.files.length} files${r.provenance && opts.verify ? ", digests verified" : ""}\n  ${r.artifactDigest}\n`);
+        } finally {
+          bar.stop();
+          abort.dispose();
+        }
+      }),
+    );
+}

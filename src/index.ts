@@ -1,0 +1,39 @@
+/**
+ * omaf — pack, validate, inspect, unpack and serve OMAF (Odahu Model Artifact Format) model artifacts.
+ *
+ * ```ts
+ * import { pack } from "omaf";
+ * const { output, artifactDigest } = await pack("build/model", { output: "model.zip" });
+ * ```
+ * Every export below is part of the public API; test/index.test.ts pins the list.
+ */
+
+// ── artifacts ────────────────────────────────────────────────────────────────
+/** Validates a model folder and writes a deterministic OMAF ZIP with a provenance record. */
+export { pack, type PackOptions, type PackResult } from "./artifact/pack.js";
+/** Reads an artifact (ZIP, Odahu gzip tar or folder): manifest, files, provenance and every validation issue. */
+export { openArtifact, type OpenedArtifact, type ArtifactFile } from "./artifact/open.js";
+/** Validates an artifact or folder; resolves to `{ valid, issues }`. */
+export { validate, readManifest } from "./artifact/validate.js";
+/** Makes an artifact available as a validated folder (archives are unpacked safely into a digest-keyed cache). */
+export { materializeArtifact, type MaterializedArtifact, type MaterializeOptions } from "./artifact/materialize.js";
+/** Extracts an archive safely (no traversal, links, duplicates or zip bombs; digests verified). */
+export { unpackArchive as unpack, DEFAULT_UNPACK_LIMITS, type UnpackLimits } from "./archive/unpack.js";
+/** The provenance record stored in every artifact omaf packs, and the content digest it defines. */
+export { PROVENANCE_PATH, contentDigest, type Provenance } from "./archive/provenance.js";
+
+// ── manifest ─────────────────────────────────────────────────────────────────
+/** Validates a parsed manifest (and, given a file index, its cross-references); returns every issue. */
+export { validateManifest, isValid } from "./manifest/validate.js";
+/** Parses manifest text the way Odahu does: JSON first, then YAML. */
+export { parseManifestText, MANIFEST_NAME, MANIFEST_NAMES } from "./manifest/parse.js";
+/** Builds the file view that cross-checks use, from a list of artifact paths. */
+export { fileIndex, type FileIndex } from "./manifest/file-index.js";
+/** The manifest's JSON Schema (draft 2020-12) as an object. */
+export { manifestSchema } from "./manifest/schema.js";
+/** Types generated from schemas/odahuflow.model.schema.json. */
+export type { OmafManifest, OmafBinaries, OmafModel, OmafToolchain, OmafOutput } from "./manifest/manifest.types.js";
+
+// ── errors ───────────────────────────────────────────────────────────────────
+/** The one error type (with a stable `code`), the code table, and the validation issue shape. */
+export { OmafError, ERROR_CODES, isOmafError, type ErrorCode, type ValidationIssue } from "./errors.js";

@@ -1,0 +1,23 @@
+// The spec files are the source of truth: generated code and docs must match them.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { renderManifestTypes } from "../../scripts/manifest-types.js";
+import { renderErrorTable } from "../../scripts/error-table.js";
+import { manifestSchema } from "../../src/manifest/schema.js";
+import { ENVIRONMENTS } from "../../src/manifest/entrypoint.js";
+
+const read = (rel: string) => readFileSync(new URL(`../../${rel}`, import.meta.url), "utf8");
+
+test("src/manifest/manifest.types.ts is what the JSON Schema generates (run `npm run gen:types`)", async () => {
+  assert.equal(read("src/manifest/manifest.types.ts"), await renderManifestTypes());
+});
+
+test("spec/errors.md lists exactly the codes in src/errors.ts (run `npm run gen:docs`)", () => {
+  assert.equal(read("spec/errors.md"), renderErrorTable());
+});
+
+test("the environments the validator knows are the schema's binaries.type enum", () => {
+  const schemaEnum = (manifestSchema as any).properties.binaries.properties.type.enum;
+  assert.deepEqual([...ENVIRONMENTS].sort(), [...schemaEnum].sort());
+});

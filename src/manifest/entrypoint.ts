@@ -20,7 +20,7 @@ export function entrypointCandidates(type: OmafManifest["binaries"]["type"], wor
     }
     case "node": {
       const exact = resolveInside(entrypoint, workDir);
-      if (exact === undefined) return [];
+      if (!exact || exact === workDir) return [];
       return [exact, ...NODE_ENTRYPOINT_EXTENSIONS.map((ext) => exact + ext)];
     }
     case "java":

@@ -26,6 +26,11 @@ export interface ModelMetadata {
   /** GPPI info()/get_info() schemas, when the model offers them. */
   inputSchema?: FieldSchema[];
   outputSchema?: FieldSchema[];
+  /** What GPPI get_object_input_type()/get_object_output_type() answered (objects mode), when offered. */
+  objectInputType?: unknown;
+  objectOutputType?: unknown;
+  /** SHA-256 digest of the artifact the model was loaded from, when known (provenance). */
+  artifactDigest?: string;
 }
 
 /** A matrix request: rows of values, with optional column names. */

@@ -1,0 +1,187 @@
+// Benchmark of the OMI gRPC path: `omaf serve examples/iris-onnx` in a child process, driven by a grpc-js client in
+// this process at concurrency 1, 16 and 64, next to the same ONNX model called in-process with onnxruntime-node
+// (same input row, same session options) in the same run. Prints Run/s and p50/p99 latency per level and the ratios,
+// and writes the `## omi` section of bench/RESULTS.md unless --no-write.
+//   node --import tsx bench/omi.ts [--seconds 5] [--warmup 1] [--no-log] [--no-write]
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import { loadOmiPackage } from "../src/protocols/omi/proto.ts";
+import type { RunResponse } from "../src/protocols/omi/messages.ts";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.join(here, "..");
+const irisDir = path.join(repo, "examples", "iris-onnx");
+const LEVELS = [1, 16, 64];
+const ROW = [5.1, 3.5, 1.4, 0.2];
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const seconds = arg("--seconds", 5);
+const warmup = arg("--warmup", 1);
+const logOn = !process.argv.includes("--no-log");
+const write = !process.argv.includes("--no-write");
+
+interface LevelResult {
+  concurrency: number;
+  count: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** Runs `call` from `concurrency` loops for warmup + measure seconds; latencies of the measured part only. */
+async function drive(concurrency: number, call: () => Promise<void>): Promise<LevelResult> {
+  const cap = 2_000_000;
+  const lat = new Float64Array(cap);
+  let n = 0;
+  let recording = false;
+  let stop = false;
+  const loop = async () => {
+    while (!stop) {
+      const t0 = performance.now();
+      await call();
+      if (recording && n < cap) lat[n++] = performance.now() - t0;
+    }
+  };
+  const loops = Array.from({ length: concurrency }, loop);
+  await new Promise((r) => setTimeout(r, warmup * 1000));
+  recording = true;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  recording = false;
+  const elapsed = (performance.now() - t0) / 1000;
+  const count = n;
+  stop = true;
+  await Promise.all(loops);
+  const sorted = lat.subarray(0, count).sort();
+  const pct = (p: number) => sorted[Math.min(count - 1, Math.floor((p / 100) * count))];
+  return { concurrency, count, perSecond: count / elapsed, p50Ms: pct(50), p99Ms: pct(99) };
+}
+
+async function startOmaf(logFile: string | undefined): Promise<{ child: ChildProcess; port: number }> {
+  const args = ["--import", "tsx", path.join(repo, "src/cli/main.ts"), "serve", irisDir, "--host", "127.0.0.1", "--omi-port", "0"];
+  if (logFile) args.push("--inference-log-file", logFile);
+  else args.push("--no-inference-log");
+  const child = spawn(process.execPath, args, { cwd: repo, stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  child.stderr!.setEncoding("utf8");
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stderr!.on("data", (d: string) => {
+      err += d;
+      const m = /omaf: serving .* on 127\.0\.0\.1:(\d+)/.exec(err);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`omaf serve exited ${code}: ${err}`)));
+  });
+  return { child, port };
+}
+
+async function benchOmaf(logFile: string | undefined): Promise<LevelResult[]> {
+  const { child, port } = await startOmaf(logFile);
+  const ModzyModel = grpc.makeGenericClientConstructor(loadOmiPackage().ModzyModel as grpc.ServiceDefinition, "ModzyModel");
+  const client = new ModzyModel(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as grpc.Client & {
+    Run: (req: unknown, cb: (err: grpc.ServiceError | null, res: RunResponse) => void) => void;
+  };
+  const request = { inputs: [{ input: { input: Buffer.from(JSON.stringify([ROW])) } }] };
+  const run = () =>
+    new Promise<void>((resolve, reject) =>
+      client.Run(request, (err, res) => {
+        if (err) reject(err);
+        else if (!res.outputs[0]?.success) reject(new Error(res.outputs[0]?.output.error?.toString() ?? "no output"));
+        else resolve();
+      }),
+    );
+  await run(); // checks the answer once before timing
+  const results: LevelResult[] = [];
+  for (const c of LEVELS) results.push(await drive(c, run));
+  client.close();
+  child.kill("SIGTERM");
+  const [code] = await once(child, "exit");
+  if (code !== 0) throw new Error(`omaf serve exited ${code} after SIGTERM`);
+  return results;
+}
+
+async function benchInProcess(): Promise<{ results: LevelResult[]; version: string }> {
+  const ort = await import("onnxruntime-node");
+  const session = await ort.InferenceSession.create(path.join(irisDir, "model", "iris.onnx"), {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+  });
+  const feeds = { [session.inputNames[0]]: new ort.Tensor("float32", Float32Array.from(ROW), [1, 4]) };
+  const run = async () => {
+    await session.run(feeds);
+  };
+  await run();
+  const results: LevelResult[] = [];
+  for (const c of LEVELS) results.push(await drive(c, run));
+  await session.release();
+  const version = JSON.parse(readFileSync(path.join(repo, "node_modules/onnxruntime-node/package.json"), "utf8")).version as string;
+  return { results, version };
+}
+
+const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+
+const work = mkdtempSync(path.join(tmpdir(), "omaf-bench-omi-"));
+try {
+  const inProcess = await benchInProcess();
+  const omaf = await benchOmaf(logOn ? path.join(work, "inference.jsonl") : undefined);
+
+  const rows = LEVELS.map((c, i) => {
+    const o = omaf[i];
+    const b = inProcess.results[i];
+    return `| ${c} | ${fmt(o.perSecond)} | ${fmt(o.p50Ms, 3)} | ${fmt(o.p99Ms, 3)} | ${fmt(b.perSecond)} | ${fmt(b.p50Ms, 3)} | ${fmt(b.p99Ms, 3)} | ${fmt(o.perSecond / b.perSecond, 2)}× |`;
+  });
+  const c64 = omaf[LEVELS.indexOf(64)];
+  const c1 = omaf[LEVELS.indexOf(1)];
+  const cpu = cpus();
+  const section = [
+    "## omi",
+    "",
+    `Measured ${new Date().toISOString().slice(0, 10)} with \`node --import tsx bench/omi.ts\` (${seconds} s per level after ${warmup} s warm-up, one run).`,
+    `Machine: ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${fmt(totalmem() / 1024 ** 3, 1)} GiB RAM, Node ${process.version}, onnxruntime-node ${inProcess.version}.`,
+    "Other people were using the same two cores during the run, so absolute numbers are noisy; the ratios come from the same run.",
+    "",
+    `Server: \`omaf serve examples/iris-onnx\` as a child process (inference log ${logOn ? "on, written to a file" : "off"}); client: one grpc-js channel in the`,
+    "benchmark process, each Run one InputItem holding `[[5.1, 3.5, 1.4, 0.2]]` as JSON. Baseline: the same .onnx file run in-process",
+    "with onnxruntime-node (`session.run` on a prebuilt [1,4] float32 tensor, same session options), no gRPC, no JSON.",
+    "",
+    "| concurrency | omaf OMI Run/s | p50 ms | p99 ms | in-process run/s | p50 ms | p99 ms | omaf ÷ in-process |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...rows,
+    "",
+    `Targets: concurrency 64 ≥ 5,000 Run/s — ${c64.perSecond >= 5000 ? "met" : "not met"} (${fmt(c64.perSecond)}); ` +
+      `p50 at concurrency 1 under 1 ms — ${c1.p50Ms < 1 ? "met" : "not met"} (${fmt(c1.p50Ms, 3)} ms).`,
+    "",
+  ].join("\n");
+  process.stdout.write(`\n${section}\n`);
+
+  if (write) {
+    const file = path.join(here, "RESULTS.md");
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      text = "# Benchmark results\n\n";
+    }
+    const start = text.search(/^## omi\s*$/m);
+    if (start < 0) text = `${text.trimEnd()}\n\n${section}`;
+    else {
+      const rest = text.slice(start + 1);
+      const next = rest.search(/^## /m);
+      text = text.slice(0, start) + section + (next < 0 ? "" : `\n${rest.slice(next)}`);
+    }
+    writeFileSync(file, text.endsWith("\n") ? text : `${text}\n`);
+    process.stdout.write(`\nwrote the ## omi section of ${path.relative(repo, file)}\n`);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

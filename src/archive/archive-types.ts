@@ -1,0 +1,56 @@
+// Types shared by the ZIP and gzip-tar readers.
+import type { Readable } from "node:stream";
+
+export type ArchiveFormat = "zip" | "tar.gz";
+
+export type ArchiveEntryType = "file" | "directory" | "symlink" | "hardlink" | "other";
+
+/** One entry as listed by the archive's own index (ZIP central directory, tar headers). */
+export interface ArchiveEntry {
+  /** Normalised name (see `normaliseEntryName`); not yet checked for safety. */
+  name: string;
+  /** The name as stored (decoded to a string). */
+  rawName: string;
+  /** `hardlink` appears only in tar archives; `other` covers devices, FIFOs and the like. */
+  type: ArchiveEntryType;
+  /** Declared uncompressed size in bytes. */
+  size: number;
+  /** Declared compressed size (ZIP); for tar, equal to `size` (the gzip layer compresses the whole stream). */
+  compressedSize: number;
+  /** Unix permission bits when the archive records them. */
+  mode?: number;
+  /** Target of a symbolic or hard link, when the archive records it. */
+  linkTarget?: string;
+  /** CRC-32 from the ZIP central directory (ZIP only). */
+  crc32?: number;
+}
+
+export interface ForEachFileOptions {
+  /** How many entries may stream at once (ZIP only; tar is read in order). Default 1. */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+/** An open archive. Listing happened at open time; content is read on demand. */
+export interface ArchiveReader {
+  format: ArchiveFormat;
+  path: string;
+  /** Every entry in archive order, except the tar root entry `./`. */
+  entries: ArchiveEntry[];
+  /**
+   * Reads a file entry into memory. Fails with `OMAF_ERR_TOO_LARGE` when it is bigger than `maxBytes`
+   * (default 64 MiB) and `OMAF_ERR_NOT_FOUND` when there is no such file entry.
+   */
+  readEntry(name: string, maxBytes?: number): Promise<Buffer>;
+  /** Streams a file entry's content. */
+  openEntryStream(name: string): Promise<Readable>;
+  /**
+   * Streams the content of every `file` entry to `handler`, in archive order (several at once for ZIP when
+   * `concurrency` > 1). The handler must consume the stream. Used by `unpackArchive`.
+   */
+  forEachFile(handler: (entry: ArchiveEntry, content: Readable) => Promise<void>, opts?: ForEachFileOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Default cap of `readEntry`. */
+export const DEFAULT_READ_ENTRY_MAX = 64 * 1024 * 1024;

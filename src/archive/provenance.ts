@@ -1,0 +1,142 @@
+// The provenance record omaf stores in every artifact it writes, and the artifact digest (spec/provenance.md).
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Ajv, type ValidateFunction } from "ajv";
+import { OmafError } from "../errors.js";
+import { checkEntryName, normaliseEntryName } from "./entry-name.js";
+
+/** Folder (at the artifact root) that holds omaf's own metadata. */
+export const PROVENANCE_DIR = ".omaf";
+/** Entry name of the provenance record; written as the last entry of the zip. */
+export const PROVENANCE_PATH = ".omaf/provenance.json";
+/** Value of the record's `format` field. */
+export const PROVENANCE_FORMAT = "omaf-provenance/1";
+
+/** One file of an artifact: entry name, size in bytes and SHA-256 (lower-case hex) of its content. */
+export interface FileDigest {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** The provenance record (`.omaf/provenance.json`). */
+export interface Provenance {
+  format: typeof PROVENANCE_FORMAT;
+  /** `sha256:<hex>`: {@link contentDigest} of `files`. */
+  artifactDigest: string;
+  /** Every file of the artifact except the record itself, sorted by path in byte order. */
+  files: FileDigest[];
+  packer: { tool: "omaf"; version: string };
+  toolchain?: { name: string; version: string };
+  model?: { name: string; version: string };
+  /** RFC 3339 time of packing; omitted in deterministic mode. */
+  createdAt?: string;
+}
+
+/**
+ * The artifact digest: `sha256:` + SHA-256 (hex) of the canonical file list, one UTF-8 line per file sorted by the
+ * bytes of its path: `<sha256-hex>  <size>  <path>\n` (two spaces between fields, size in decimal). It identifies the
+ * content, not the zip bytes, so re-packing the same folder gives the same digest.
+ */
+export function contentDigest(files: readonly FileDigest[]): string {
+  const hash = createHash("sha256");
+  for (const f of canonicalOrder(files)) {
+    if (/[\r\n]/.test(f.path)) {
+      throw new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `file path ${JSON.stringify(f.path)} contains a line break`, { path: f.path });
+    }
+    hash.update(`${f.sha256}  ${f.size}  ${f.path}\n`, "utf8");
+  }
+  return `sha256:${hash.digest("hex")}`;
+}
+
+/** Returns a copy sorted by the UTF-8 bytes of `path`. */
+export function canonicalOrder<T extends { path: string }>(files: readonly T[]): T[] {
+  return files
+    .map((f) => ({ f, key: Buffer.from(f.path, "utf8") }))
+    .sort((a, b) => Buffer.compare(a.key, b.key))
+    .map((k) => k.f);
+}
+
+/** Builds a record for `files` (sorted here) with its digest. */
+export function buildProvenance(
+  files: readonly FileDigest[],
+  info: { packerVersion: string; toolchain?: Provenance["toolchain"]; model?: Provenance["model"]; createdAt?: Date },
+): Provenance {
+  const sorted = canonicalOrder(files).map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
+  return {
+    format: PROVENANCE_FORMAT,
+    artifactDigest: contentDigest(sorted),
+    packer: { tool: "omaf", version: info.packerVersion },
+    ...(info.toolchain ? { toolchain: { name: info.toolchain.name, version: info.toolchain.version } } : {}),
+    ...(info.model ? { model: { name: info.model.name, version: info.model.version } } : {}),
+    ...(info.createdAt ? { createdAt: info.createdAt.toISOString() } : {}),
+    files: sorted,
+  };
+}
+
+/** Serialises a record: fixed key order, two-space indent, one line per file, trailing newline. */
+export function serializeProvenance(p: Provenance): Buffer {
+  const head: Record<string, unknown> = { format: p.format, artifactDigest: p.artifactDigest, packer: p.packer };
+  if (p.toolchain) head.toolchain = p.toolchain;
+  if (p.model) head.model = p.model;
+  if (p.createdAt) head.createdAt = p.createdAt;
+  const lines = Object.entries(head).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+  const files = p.files.map((f) => `    ${JSON.stringify({ path: f.path, size: f.size, sha256: f.sha256 })}`);
+  lines.push(files.length ? `  "files": [\n${files.join(",\n")}\n  ]` : `  "files": []`);
+  return Buffer.from(`{\n${lines.join(",\n")}\n}\n`, "utf8");
+}
+
+let validator: ValidateFunction | undefined;
+function schemaValidator(): ValidateFunction {
+  if (!validator) {
+    const schema = JSON.parse(readFileSync(new URL("../../schemas/provenance.schema.json", import.meta.url), "utf8"));
+    validator = new Ajv({ allErrors: true, strict: true }).compile(schema);
+  }
+  return validator;
+}
+
+function invalid(message: string, details?: Record<string, unknown>): OmafError {
+  return new OmafError("OMAF_ERR_PROVENANCE_INVALID", `provenance record: ${message}`, details);
+}
+
+/**
+ * Parses and checks a provenance record: JSON, its schema (schemas/provenance.schema.json), safe unique paths in
+ * byte order, and `artifactDigest` equal to {@link contentDigest} of `files`. Any failure is
+ * `OMAF_ERR_PROVENANCE_INVALID`.
+ */
+export function parseProvenance(buf: Buffer | string): Provenance {
+  let data: unknown;
+  try {
+    data = JSON.parse(typeof buf === "string" ? buf : buf.toString("utf8"));
+  } catch (err) {
+    throw invalid(`not valid JSON (${(err as Error).message})`);
+  }
+  const validate = schemaValidator();
+  if (!validate(data)) {
+    const issues = (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? "is invalid"}`);
+    throw invalid(issues.join("; "), { issues });
+  }
+  const p = data as Provenance;
+  let previous: Buffer | undefined;
+  for (const f of p.files) {
+    try {
+      checkEntryName(f.path);
+    } catch (err) {
+      throw invalid(`unsafe path ${JSON.stringify(f.path)}`, { path: f.path, cause: (err as OmafError).code });
+    }
+    if (f.path === PROVENANCE_PATH || /[\r\n]/.test(f.path) || normaliseEntryName(f.path) !== f.path) throw invalid(`bad path ${JSON.stringify(f.path)}`, { path: f.path });
+    const key = Buffer.from(f.path, "utf8");
+    if (previous && Buffer.compare(previous, key) >= 0) {
+      throw invalid(`files are not unique and sorted by path (at ${JSON.stringify(f.path)})`, { path: f.path });
+    }
+    previous = key;
+  }
+  const digest = contentDigest(p.files);
+  if (digest !== p.artifactDigest) {
+    throw invalid(`artifactDigest ${p.artifactDigest} does not match its file list (${digest})`, {
+      recorded: p.artifactDigest,
+      computed: digest,
+    });
+  }
+  return p;
+}

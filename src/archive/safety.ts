@@ -1,0 +1,106 @@
+// Judges an archive's listing before anything is extracted: names, entry types, duplicates and bomb limits.
+import { OmafError } from "../errors.js";
+import type { ArchiveEntry } from "./archive-types.js";
+import { checkEntryName } from "./entry-name.js";
+import type { UnpackLimits } from "./limits.js";
+
+/**
+ * Every problem of a listing, in archive order (empty when it is safe to extract): unsafe names
+ * (`OMAF_ERR_UNSAFE_ABSOLUTE_PATH`, `OMAF_ERR_UNSAFE_TRAVERSAL`), links (`OMAF_ERR_UNSAFE_LINK`), unsupported entry
+ * types (`OMAF_ERR_ARCHIVE_FORMAT`), duplicate names or a file where a folder is needed (`OMAF_ERR_DUPLICATE_ENTRY`),
+ * and the limits (`OMAF_ERR_TOO_MANY_ENTRIES`, `OMAF_ERR_TOO_LARGE`, `OMAF_ERR_COMPRESSION_RATIO`) judged on the
+ * declared sizes.
+ */
+export function checkEntries(entries: readonly ArchiveEntry[], limits: UnpackLimits): OmafError[] {
+  const problems: OmafError[] = [];
+  if (entries.length > limits.maxEntries) {
+    problems.push(
+      new OmafError("OMAF_ERR_TOO_MANY_ENTRIES", `the archive has ${entries.length} entries; the limit is ${limits.maxEntries}`, {
+        entries: entries.length,
+        limit: limits.maxEntries,
+      }),
+    );
+  }
+  const files = new Set<string>();
+  const dirs = new Set<string>();
+  let total = 0;
+  for (const e of entries) {
+    const entry = e.name;
+    try {
+      checkEntryName(entry);
+    } catch (err) {
+      problems.push(err as OmafError);
+      continue;
+    }
+    if (e.type === "symlink" || e.type === "hardlink") {
+      problems.push(
+        new OmafError("OMAF_ERR_UNSAFE_LINK", `archive entry "${entry}" is a ${e.type === "symlink" ? "symbolic" : "hard"} link`, {
+          entry,
+          ...(e.linkTarget ? { target: e.linkTarget } : {}),
+        }),
+      );
+      continue;
+    }
+    if (e.type === "other") {
+      problems.push(new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `archive entry "${entry}" is neither a file nor a folder`, { entry }));
+      continue;
+    }
+    if (e.type === "directory") {
+      if (entry === "") continue; // the root folder itself ("/" or "./")
+      if (files.has(entry)) problems.push(duplicate(entry, "is both a file and a folder"));
+      addParents(entry, true);
+      continue;
+    }
+    if (entry === "") {
+      problems.push(new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `a file entry has an empty name (raw name "${e.rawName}")`, { entry: e.rawName }));
+      continue;
+    }
+    if (files.has(entry)) problems.push(duplicate(entry, "appears more than once"));
+    else if (dirs.has(entry)) problems.push(duplicate(entry, "is both a file and a folder"));
+    files.add(entry);
+    addParents(entry, false);
+
+    total += e.size;
+    if (limits.maxEntryBytes !== undefined && e.size > limits.maxEntryBytes) {
+      problems.push(
+        new OmafError("OMAF_ERR_TOO_LARGE", `archive entry "${entry}" is ${e.size} bytes; the limit is ${limits.maxEntryBytes}`, {
+          entry,
+          size: e.size,
+          limit: limits.maxEntryBytes,
+        }),
+      );
+    }
+    if (e.size >= limits.ratioFloorBytes && e.size / Math.max(e.compressedSize, 1) > limits.maxRatio) {
+      problems.push(
+        new OmafError(
+          "OMAF_ERR_COMPRESSION_RATIO",
+          `archive entry "${entry}" expands ${Math.round(e.size / Math.max(e.compressedSize, 1))}:1; the limit is ${limits.maxRatio}:1`,
+          { entry, size: e.size, compressedSize: e.compressedSize, limit: limits.maxRatio },
+        ),
+      );
+    }
+  }
+  if (total > limits.maxTotalBytes) {
+    problems.push(
+      new OmafError("OMAF_ERR_TOO_LARGE", `the archive's files add up to ${total} bytes; the limit is ${limits.maxTotalBytes}`, {
+        size: total,
+        limit: limits.maxTotalBytes,
+      }),
+    );
+  }
+  return problems;
+
+  function addParents(name: string, self: boolean): void {
+    const parts = name.split("/");
+    for (let i = self ? parts.length : parts.length - 1; i > 0; i--) {
+      const dir = parts.slice(0, i).join("/");
+      if (dirs.has(dir)) break;
+      if (files.has(dir)) problems.push(duplicate(dir, "is both a file and a folder"));
+      dirs.add(dir);
+    }
+  }
+}
+
+function duplicate(entry: string, what: string): OmafError {
+  return new OmafError("OMAF_ERR_DUPLICATE_ENTRY", `archive entry "${entry}" ${what}`, { entry });
+}

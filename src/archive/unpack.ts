@@ -1,0 +1,274 @@
+// Safe extraction of an artifact: everything is judged before the first byte is written, every byte is counted
+// and hashed while it is written, and the result appears at `dest` only when all of it checked out.
+import { createHash, randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import { Transform, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import zlib from "node:zlib";
+import { OmafError, toOmafError } from "../errors.js";
+import type { ArchiveEntry } from "./archive-types.js";
+import { checkEntryName } from "./entry-name.js";
+import { DEFAULT_UNPACK_LIMITS, resolveLimits, type UnpackLimits } from "./limits.js";
+import { PROVENANCE_PATH, canonicalOrder, contentDigest, parseProvenance, type FileDigest, type Provenance } from "./provenance.js";
+import { openArchive } from "./read.js";
+import { checkEntries } from "./safety.js";
+
+export { DEFAULT_UNPACK_LIMITS, type UnpackLimits };
+
+export interface UnpackOptions {
+  /** Overrides of {@link DEFAULT_UNPACK_LIMITS}. */
+  limits?: Partial<UnpackLimits>;
+  /** Replace a non-empty `dest` (the old content is moved away first and deleted after the new one is in place). */
+  force?: boolean;
+  /** Check every file against the provenance record when there is one (default true). */
+  verify?: boolean;
+  /** Called as content is written: bytes done and bytes in total (declared). */
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+  /** ZIP entries extracted at once (default 4). */
+  concurrency?: number;
+}
+
+export interface UnpackResult {
+  dest: string;
+  /** Every extracted file except the provenance record, with size and SHA-256, sorted by path. */
+  files: FileDigest[];
+  /** From the verified provenance record, or computed over `files` when the archive has none (e.g. Odahu artifacts). */
+  artifactDigest: string;
+  provenance?: Provenance;
+}
+
+const MAX_PROVENANCE_BYTES = 64 * 1024 * 1024;
+const crc32 = (zlib as unknown as { crc32?: (data: Buffer, value?: number) => number }).crc32;
+
+/**
+ * Extracts a ZIP or gzip tar into `dest`, safely: absolute and `..` names, links, duplicates, unsupported entry types
+ * and the bomb limits are rejected from the listing before extraction; actual bytes are counted while inflating (sizes
+ * in headers can lie). With a provenance record every file's size and SHA-256 is verified
+ * (`OMAF_ERR_DIGEST_MISMATCH`) and the file set must match it exactly (`OMAF_ERR_PROVENANCE_INVALID`). Without one,
+ * ZIP CRC-32s are checked instead. Files are written to a temporary folder beside `dest` that is renamed into place
+ * at the end; on failure it is removed and `dest` is untouched.
+ */
+export async function unpackArchive(archive: string, dest: string, opts: UnpackOptions = {}): Promise<UnpackResult> {
+  const limits = resolveLimits(opts.limits);
+  const verify = opts.verify ?? true;
+  const target = path.resolve(dest);
+  opts.signal?.throwIfAborted();
+  if (!opts.force && (await isOccupied(target))) {
+    throw new OmafError("OMAF_ERR_TARGET_EXISTS", `${dest} exists and is not empty (use --force to replace it)`, { path: target });
+  }
+
+  const reader = await openArchive(archive, { limits });
+  let tmp: string | undefined;
+  try {
+    const problems = checkEntries(reader.entries, limits);
+    if (problems.length > 0) throw problems[0];
+
+    const files = reader.entries.filter((e) => e.type === "file");
+    const provenanceEntry = files.find((e) => e.name === PROVENANCE_PATH);
+    const provenance = provenanceEntry ? parseProvenance(await reader.readEntry(PROVENANCE_PATH, MAX_PROVENANCE_BYTES)) : undefined;
+    const expected = provenance && verify ? expectedFiles(provenance, files) : undefined;
+
+    await mkdir(path.dirname(target), { recursive: true });
+    tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
+    await mkdir(tmp);
+    await createFolders(tmp, reader.entries);
+
+    const total = files.reduce((n, e) => n + e.size, 0);
+    let done = 0;
+    let inflated = 0;
+    const digests: FileDigest[] = [];
+    const root = tmp;
+
+    await reader.forEachFile(
+      async (entry, content) => {
+        checkEntryName(entry.name);
+        const out = path.resolve(root, entry.name);
+        if (!out.startsWith(root + path.sep)) throw new OmafError("OMAF_ERR_UNSAFE_TRAVERSAL", `archive entry "${entry.name}" escapes the target`, { entry: entry.name });
+        const meter = new EntryMeter(entry, (n) => {
+          inflated += n;
+          done += n;
+          if (inflated > limits.maxTotalBytes) {
+            throw new OmafError("OMAF_ERR_TOO_LARGE", `the archive inflates to more than ${limits.maxTotalBytes} bytes`, { limit: limits.maxTotalBytes });
+          }
+          opts.onProgress?.(done, total);
+        }, limits.maxEntryBytes, !expected && crc32 !== undefined && entry.crc32 !== undefined);
+        const mode = entry.mode !== undefined && entry.mode & 0o111 ? 0o755 : 0o644;
+        try {
+          await pipeline(content as Readable, meter, createWriteStream(out, { flags: "wx", mode, highWaterMark: 1024 * 1024 }));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+            // Only possible on a case-insensitive file system: two names differ in case only.
+            throw new OmafError("OMAF_ERR_DUPLICATE_ENTRY", `archive entry "${entry.name}" collides with another entry on this file system`, { entry: entry.name });
+          }
+          throw err;
+        }
+        meter.assertComplete();
+        const digest: FileDigest = { path: entry.name, size: meter.size, sha256: meter.sha256 };
+        const want = expected?.get(entry.name);
+        if (want && (want.size !== digest.size || want.sha256 !== digest.sha256)) {
+          throw new OmafError("OMAF_ERR_DIGEST_MISMATCH", `"${entry.name}" does not match the provenance record`, {
+            entry: entry.name,
+            expected: { size: want.size, sha256: want.sha256 },
+            actual: { size: digest.size, sha256: digest.sha256 },
+          });
+        }
+        if (entry.name !== PROVENANCE_PATH) digests.push(digest);
+      },
+      { concurrency: reader.format === "zip" ? (opts.concurrency ?? 4) : 1, signal: opts.signal },
+    );
+    opts.signal?.throwIfAborted();
+
+    const sorted = canonicalOrder(digests);
+    const computed = contentDigest(sorted);
+    if (expected && provenance && computed !== provenance.artifactDigest) {
+      // Unreachable when every file matched; kept as the final word on what is being installed.
+      throw new OmafError("OMAF_ERR_DIGEST_MISMATCH", `extracted files do not add up to ${provenance.artifactDigest}`, { computed });
+    }
+    await moveIntoPlace(tmp, target, opts.force ?? false, dest);
+    tmp = undefined;
+    return { dest: target, files: sorted, artifactDigest: computed, ...(provenance ? { provenance } : {}) };
+  } catch (err) {
+    if (opts.signal?.aborted && err === opts.signal.reason) throw err;
+    throw toOmafError(err, "OMAF_ERR_IO");
+  } finally {
+    await reader.close();
+    if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** The provenance files by path, after checking they are exactly the archive's files (sizes as declared). */
+function expectedFiles(provenance: Provenance, files: ArchiveEntry[]): Map<string, FileDigest> {
+  const expected = new Map(provenance.files.map((f) => [f.path, f]));
+  const present = new Set<string>();
+  for (const e of files) {
+    if (e.name === PROVENANCE_PATH) continue;
+    present.add(e.name);
+    const want = expected.get(e.name);
+    if (!want) throw new OmafError("OMAF_ERR_PROVENANCE_INVALID", `archive entry "${e.name}" is not in the provenance record`, { entry: e.name });
+    if (want.size !== e.size) {
+      throw new OmafError("OMAF_ERR_DIGEST_MISMATCH", `"${e.name}" is ${e.size} bytes; the provenance record says ${want.size}`, {
+        entry: e.name,
+        expected: { size: want.size },
+        actual: { size: e.size },
+      });
+    }
+  }
+  const missing = provenance.files.filter((f) => !present.has(f.path)).map((f) => f.path);
+  if (missing.length > 0) {
+    throw new OmafError("OMAF_ERR_PROVENANCE_INVALID", `the provenance record lists files the archive lacks: ${missing.slice(0, 5).join(", ")}`, {
+      missing,
+    });
+  }
+  return expected;
+}
+
+/** Creates every folder the entries need, parents first. */
+async function createFolders(root: string, entries: readonly ArchiveEntry[]): Promise<void> {
+  const dirs = new Set<string>();
+  for (const e of entries) {
+    if (e.type === "directory" && e.name !== "") dirs.add(e.name);
+    const slash = e.name.lastIndexOf("/");
+    if (e.type === "file" && slash > 0) dirs.add(e.name.slice(0, slash));
+  }
+  // Deepest paths only: mkdir -p of a leaf creates its parents.
+  const sorted = [...dirs].sort();
+  const leaves = sorted.filter((d, i) => !(sorted[i + 1] ?? "").startsWith(d + "/"));
+  for (const d of leaves) await mkdir(path.join(root, d), { recursive: true });
+}
+
+async function isOccupied(target: string): Promise<boolean> {
+  try {
+    const s = await stat(target);
+    if (!s.isDirectory()) return true;
+    return (await readdir(target)).length > 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw toOmafError(err, "OMAF_ERR_IO");
+  }
+}
+
+/** Renames the finished folder to `target`; with `force` the old content is moved aside first, then deleted. */
+async function moveIntoPlace(tmp: string, target: string, force: boolean, shown: string): Promise<void> {
+  try {
+    // rename(2) replaces a missing target or an empty folder, and fails on a non-empty one.
+    await rename(tmp, target);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (!["ENOTEMPTY", "EEXIST", "ENOTDIR", "EISDIR"].includes(code ?? "")) throw err;
+    if (!force) throw new OmafError("OMAF_ERR_TARGET_EXISTS", `${shown} exists and is not empty (use --force to replace it)`, { path: target });
+  }
+  const old = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString("hex")}.old`);
+  await rename(target, old);
+  try {
+    await rename(tmp, target);
+  } catch (err) {
+    await rename(old, target).catch(() => {});
+    throw err;
+  }
+  await rm(old, { recursive: true, force: true });
+}
+
+/**
+ * Counts, hashes and (for ZIP without provenance) CRC-checks an entry's bytes on their way to disk, and stops an
+ * entry that inflates past its declared size or the per-entry limit.
+ */
+class EntryMeter extends Transform {
+  private readonly hash = createHash("sha256");
+  private crc = 0;
+  size = 0;
+  sha256 = "";
+
+  constructor(
+    private readonly entry: ArchiveEntry,
+    private readonly onBytes: (n: number) => void,
+    private readonly maxEntryBytes: number | undefined,
+    private readonly checkCrc: boolean,
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
+    try {
+      this.size += chunk.length;
+      if (this.size > this.entry.size) {
+        throw new OmafError("OMAF_ERR_TOO_LARGE", `entry "${this.entry.name}" inflates to more bytes than it declares (${this.entry.size})`, {
+          entry: this.entry.name,
+          declared: this.entry.size,
+        });
+      }
+      if (this.maxEntryBytes !== undefined && this.size > this.maxEntryBytes) {
+        throw new OmafError("OMAF_ERR_TOO_LARGE", `entry "${this.entry.name}" is larger than ${this.maxEntryBytes} bytes`, {
+          entry: this.entry.name,
+          limit: this.maxEntryBytes,
+        });
+      }
+      this.onBytes(chunk.length);
+      this.hash.update(chunk);
+      if (this.checkCrc) this.crc = crc32!(chunk, this.crc);
+      cb(null, chunk);
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  override _flush(cb: (err?: Error | null) => void): void {
+    this.sha256 = this.hash.digest("hex");
+    cb();
+  }
+
+  /** Throws when fewer bytes arrived than declared, or the CRC-32 differs. */
+  assertComplete(): void {
+    if (this.size !== this.entry.size) {
+      throw new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `entry "${this.entry.name}" has ${this.size} bytes but declares ${this.entry.size}`, {
+        entry: this.entry.name,
+      });
+    }
+    if (this.checkCrc && this.crc >>> 0 !== this.entry.crc32! >>> 0) {
+      throw new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `entry "${this.entry.name}" fails its CRC-32 check (corrupt data)`, { entry: this.entry.name });
+    }
+  }
+}

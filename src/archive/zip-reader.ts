@@ -1,0 +1,290 @@
+// ZIP reading on top of yauzl: only the central directory is read at open time; content streams on demand.
+import fs from "node:fs";
+import { Readable, Transform, pipeline } from "node:stream";
+import zlib from "node:zlib";
+import { promisify } from "node:util";
+import yauzl from "yauzl";
+import { OmafError, toOmafError } from "../errors.js";
+import { normaliseEntryName } from "./entry-name.js";
+import type { UnpackLimits } from "./limits.js";
+import {
+  DEFAULT_READ_ENTRY_MAX,
+  type ArchiveEntry,
+  type ArchiveEntryType,
+  type ArchiveReader,
+  type ForEachFileOptions,
+} from "./archive-types.js";
+import { collect, runPool } from "./stream-util.js";
+
+const fsRead = promisify(fs.read);
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+const DOS_DIRECTORY = 0x10;
+const RANGE_CHUNK = 256 * 1024;
+const INFLATE_CHUNK = 128 * 1024;
+
+/**
+ * Gives yauzl random access to the file. While the central directory is listed, reads are served from 1 MiB blocks
+ * (yauzl asks for each record in two small reads, which would otherwise be thousands of system calls); afterwards
+ * reads go straight to the file.
+ */
+class BlockCachedReader extends yauzl.RandomAccessReader {
+  private block: { start: number; data: Buffer } | undefined;
+  blockMode = true;
+
+  constructor(
+    private readonly fd: number,
+    private readonly size: number,
+  ) {
+    super();
+  }
+
+  override _readStreamForRange(start: number, end: number): Readable {
+    return new RangeStream(this.fd, start, end);
+  }
+
+  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
+    this.readAsync(buffer, offset, length, position).then(
+      () => callback(null),
+      (err: Error) => callback(err),
+    );
+  }
+
+  private async readAsync(buffer: Buffer, offset: number, length: number, position: number): Promise<void> {
+    if (!this.blockMode) {
+      const { bytesRead } = await fsRead(this.fd, buffer, offset, length, position);
+      if (bytesRead < length) throw new Error("unexpected EOF");
+      return;
+    }
+    const b = this.block;
+    if (!b || position < b.start || position + length > b.start + b.data.length) {
+      const want = Math.min(Math.max(length, 1024 * 1024), this.size - position);
+      const data = Buffer.allocUnsafe(Math.max(want, 0));
+      const { bytesRead } = await fsRead(this.fd, data, 0, data.length, position);
+      this.block = { start: position, data: data.subarray(0, bytesRead) };
+    }
+    const blk = this.block!;
+    const from = position - blk.start;
+    if (from + length > blk.data.length) throw new Error("unexpected EOF");
+    blk.data.copy(buffer, offset, from, from + length);
+  }
+
+  override close(callback: (err: Error | null) => void): void {
+    this.block = undefined;
+    fs.close(this.fd, (err) => callback(err ?? null));
+  }
+}
+
+/**
+ * Passes an entry's bytes through, failing when they exceed (`OMAF_ERR_TOO_LARGE`) or fall short of
+ * (`OMAF_ERR_ARCHIVE_FORMAT`) the declared size; every error leaving it is an OmafError.
+ */
+class SizeGuard extends Transform {
+  private seen = 0;
+  constructor(
+    private readonly declared: number,
+    private readonly mapError: (err: unknown) => OmafError,
+    private readonly name: string,
+  ) {
+    super({ highWaterMark: RANGE_CHUNK });
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
+    this.seen += chunk.length;
+    if (this.seen > this.declared) return cb(new Error("too many bytes in the stream"));
+    cb(null, chunk);
+  }
+  override _flush(cb: (err?: Error | null) => void): void {
+    cb(this.seen < this.declared ? new Error(`entry "${this.name}" has ${this.seen} bytes but declares ${this.declared}`) : null);
+  }
+  override _destroy(err: Error | null, cb: (err: Error | null) => void): void {
+    cb(err ? this.mapError(err) : null);
+  }
+}
+
+/** Reads [start, end) of a shared descriptor with positional reads; never closes the descriptor. */
+class RangeStream extends Readable {
+  private position: number;
+  constructor(
+    private readonly fd: number,
+    start: number,
+    private readonly end: number,
+  ) {
+    super({ highWaterMark: RANGE_CHUNK });
+    this.position = start;
+  }
+
+  override _read(): void {
+    const n = Math.min(RANGE_CHUNK, this.end - this.position);
+    if (n <= 0) {
+      this.push(null);
+      return;
+    }
+    const buf = Buffer.allocUnsafe(n);
+    fs.read(this.fd, buf, 0, n, this.position, (err, bytesRead) => {
+      if (err) return this.destroy(err);
+      if (bytesRead === 0) return this.destroy(new Error("unexpected end of file"));
+      this.position += bytesRead;
+      this.push(bytesRead === n ? buf : buf.subarray(0, bytesRead));
+    });
+  }
+}
+
+/** Maps an error from yauzl or zlib to an OmafError (corrupt archive, or an entry that inflates beyond its size). */
+export function zipError(err: unknown, file: string, entry?: string): OmafError {
+  if (err instanceof OmafError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const message = e?.message ?? String(err);
+  if (/too many bytes in the stream/i.test(message)) {
+    return new OmafError("OMAF_ERR_TOO_LARGE", `entry "${entry}" inflates to more bytes than it declares`, { path: file, entry }, { cause: err });
+  }
+  if (e && typeof e.code === "string" && /^E[A-Z]+$/.test(e.code) && e.syscall) return toOmafError(err, "OMAF_ERR_IO");
+  return new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `${file}: ${entry ? `entry "${entry}": ` : ""}${message}`, { path: file, ...(entry ? { entry } : {}) }, { cause: err });
+}
+
+function entryType(e: yauzl.Entry, rawName: string): { type: ArchiveEntryType; mode?: number } {
+  const unix = (e.externalFileAttributes >>> 16) & 0xffff;
+  const mode = unix & 0o7777 ? unix & 0o7777 : undefined;
+  // The Unix file type is honoured whatever "made by" platform the entry claims: a link is refused either way.
+  switch (unix & S_IFMT) {
+    case S_IFLNK:
+      return { type: "symlink", mode };
+    case S_IFDIR:
+      return { type: "directory", mode };
+    case S_IFREG:
+    case 0:
+      break;
+    default:
+      return { type: "other", mode };
+  }
+  if (rawName.endsWith("/") || rawName.endsWith("\\") || (unix === 0 && e.externalFileAttributes & DOS_DIRECTORY)) {
+    return { type: "directory", mode };
+  }
+  return { type: "file", mode };
+}
+
+export class ZipReader implements ArchiveReader {
+  readonly format = "zip" as const;
+  private readonly byName = new Map<string, yauzl.Entry>();
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly zip: yauzl.ZipFile,
+    readonly entries: ArchiveEntry[],
+    private readonly raw: yauzl.Entry[],
+  ) {
+    raw.forEach((r, i) => {
+      const name = entries[i].name;
+      if (entries[i].type === "file" && !this.byName.has(name)) this.byName.set(name, r);
+    });
+  }
+
+  static async open(file: string, limits: UnpackLimits): Promise<ZipReader> {
+    const fd = await promisify(fs.open)(file, "r");
+    let reader: BlockCachedReader | undefined;
+    let zip: yauzl.ZipFile | undefined;
+    try {
+      const { size } = await promisify(fs.fstat)(fd);
+      reader = new BlockCachedReader(fd, size);
+      zip = await yauzl
+        .fromRandomAccessReaderPromise(reader, size, { autoClose: false, lazyEntries: true, decodeStrings: false, validateEntrySizes: true })
+        .catch((err: unknown) => {
+          throw zipError(err, file);
+        });
+      if (zip.entryCount > limits.maxEntries) {
+        throw new OmafError("OMAF_ERR_TOO_MANY_ENTRIES", `${file} has ${zip.entryCount} entries; the limit is ${limits.maxEntries}`, {
+          path: file,
+          entries: zip.entryCount,
+          limit: limits.maxEntries,
+        });
+      }
+      const entries: ArchiveEntry[] = [];
+      const raw: yauzl.Entry[] = [];
+      try {
+        for await (const e of zip.eachEntry()) {
+          const rawName = yauzl.getFileNameLowLevel(e.generalPurposeBitFlag, e.fileNameRaw, e.extraFields, false);
+          const { type, mode } = entryType(e, rawName);
+          entries.push({
+            name: normaliseEntryName(rawName),
+            rawName,
+            type,
+            size: e.uncompressedSize,
+            compressedSize: e.compressedSize,
+            crc32: e.crc32,
+            ...(mode !== undefined ? { mode } : {}),
+          });
+          raw.push(e);
+        }
+      } catch (err) {
+        throw zipError(err, file);
+      }
+      reader.blockMode = false;
+      return new ZipReader(file, zip, entries, raw);
+    } catch (err) {
+      if (zip) zip.close();
+      else if (reader) reader.close(() => {});
+      else fs.close(fd, () => {});
+      throw err;
+    }
+  }
+
+  private lookup(name: string): yauzl.Entry {
+    const e = this.byName.get(name);
+    if (!e) throw new OmafError("OMAF_ERR_NOT_FOUND", `${this.path} has no file entry "${name}"`, { path: this.path, entry: name });
+    return e;
+  }
+
+  private async streamOf(e: yauzl.Entry, name: string): Promise<Readable> {
+    if (this.closed) throw new OmafError("OMAF_ERR_IO", `${this.path} is closed`, { path: this.path });
+    if (e.isEncrypted()) throw new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `entry "${name}" is encrypted`, { path: this.path, entry: name });
+    if (e.compressionMethod !== 0 && e.compressionMethod !== 8) {
+      throw new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `entry "${name}" uses compression method ${e.compressionMethod}; only stored (0) and deflate (8) are supported`, {
+        path: this.path,
+        entry: name,
+      });
+    }
+    // Raw bytes from yauzl, inflated here with larger output chunks than yauzl's default (fewer round trips).
+    const raw = await this.zip.openReadStreamPromise(e, { decodeFileData: false }).catch((err: unknown) => {
+      throw zipError(err, this.path, name);
+    });
+    const guard = new SizeGuard(e.uncompressedSize, (err) => zipError(err, this.path, name), name);
+    const stages: NodeJS.ReadWriteStream[] = e.compressionMethod === 8 ? [zlib.createInflateRaw({ chunkSize: INFLATE_CHUNK })] : [];
+    pipeline([raw, ...stages, guard] as unknown as [Readable, Transform], () => {});
+    return guard;
+  }
+
+  async openEntryStream(name: string): Promise<Readable> {
+    return this.streamOf(this.lookup(name), name);
+  }
+
+  async readEntry(name: string, maxBytes = DEFAULT_READ_ENTRY_MAX): Promise<Buffer> {
+    const e = this.lookup(name);
+    if (e.uncompressedSize > maxBytes) {
+      throw new OmafError("OMAF_ERR_TOO_LARGE", `entry "${name}" is ${e.uncompressedSize} bytes; at most ${maxBytes} are read`, {
+        path: this.path,
+        entry: name,
+        size: e.uncompressedSize,
+        limit: maxBytes,
+      });
+    }
+    return collect(await this.streamOf(e, name), maxBytes, name);
+  }
+
+  async forEachFile(handler: (entry: ArchiveEntry, content: Readable) => Promise<void>, opts: ForEachFileOptions = {}): Promise<void> {
+    const order = this.entries
+      .map((entry, i) => ({ entry, raw: this.raw[i] }))
+      .filter((x) => x.entry.type === "file")
+      .sort((a, b) => a.raw.relativeOffsetOfLocalHeader - b.raw.relativeOffsetOfLocalHeader);
+    await runPool(order, opts.concurrency ?? 1, opts.signal, async ({ entry, raw }) => {
+      await handler(entry, await this.streamOf(raw, entry.name));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.zip.close();
+  }
+}

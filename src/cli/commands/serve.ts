@@ -1,0 +1,96 @@
+// `omaf serve <artifact>`: materialise the artifact, load its model, serve it on the configured protocols until
+// SIGTERM/SIGINT or an OMI Shutdown call, then drain and exit 0. Every flag comes from the settings table.
+import { Option, type Command } from "commander";
+import { materializeArtifact } from "../../artifact/materialize.js";
+import { createInferenceLog } from "../../dataplane/inference-log.js";
+import { DataPlane } from "../../dataplane/dataplane.js";
+import { toOmafError } from "../../errors.js";
+import { createModel } from "../../runtime/load.js";
+import { handleStopSignals } from "../../server/signals.js";
+import { startServer, type RunningServer } from "../../server/server.js";
+import { formatHostPort } from "../../server/grpc-listener.js";
+import { describeDefault, isSwitch, loadSettings, SETTINGS, settingValueName, type SettingFlags } from "../../settings.js";
+import { action, type CommonOptions } from "../output.js";
+
+export function registerServe(program: Command): void {
+  const cmd = program
+    .command("serve")
+    .description(
+      "Serve an artifact's model over OMI gRPC (Chassis ModzyModel) until SIGTERM/SIGINT or a Shutdown call. " +
+        "The model loads at start (--lazy: on the first Status/Run). Each setting is a flag or an environment variable; flags win.",
+    )
+    .argument("<artifact>", "artifact .zip (or Odahu gzip tar) or model folder")
+    .option("--json", "print the listening line as JSON (one line on stdout)");
+  for (const d of SETTINGS) {
+    const help = `${d.description} (env: ${d.env.join(", ")}; default: ${describeDefault(d)})`;
+    if (isSwitch(d)) {
+      cmd.addOption(new Option(`--${d.flag}`, help));
+      cmd.addOption(new Option(`--no-${d.flag}`, `turn ${d.flag} off`));
+    } else {
+      cmd.addOption(new Option(`--${d.flag} ${settingValueName(d) ?? "<value>"}`, help));
+    }
+  }
+  cmd.action(action(serve));
+}
+
+async function serve(source: string, opts: CommonOptions & SettingFlags): Promise<number> {
+  const flags: SettingFlags = {};
+  for (const d of SETTINGS) if (opts[d.key] !== undefined) flags[d.key] = opts[d.key];
+  const settings = loadSettings({ flags });
+
+  const artifact = await materializeArtifact(source, { cacheDir: settings.cacheDir });
+  const model = createModel({ dir: artifact.dir, manifest: artifact.manifest, provenance: { artifactDigest: artifact.artifactDigest } });
+  const log = settings.inferenceLog ? createInferenceLog({ file: settings.inferenceLogFile || undefined }) : undefined;
+  const dataplane = new DataPlane(model, artifact, {
+    logger: log?.logger,
+    logPayloads: settings.logPayloads,
+    requestTimeoutMs: settings.requestTimeoutMs,
+    maxInFlight: settings.maxInFlight,
+  });
+  keepServingOnStrayErrors(log?.logger);
+
+  let server: RunningServer;
+  try {
+    server = await startServer({ settings, dataplane, log: log?.logger });
+  } catch (err) {
+    await log?.flush();
+    throw err;
+  }
+  const unwire = handleStopSignals(server, (signal, count) => {
+    if (count > 1) process.stderr.write(`omaf: ${signal} again; cutting in-flight requests\n`);
+  });
+
+  if (!settings.lazy) {
+    await dataplane.load().catch((err: unknown) => {
+      const e = toOmafError(err);
+      process.stderr.write(`omaf: model failed to load: ${e.code}: ${e.message} (Status answers 500 and retries the load)\n`);
+    });
+  }
+  const { modelName, modelVersion, artifactDigest } = dataplane.provenance;
+  const where = server.listeners.map((l) => ({ interface: l.interfaceName, label: l.label, host: l.host, port: l.port }));
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ event: "listening", model: modelName, version: modelVersion, artifactDigest, state: dataplane.state, listeners: where })}\n`);
+  } else {
+    const on = where.map((l) => `${l.label} on ${formatHostPort(l.host, l.port)}`).join(", ");
+    process.stderr.write(`omaf: serving ${modelName} ${modelVersion} (${artifactDigest}) — ${on}\n`);
+  }
+
+  const result = await server.stopped;
+  unwire();
+  if (result.forced) process.stderr.write(`omaf: stopped (${result.reason}); in-flight requests were cut after ${result.durationMs} ms\n`);
+  else process.stderr.write(`omaf: stopped (${result.reason})\n`);
+  await log?.flush();
+  // Model runtimes may keep threads or handles open; the stop is complete, so leave now.
+  process.exit(0);
+}
+
+/** A model's stray async error (a timer callback throwing, a promise nobody awaited) must not take the server down. */
+function keepServingOnStrayErrors(logger?: { error: (obj: object, msg: string) => void }): void {
+  const report = (kind: string) => (err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`omaf: ${kind} (kept serving): ${message}\n`);
+    logger?.error({ err: message }, kind);
+  };
+  process.on("unhandledRejection", report("unhandled rejection"));
+  process.on("uncaughtException", report("uncaught exception"));
+}

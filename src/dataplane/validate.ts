@@ -1,0 +1,75 @@
+// Request checks done once, before the model is called, so every protocol rejects the same bad input the same way.
+import { OmafError } from "../errors.js";
+import type { MatrixInput, ModelMetadata } from "../runtime/model.js";
+import { elementCount, type Tensor, type TensorSpec } from "../tensor/tensor.js";
+import { describe } from "./json-input.js";
+
+/** Rows are arrays of equal width, columns (if any) match that width, and a fixed model width is respected. */
+export function validateMatrix(input: MatrixInput, meta: ModelMetadata): void {
+  const { data, columns } = input;
+  if (!Array.isArray(data)) throw bad(`"data" must be a 2-D array (rows of values), not ${describe(data)}`);
+  if (data.length === 0) throw bad(`"data" has no rows`);
+  const first = data[0];
+  if (!Array.isArray(first)) throw bad(`"data" must be a 2-D array: row 0 is ${describe(first)}`);
+  const width = first.length;
+  for (let i = 1; i < data.length; i++) {
+    const row = data[i];
+    if (!Array.isArray(row)) throw bad(`"data" must be a 2-D array: row ${i} is ${describe(row)}`);
+    if (row.length !== width) throw bad(`"data" rows differ in length: row 0 has ${width} values, row ${i} has ${row.length}`);
+  }
+  if (columns && columns.length !== width) throw bad(`"columns" names ${columns.length} columns but rows have ${width} values`);
+  const expected = fixedMatrixWidth(meta);
+  if (expected !== undefined && width !== expected) {
+    throw bad(`the model takes rows of ${expected} values (input ${meta.inputs[0].name} ${formatSpec(meta.inputs[0])}); got ${width}`);
+  }
+}
+
+/** The row width a matrix model fixes: its only input is 2-D with a known second dimension. */
+function fixedMatrixWidth(meta: ModelMetadata): number | undefined {
+  if (meta.inputs.length !== 1) return undefined;
+  const shape = meta.inputs[0].shape;
+  return shape.length === 2 && shape[1] > 0 ? shape[1] : undefined;
+}
+
+/** Names, datatypes and shapes match the model's inputs; every input is given once; requested outputs exist. */
+export function validateTensors(inputs: Tensor[], outputNames: string[] | undefined, meta: ModelMetadata): void {
+  const seen = new Set<string>();
+  for (const t of inputs) {
+    if (seen.has(t.name)) throw bad(`input ${t.name} is given twice`);
+    seen.add(t.name);
+    const count = elementCount(t.shape);
+    if (t.shape.some((d) => !Number.isInteger(d) || d < 0)) throw bad(`input ${t.name} has a bad shape [${t.shape.join(",")}]`);
+    if (t.data.length !== count) throw bad(`input ${t.name} has ${t.data.length} values but shape [${t.shape.join(",")}] holds ${count}`);
+    if (meta.inputs.length === 0) continue;
+    const spec = meta.inputs.find((s) => s.name === t.name);
+    if (!spec) throw bad(`the model has no input ${t.name}; inputs: ${meta.inputs.map((s) => s.name).join(", ")}`);
+    if (spec.datatype !== t.datatype) throw bad(`input ${t.name} must be ${spec.datatype}, got ${t.datatype}`);
+    if (!shapeFits(t.shape, spec.shape)) throw bad(`input ${t.name} must have shape ${formatShape(spec.shape)}, got [${t.shape.join(",")}]`);
+  }
+  for (const spec of meta.inputs) if (!seen.has(spec.name)) throw bad(`input ${spec.name} ${formatSpec(spec)} is missing`);
+  if (outputNames && meta.outputs.length > 0) {
+    for (const name of outputNames) {
+      if (!meta.outputs.some((s) => s.name === name)) throw bad(`the model has no output ${name}; outputs: ${meta.outputs.map((s) => s.name).join(", ")}`);
+    }
+  }
+}
+
+/** Same rank and every fixed dimension equal (-1 matches anything). */
+export function shapeFits(shape: readonly number[], spec: readonly number[]): boolean {
+  if (shape.length !== spec.length) return false;
+  for (let i = 0; i < spec.length; i++) if (spec[i] >= 0 && spec[i] !== shape[i]) return false;
+  return true;
+}
+
+/** `FP32 [-1,4]`. */
+export function formatSpec(spec: TensorSpec): string {
+  return `${spec.datatype} ${formatShape(spec.shape)}`;
+}
+
+function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(",")}]`;
+}
+
+function bad(message: string): OmafError {
+  return new OmafError("OMAF_ERR_BAD_INPUT", message);
+}

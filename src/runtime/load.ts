@@ -1,0 +1,32 @@
+// Picks the Model implementation for an artifact from `binaries.type`. Creating a Model is cheap; load() does the
+// heavy work. onnxruntime-node is imported inside OnnxModel.load() only, so serving a node model never loads it.
+import { OmafError } from "../errors.js";
+import type { Model } from "./model.js";
+import { NodeModel } from "./node-model.js";
+import { OnnxModel, type OnnxModelOptions } from "./onnx-model.js";
+import type { ModelSource } from "./source.js";
+import { UnsupportedModel } from "./unsupported-model.js";
+
+/** What createModel needs: the unpacked artifact root, its manifest, and optionally its provenance. */
+export interface CreateModelOptions extends ModelSource {
+  /** Options for the onnx environment (session threads). */
+  onnx?: OnnxModelOptions;
+}
+
+/** The Model for an unpacked artifact; call `load()` before predicting. */
+export function createModel(opts: CreateModelOptions): Model {
+  const type = opts.manifest?.binaries?.type as string | undefined;
+  switch (type) {
+    case "node":
+      return new NodeModel(opts);
+    case "onnx":
+      return new OnnxModel(opts, opts.onnx);
+    case "python":
+    case "java":
+      return new UnsupportedModel(opts);
+    default:
+      throw new OmafError("OMAF_ERR_BINARIES_TYPE", `binaries.type '${String(type)}' is not one of python, java, node, onnx`, {
+        type,
+      });
+  }
+}

@@ -1,0 +1,206 @@
+// The python environment: a GPPI model (`binaries.type: python`) run by Python worker processes.
+//
+// Contract with the model, as Odahu's GPPI server had it:
+// - `model.workDir` is the import path, MODEL_LOCATION and the working directory; `model.entrypoint` is imported.
+// - init() answers 'matrix' or 'objects'; info() or get_info() answers (input schema, output schema), each a list of
+//   {name, type, required, example} (a mapping of name -> field is accepted too).
+// - predict_on_matrix(matrix, columns) gets the rows as a list of row lists (Odahu passed the request's `data`
+//   unchanged) and the caller's column names as given, or None. Columns are NOT reordered by omaf: like Odahu,
+//   aligning them to the model's schema is the entrypoint's job. It answers (prediction, columns).
+// - predict_on_objects(value) gets the request's JSON value and answers any JSON-able value.
+// - get_output_json_serializer(), when present, answers a json.JSONEncoder subclass used to encode the answer.
+//
+// Results are turned into plain JSON: numpy arrays and scalars, pandas DataFrames (as rows) / Series / Index, dates
+// (ISO text), decimals, sets; NaN, Infinity and -Infinity become null. Numbers in a matrix travel as float64, so a
+// request that mixes integers and fractions gives the model floats throughout (all-integer matrices stay ints).
+import { OmafError } from "../../errors.js";
+import { checkMatrix, GppiShapeError, matrixTensorSpecs, normaliseMatrixResult, parseInfoSchemas } from "../gppi.js";
+import type { MatrixInput, MatrixOutput, Model, ModelMetadata, PredictMode } from "../model.js";
+import { manifestMetadata, messageOf, modelLocation, notReady, type ModelSource } from "../source.js";
+import { resolvePythonSettings, WORKER_SCRIPT, type PythonOptions, type PythonSettings } from "./options.js";
+import { WorkerPool } from "./pool.js";
+import { decodeBinaryResult, decodeJson, FrameType, jsonFrame, matrixFrame, type Frame, type MatrixAnswer } from "./protocol.js";
+import { workerError, type ReadyInfo } from "./worker.js";
+
+/** What createPythonModel needs: the unpacked artifact and the bridge's tunables. */
+export interface PythonModelOptions extends ModelSource, PythonOptions {}
+
+/** A matrix answer with the time the model function itself took inside the worker. */
+export interface TimedMatrixOutput {
+  output: MatrixOutput;
+  /** Microseconds spent in predict_on_matrix() itself, measured inside the worker. */
+  modelMicros: number;
+}
+
+/** A Python GPPI model served by a pool of worker processes. */
+export class PythonModel implements Model {
+  private readonly settings: PythonSettings;
+  private loading?: Promise<void>;
+  private pool?: WorkerPool;
+  private meta?: ModelMetadata;
+  private ready?: ReadyInfo;
+  private closed = false;
+  private readonly entrypoint: string;
+
+  constructor(private readonly opts: PythonModelOptions) {
+    this.settings = resolvePythonSettings(opts);
+    this.entrypoint = opts.manifest.model.entrypoint;
+  }
+
+  /** Resolved interpreter, worker count, timeout and matrix format. */
+  get options(): Readonly<Omit<PythonSettings, "logger">> {
+    const { logger: _logger, ...rest } = this.settings;
+    return rest;
+  }
+
+  load(): Promise<void> {
+    this.loading ??= this.doLoad();
+    return this.loading;
+  }
+
+  private async doLoad(): Promise<void> {
+    const location = modelLocation(this.opts);
+    const label = `model '${this.opts.manifest.model.name}'`;
+    const pool = new WorkerPool(
+      this.settings.workers,
+      {
+        python: this.settings.python,
+        script: WORKER_SCRIPT,
+        workDir: location.abs,
+        entrypoint: this.entrypoint,
+        matrixFormat: this.settings.matrixFormat,
+        label,
+      },
+      this.settings.logger,
+      this.settings.requestTimeoutMs,
+    );
+    this.pool = pool;
+    const ready = await pool.start();
+    if (this.closed) {
+      await pool.close();
+      throw new OmafError("OMAF_ERR_UNAVAILABLE", `${label} was closed while loading`);
+    }
+
+    const metadata: ModelMetadata = {
+      ...manifestMetadata(this.opts),
+      environment: "python",
+      mode: ready.mode as PredictMode,
+      inputs: [],
+      outputs: [],
+    };
+    if (ready.info !== undefined && ready.info !== null) {
+      try {
+        Object.assign(metadata, parseInfoSchemas(ready.info));
+      } catch (err) {
+        await pool.close();
+        const fn = ready.infoFunction ?? "info";
+        throw new OmafError(
+          "OMAF_ERR_ENTRYPOINT_FUNCTION",
+          `${fn}() in module '${this.entrypoint}' answered a bad schema: ${messageOf(err)}`,
+          { entrypoint: this.entrypoint, function: fn },
+        );
+      }
+      if (metadata.mode === "matrix") Object.assign(metadata, matrixTensorSpecs(metadata.inputSchema, metadata.outputSchema));
+    }
+    if ("objectInputType" in ready) metadata.objectInputType = ready.objectInputType;
+    if ("objectOutputType" in ready) metadata.objectOutputType = ready.objectOutputType;
+    this.ready = ready;
+    this.meta = metadata;
+  }
+
+  metadata(): ModelMetadata {
+    if (!this.meta) throw notReady(this.opts.manifest.model.name);
+    return this.meta;
+  }
+
+  async predictMatrix(input: MatrixInput): Promise<MatrixOutput> {
+    return (await this.predictMatrixTimed(input)).output;
+  }
+
+  /** predictMatrix, also answering how long the model function itself took (for overhead measurements). */
+  async predictMatrixTimed(input: MatrixInput): Promise<TimedMatrixOutput> {
+    const { meta, pool, ready } = this.readyFor("matrix");
+    const { data, columns } = input ?? ({} as MatrixInput);
+    let width: number;
+    try {
+      ({ width } = checkMatrix(data, columns));
+    } catch (err) {
+      throw new OmafError("OMAF_ERR_BAD_INPUT", messageOf(err));
+    }
+    const schema = meta.inputSchema;
+    if (schema && schema.length > 0 && width !== schema.length) {
+      throw new OmafError(
+        "OMAF_ERR_BAD_INPUT",
+        `rows have ${width} values; the model's input schema has ${schema.length} columns (${schema.map((f) => f.name).join(", ")})`,
+      );
+    }
+    const frame = matrixFrame(data, columns ?? undefined, ready.numpy);
+    const answer = await pool.run(frame, "predict_on_matrix()");
+    let decoded: MatrixAnswer;
+    let out: MatrixOutput;
+    try {
+      decoded = this.decode<MatrixAnswer>(answer, true);
+      out = normaliseMatrixResult({ prediction: decoded.prediction, columns: decoded.columns });
+    } catch (err) {
+      if (err instanceof OmafError) throw err;
+      throw new OmafError("OMAF_ERR_PREDICT", `predict_on_matrix() in module '${this.entrypoint}': ${messageOf(err)}`, {
+        entrypoint: this.entrypoint,
+      });
+    }
+    if (!out.columns && meta.outputSchema?.length) out.columns = meta.outputSchema.map((f) => f.name);
+    return { output: out, modelMicros: decoded.t };
+  }
+
+  async predictObjects(input: unknown): Promise<unknown> {
+    const { pool } = this.readyFor("objects");
+    if (input === undefined) throw new OmafError("OMAF_ERR_BAD_INPUT", "the objects-mode input is missing");
+    let frame: Buffer;
+    try {
+      frame = jsonFrame(FrameType.Objects, input);
+    } catch (err) {
+      throw new OmafError("OMAF_ERR_BAD_INPUT", `the input cannot be sent as JSON: ${messageOf(err)}`);
+    }
+    const answer = await pool.run(frame, "predict_on_objects()");
+    try {
+      return this.decode<{ result: unknown }>(answer, false).result;
+    } catch (err) {
+      if (err instanceof OmafError) throw err;
+      throw new OmafError("OMAF_ERR_PREDICT", `predict_on_objects() in module '${this.entrypoint}': ${messageOf(err)}`, {
+        entrypoint: this.entrypoint,
+      });
+    }
+  }
+
+  /** Stops the workers; running requests get a few seconds to finish. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.pool?.close();
+  }
+
+  /** Process ids of the workers that are serving (undefined for one being restarted). */
+  workerPids(): (number | undefined)[] {
+    return this.pool?.pids() ?? [];
+  }
+
+  private decode<T>(frame: Frame, binaryAllowed: boolean): T {
+    if (frame.type === FrameType.Error) {
+      throw workerError(decodeJson(frame.body), { entrypoint: this.entrypoint });
+    }
+    if (frame.type === FrameType.ResultJson) return decodeJson<T>(frame.body);
+    if (frame.type === FrameType.ResultBinary && binaryAllowed) return decodeBinaryResult(frame.body) as T;
+    throw new GppiShapeError(`the worker answered an unexpected frame type ${frame.type}`);
+  }
+
+  private readyFor(mode: PredictMode): { meta: ModelMetadata; pool: WorkerPool; ready: ReadyInfo } {
+    if (!this.meta || !this.pool || !this.ready || this.closed) throw notReady(this.opts.manifest.model.name);
+    if (this.meta.mode !== mode) {
+      throw new OmafError("OMAF_ERR_NOT_IMPLEMENTED", `model '${this.meta.name}' serves ${this.meta.mode} predictions, not ${mode}`);
+    }
+    return { meta: this.meta, pool: this.pool, ready: this.ready };
+  }
+}
+
+/** The Model for an unpacked python (GPPI) artifact; call `load()` before predicting and `close()` when done. */
+export function createPythonModel(opts: PythonModelOptions): PythonModel {
+  return new PythonModel(opts);
+}

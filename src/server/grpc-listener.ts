@@ -1,0 +1,107 @@
+// One gRPC server on one port: the protocol services plus the standard health service and server reflection.
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from "grpc-health-check";
+import { OmafError } from "../errors.js";
+import type { Listener } from "./listener.js";
+
+export interface GrpcServiceEntry {
+  /** Full service name, as health checks name it (e.g. `ModzyModel`). */
+  name: string;
+  definition: grpc.ServiceDefinition;
+  implementation: grpc.UntypedServiceImplementation;
+  /** The package definition the service came from (for reflection). */
+  packageDefinition: protoLoader.PackageDefinition;
+}
+
+export interface GrpcListenerOptions {
+  /** Listener name for messages, e.g. `OMI gRPC`. */
+  label: string;
+  interfaceName: Listener["interfaceName"];
+  host: string;
+  port: number;
+  maxMessageBytes: number;
+  services: GrpcServiceEntry[];
+}
+
+/** A gRPC listener whose health answers follow `setServing`. */
+export interface GrpcListener extends Listener {
+  setServing(serving: boolean): void;
+}
+
+let healthPackage: protoLoader.PackageDefinition | undefined;
+
+/** Binds and starts a gRPC server; rejects with OMAF_ERR_IO when the address cannot be bound. */
+export async function startGrpcListener(opts: GrpcListenerOptions): Promise<GrpcListener> {
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": opts.maxMessageBytes,
+    "grpc.max_send_message_length": opts.maxMessageBytes,
+  });
+  for (const s of opts.services) server.addService(s.definition, s.implementation);
+
+  // Health: the overall status ("") and each service start NOT_SERVING until the model is loaded.
+  const names = ["", ...opts.services.map((s) => s.name)];
+  const health = new HealthImplementation(Object.fromEntries(names.map((n) => [n, "NOT_SERVING" as ServingStatus])));
+  health.addToServer(server);
+
+  healthPackage ??= protoLoader.loadSync(healthProtoPath, { keepCase: true });
+  const reflectionPackage: protoLoader.PackageDefinition = Object.assign({}, healthPackage, ...opts.services.map((s) => s.packageDefinition));
+  const reflection = new ReflectionService(reflectionPackage);
+  dropLeadingDots(reflection);
+  reflection.addToServer(server);
+
+  const address = formatHostPort(opts.host, opts.port);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+      if (err) reject(new OmafError("OMAF_ERR_IO", `cannot listen on ${address} for ${opts.label}: ${err.message}`, { address }, { cause: err }));
+      else resolve(bound);
+    });
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    interfaceName: opts.interfaceName,
+    label: opts.label,
+    host: opts.host,
+    port,
+    setServing(serving) {
+      for (const n of names) health.setStatus(n, serving ? "SERVING" : "NOT_SERVING");
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      return closing;
+    },
+    forceClose() {
+      server.forceShutdown();
+    },
+  };
+}
+
+/**
+ * @grpc/reflection 1.0 names services and symbols of package-less files with a leading dot (".ModzyModel"), so
+ * `grpcurl list` shows ".ModzyModel" and `grpcurl describe ModzyModel` finds nothing. Index them by their real
+ * full names too. Works on the library's per-version indexes; if their shape changes this does nothing.
+ */
+function dropLeadingDots(reflection: ReflectionService): void {
+  for (const impl of Object.values(reflection as unknown as Record<string, unknown>)) {
+    if (!impl || typeof impl !== "object") continue;
+    const { services, symbols } = impl as { services?: Record<string, unknown>; symbols?: Record<string, unknown> };
+    if (services && typeof services === "object") {
+      for (const key of Object.keys(services)) {
+        if (key.startsWith(".")) {
+          services[key.slice(1)] = services[key];
+          delete services[key];
+        }
+      }
+    }
+    if (symbols && typeof symbols === "object") {
+      for (const key of Object.keys(symbols)) if (key.startsWith(".") && !(key.slice(1) in symbols)) symbols[key.slice(1)] = symbols[key];
+    }
+  }
+}
+
+/** `host:port`, bracketing IPv6 literals. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,0 +1,236 @@
+// One typed settings object for `omaf serve`: defaults ← OMAF_* environment variables ← command-line flags,
+// validated once at start. Every setting is one row of SETTINGS, so `omaf serve --help`, the docs and the parser
+// all come from the same table. A new setting (e.g. another protocol's port) is one more row plus one Settings field.
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { OmafError } from "./errors.js";
+
+/** Protocols `omaf serve` can expose. */
+export const INTERFACES = ["omi"] as const;
+export type InterfaceName = (typeof INTERFACES)[number];
+
+export interface Settings {
+  /** Protocols to serve. */
+  interfaces: InterfaceName[];
+  /** Address every listener binds to. */
+  host: string;
+  /** OMI gRPC port (0 picks a free port). */
+  omiPort: number;
+  /** Largest gRPC message accepted or sent, in bytes. */
+  maxMessageBytes: number;
+  /** Longest a single prediction may take before it answers OMAF_ERR_TIMEOUT. */
+  requestTimeoutMs: number;
+  /** Most requests handled at once; more answer OMAF_ERR_UNAVAILABLE. 0 = no limit. */
+  maxInFlight: number;
+  /** How long a stop (signal or Shutdown call) waits for in-flight requests before cutting them. */
+  drainTimeoutMs: number;
+  /** Load the model on the first Status/Run instead of at start. */
+  lazy: boolean;
+  /** Write one JSON line per prediction. */
+  inferenceLog: boolean;
+  /** File the inference log goes to; empty = stdout. */
+  inferenceLogFile: string;
+  /** Include request inputs and outputs in the inference log. */
+  logPayloads: boolean;
+  /** Where unpacked artifacts are cached. */
+  cacheDir: string;
+  /** Author reported when the manifest has no model.author. */
+  modelAuthor: string;
+}
+export type SettingKey = keyof Settings;
+
+/** How a setting's raw text becomes its value; `parse` throws a string describing what was expected. */
+interface SettingKind<T> {
+  /** Placeholder shown in --help, e.g. `<port>`; undefined for on/off switches. */
+  valueName?: string;
+  parse(raw: string): T;
+}
+
+/** One row of the settings table. */
+export interface SettingDef<K extends SettingKey = SettingKey> {
+  key: K;
+  /** Long flag name without dashes; booleans also get `--no-<flag>`. */
+  flag: string;
+  /** Environment variables, first one set wins. */
+  env: readonly string[];
+  default: Settings[K] | (() => Settings[K]);
+  description: string;
+  kind: SettingKind<Settings[K]>;
+}
+
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER, valueName = "<n>"): SettingKind<number> => ({
+  valueName,
+  parse(raw) {
+    const text = raw.trim();
+    if (!/^\d+$/.test(text)) throw `expected a whole number from ${min} to ${max}`;
+    const n = Number(text);
+    if (n < min || n > max) throw `expected a whole number from ${min} to ${max}`;
+    return n;
+  },
+});
+
+const port: SettingKind<number> = {
+  valueName: "<port>",
+  parse(raw) {
+    const t = raw.trim();
+    if (!/^\d+$/.test(t) || Number(t) > 65535) throw "expected a port number from 0 to 65535 (0 picks a free port)";
+    return Number(t);
+  },
+};
+
+const UNITS: Record<string, number> = { "": 1, k: 1e3, kb: 1e3, kib: 1024, m: 1e6, mb: 1e6, mib: 1024 ** 2, g: 1e9, gb: 1e9, gib: 1024 ** 3 };
+const bytes: SettingKind<number> = {
+  valueName: "<bytes>",
+  parse(raw) {
+    const m = /^(\d+)\s*([a-z]*)$/i.exec(raw.trim());
+    const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
+    // 2 GiB - 1 is the largest message grpc-js can take.
+    const n = m && unit ? Number(m[1]) * unit : NaN;
+    if (!Number.isSafeInteger(n) || n < 1 || n > 2 ** 31 - 1) throw "expected a size in bytes from 1 to 2147483647, optionally with a unit (KiB, MiB, GiB, KB, MB, GB)";
+    return n;
+  },
+};
+
+const boolean: SettingKind<boolean> = {
+  parse(raw) {
+    const t = raw.trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(t)) return true;
+    if (["0", "false", "no", "off"].includes(t)) return false;
+    throw "expected true/false (also 1/0, yes/no, on/off)";
+  },
+};
+
+const text = (valueName: string, allowEmpty = true): SettingKind<string> => ({
+  valueName,
+  parse(raw) {
+    if (!allowEmpty && raw.trim() === "") throw "expected a non-empty value";
+    return raw;
+  },
+});
+
+const path: SettingKind<string> = {
+  valueName: "<path>",
+  parse(raw) {
+    if (raw.trim() === "") throw "expected a path";
+    return raw.startsWith("~/") || raw === "~" ? join(homedir(), raw.slice(1)) : raw;
+  },
+};
+
+/** Chassis calls the OMI interface `modzy` too. */
+const INTERFACE_ALIASES: Record<string, InterfaceName> = { modzy: "omi" };
+const interfaceList: SettingKind<InterfaceName[]> = {
+  valueName: "<list>",
+  parse(raw) {
+    const names = raw.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+    if (names.length === 0) throw `expected a comma-separated list of: ${INTERFACES.join(", ")}`;
+    const out: InterfaceName[] = [];
+    for (const name of names) {
+      const known = INTERFACE_ALIASES[name] ?? (INTERFACES as readonly string[]).find((i) => i === name);
+      if (!known) throw `unknown interface "${name}"; expected a comma-separated list of: ${INTERFACES.join(", ")}`;
+      if (!out.includes(known as InterfaceName)) out.push(known as InterfaceName);
+    }
+    return out;
+  },
+};
+
+const def = <K extends SettingKey>(d: SettingDef<K>): SettingDef<K> => d;
+
+/** Every setting: name, flag, environment variables, default and description. */
+export const SETTINGS: readonly SettingDef[] = [
+  def({ key: "interfaces", flag: "interfaces", env: ["OMAF_INTERFACES", "INTERFACE"], default: () => ["omi"], kind: interfaceList,
+    description: `Protocols to serve, comma-separated (${INTERFACES.join(", ")}; "modzy" means omi).` }),
+  def({ key: "host", flag: "host", env: ["OMAF_HOST"], default: "0.0.0.0", kind: text("<address>", false),
+    description: "Address to listen on. The default 0.0.0.0 suits containers; use 127.0.0.1 to stay local." }),
+  def({ key: "omiPort", flag: "omi-port", env: ["OMAF_OMI_PORT", "PSC_MODEL_PORT"], default: 45000, kind: port,
+    description: "OMI gRPC (Chassis ModzyModel) port; 0 picks a free port." }),
+  def({ key: "maxMessageBytes", flag: "max-message-bytes", env: ["OMAF_MAX_MESSAGE_BYTES"], default: 64 * 1024 ** 2, kind: bytes,
+    description: "Largest gRPC message received or sent (e.g. 64MiB)." }),
+  def({ key: "requestTimeoutMs", flag: "request-timeout-ms", env: ["OMAF_REQUEST_TIMEOUT_MS"], default: 30_000, kind: integer(1, 2 ** 31 - 1, "<ms>"),
+    description: "A prediction running longer answers OMAF_ERR_TIMEOUT (the server stays up)." }),
+  def({ key: "maxInFlight", flag: "max-in-flight", env: ["OMAF_MAX_IN_FLIGHT"], default: 512, kind: integer(0),
+    description: "Most requests handled at once; more answer OMAF_ERR_UNAVAILABLE. 0 = no limit." }),
+  def({ key: "drainTimeoutMs", flag: "drain-timeout-ms", env: ["OMAF_DRAIN_TIMEOUT_MS"], default: 30_000, kind: integer(0, 2 ** 31 - 1, "<ms>"),
+    description: "On SIGTERM/SIGINT or Shutdown, how long to let in-flight requests finish before cutting them." }),
+  def({ key: "lazy", flag: "lazy", env: ["OMAF_LAZY"], default: false, kind: boolean,
+    description: "Load the model on the first Status or Run (as Chassis does) instead of at start." }),
+  def({ key: "inferenceLog", flag: "inference-log", env: ["OMAF_INFERENCE_LOG"], default: true, kind: boolean,
+    description: "Write one JSON line per prediction (time, request id, protocol, model, digest, latency, status)." }),
+  def({ key: "inferenceLogFile", flag: "inference-log-file", env: ["OMAF_INFERENCE_LOG_FILE"], default: "", kind: text("<path>"),
+    description: "File the inference log is appended to; empty means stdout." }),
+  def({ key: "logPayloads", flag: "log-payloads", env: ["OMAF_LOG_PAYLOADS"], default: false, kind: boolean,
+    description: "Also log each request's input and output (may contain sensitive data)." }),
+  def({ key: "cacheDir", flag: "cache-dir", env: ["OMAF_CACHE_DIR"], default: () => join(homedir(), ".cache", "omaf"), kind: path,
+    description: "Where zip artifacts are unpacked (keyed by digest, reused on restart)." }),
+  def({ key: "modelAuthor", flag: "model-author", env: ["OMAF_MODEL_AUTHOR"], default: "", kind: text("<name>"),
+    description: "Author reported in metadata when the manifest has no model.author." }),
+];
+
+/** Raw values as given on the command line, keyed by setting key (commander's option names). */
+export type SettingFlags = Partial<Record<SettingKey, unknown>>;
+
+export interface LoadSettingsOptions {
+  /** Environment to read; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Flag values; strings are parsed like environment values, booleans/numbers are checked. */
+  flags?: SettingFlags;
+}
+
+/** Builds and validates the settings; throws OMAF_ERR_SETTINGS naming the setting, the source and what was expected. */
+export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
+  const env = opts.env ?? process.env;
+  const flags = opts.flags ?? {};
+  const out: Record<string, unknown> = {};
+  for (const d of SETTINGS) {
+    const flagValue = flags[d.key];
+    if (flagValue !== undefined) {
+      out[d.key] = parseValue(d, flagValue, `flag --${d.flag}`);
+      continue;
+    }
+    const envName = d.env.find((name) => env[name] !== undefined && env[name] !== "");
+    if (envName !== undefined) {
+      out[d.key] = parseValue(d, env[envName] as string, `environment variable ${envName}`);
+      continue;
+    }
+    out[d.key] = typeof d.default === "function" ? (d.default as () => unknown)() : d.default;
+  }
+  return out as unknown as Settings;
+}
+
+function parseValue(d: SettingDef, value: unknown, source: string): unknown {
+  let raw: string;
+  if (typeof value === "string") raw = value;
+  else if (typeof value === "number" || typeof value === "boolean") raw = String(value);
+  else if (Array.isArray(value)) raw = value.join(",");
+  else throw settingsError(d, source, value, "expected a string");
+  try {
+    return d.kind.parse(raw);
+  } catch (err) {
+    throw settingsError(d, source, value, typeof err === "string" ? err : String(err));
+  }
+}
+
+function settingsError(d: SettingDef, source: string, value: unknown, expected: string): OmafError {
+  return new OmafError("OMAF_ERR_SETTINGS", `bad value ${JSON.stringify(value)} for ${d.key} (${source}): ${expected}`, {
+    setting: d.key,
+    source,
+    value,
+  });
+}
+
+/** The `<value>` placeholder of a setting's flag, or undefined for on/off switches. */
+export function settingValueName(d: SettingDef): string | undefined {
+  return d.kind.valueName;
+}
+
+/** True for on/off settings (they get `--flag` and `--no-flag`). */
+export function isSwitch(d: SettingDef): boolean {
+  return d.kind === (boolean as SettingKind<unknown>);
+}
+
+/** The default of a setting as text, for help output. */
+export function describeDefault(d: SettingDef): string {
+  const v = typeof d.default === "function" ? (d.default as () => unknown)() : d.default;
+  if (Array.isArray(v)) return v.join(",");
+  if (v === "") return '""';
+  return String(v);
+}

@@ -1,0 +1,120 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readdirSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { omaf } from "../helpers/cli.js";
+import { seedFolder, seedManifest, tempDir } from "../helpers/fixtures.js";
+
+test("validate: a valid folder exits 0 and says so", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const model = await seedFolder(dir);
+  const r = omaf(["validate", model]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /: valid/);
+});
+
+test("validate: every issue is listed, exit 1, and --json gives them with codes", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const manifest: any = seedManifest();
+  manifest.model.name = "wine quality";
+  manifest.model.workDir = "nowhere";
+  manifest.odahuflowVersion = 1;
+  const model = await seedFolder(dir, { manifest });
+  const human = omaf(["validate", model]);
+  assert.equal(human.code, 1);
+  for (const code of ["OMAF_ERR_MODEL_NAME", "OMAF_ERR_WORKDIR", "OMAF_ERR_ODAHUFLOW_VERSION"]) assert.match(human.stdout, new RegExp(code));
+  const json = omaf(["validate", "--json", model]);
+  assert.equal(json.code, 1);
+  const report = JSON.parse(json.stdout);
+  assert.equal(report.valid, false);
+  assert.deepEqual(report.issues.map((i: any) => i.code).sort(), ["OMAF_ERR_MODEL_NAME", "OMAF_ERR_ODAHUFLOW_VERSION", "OMAF_ERR_WORKDIR"]);
+  for (const i of report.issues) assert.deepEqual(Object.keys(i).sort(), ["code", "message", "path", "severity"]);
+});
+
+test("validate: a missing path exits 2 with OMAF_ERR_NOT_FOUND; a non-archive file exits 1 with OMAF_ERR_ARCHIVE_FORMAT", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const missing = omaf(["validate", path.join(dir, "nope.zip")]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /OMAF_ERR_NOT_FOUND/);
+  const text = path.join(dir, "notes.zip");
+  await writeFile(text, "just text, not a zip");
+  const bad = omaf(["validate", "--json", text]);
+  assert.equal(bad.code, 1);
+  assert.equal(JSON.parse(bad.stdout).error.code, "OMAF_ERR_ARCHIVE_FORMAT");
+});
+
+test("validate: a folder without manifest reports OMAF_ERR_MANIFEST_MISSING", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const r = omaf(["validate", "--json", dir]);
+  assert.equal(r.code, 1);
+  assert.deepEqual(JSON.parse(r.stdout).issues.map((i: any) => i.code), ["OMAF_ERR_MANIFEST_MISSING"]);
+});
+
+test("pack → validate → inspect → unpack round trip through the CLI", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const model = await seedFolder(dir);
+
+  const packed = omaf(["pack", "--json", model], { cwd: dir });
+  assert.equal(packed.code, 0, packed.stderr);
+  const result = JSON.parse(packed.stdout);
+  const zip = path.join(dir, "wine-quality-1.0.0-12333122.zip");
+  assert.equal(result.output, zip, "default name is {name}-{version}.zip in the current folder");
+  assert.match(result.artifactDigest, /^sha256:[0-9a-f]{64}$/);
+  execFileSync("unzip", ["-tq", zip]);
+
+  assert.equal(omaf(["validate", zip]).code, 0);
+
+  const inspected = JSON.parse(omaf(["inspect", "--json", zip]).stdout);
+  assert.equal(inspected.artifactDigest, result.artifactDigest);
+  assert.equal(inspected.manifest.model.name, "wine-quality");
+  const entry = inspected.files.find((f: any) => f.path === "mlflow/model/data/weights.bin");
+  assert.equal(entry.size, 4096);
+  assert.match(entry.sha256, /^[0-9a-f]{64}$/);
+  const human = omaf(["inspect", zip]);
+  assert.equal(human.code, 0);
+  assert.match(human.stdout, new RegExp(result.artifactDigest));
+  assert.match(human.stdout, /mlflow\/model\/entrypoint\.py/);
+
+  const out = path.join(dir, "out");
+  const unpacked = omaf(["unpack", "--json", zip, "-d", out]);
+  assert.equal(unpacked.code, 0, unpacked.stderr);
+  assert.equal(JSON.parse(unpacked.stdout).artifactDigest, result.artifactDigest);
+  assert.deepEqual(await readFile(path.join(out, "mlflow/model/entrypoint.py")), await readFile(path.join(model, "mlflow/model/entrypoint.py")));
+
+  const again = omaf(["pack", model], { cwd: dir });
+  assert.equal(again.code, 2, "an existing output is not overwritten without --force");
+  assert.match(again.stderr, /OMAF_ERR_TARGET_EXISTS/);
+  assert.equal(omaf(["pack", "--force", model], { cwd: dir }).code, 0);
+});
+
+test("pack refuses an invalid folder, lists every issue and writes nothing", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const manifest: any = seedManifest();
+  manifest.model.version = "latest";
+  manifest.binaries.conda_path = "missing.yml";
+  const model = await seedFolder(dir, { manifest });
+  const r = omaf(["pack", model, "-o", path.join(dir, "out.zip")]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /OMAF_ERR_MANIFEST_INVALID/);
+  assert.match(r.stderr, /OMAF_ERR_MODEL_VERSION/);
+  assert.match(r.stderr, /OMAF_ERR_CONDA_PATH/);
+  assert.deepEqual(readdirSync(dir), ["model"]);
+});
+
+test("usage errors exit 2", async () => {
+  assert.equal(omaf(["pack"]).code, 2);
+  assert.equal(omaf(["validate", "--bogus", "x"]).code, 2);
+  const level = omaf(["pack", ".", "--level", "12"]);
+  assert.equal(level.code, 2);
+  assert.match(level.stderr, /--level/);
+  assert.equal(omaf(["--help"]).code, 0);
+  assert.equal(existsSync("wine-quality-1.0.0-12333122.zip"), false);
+});

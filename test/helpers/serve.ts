@@ -1,0 +1,142 @@
+// Runs the real `omaf serve` in a child process on 127.0.0.1 with a free port (port 0, read back from the
+// listening line), plus small node-entrypoint model folders that misbehave on request.
+import type { ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { stringify } from "yaml";
+import { omafSpawn } from "./cli.js";
+import { writeTree } from "./fixtures.js";
+
+export interface ServeProcess {
+  child: ChildProcess;
+  port: number;
+  /** `127.0.0.1:<port>`. */
+  address: string;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code (null when killed by a signal) and signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Kills the process if it is still running (test teardown). */
+  kill(): Promise<void>;
+}
+
+const LISTENING = /omaf: serving .* on 127\.0\.0\.1:(\d+)/;
+
+/** Environment without any omaf/Chassis settings from the outer shell, so only what a test sets applies. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith("OMAF_") || k === "PSC_MODEL_PORT" || k === "INTERFACE") continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+/** Starts `omaf serve <artifact> --host 127.0.0.1 --omi-port 0 <args>` and waits for its listening line. */
+export async function startServe(
+  artifact: string,
+  opts: { args?: string[]; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<ServeProcess> {
+  const child = omafSpawn(["serve", artifact, "--host", "127.0.0.1", "--omi-port", "0", ...(opts.args ?? [])], {
+    env: cleanEnv(opts.env),
+  });
+  let out = "";
+  let err = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+  const exited = once(child, "exit").then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`omaf serve did not start in time; stderr:\n${err}`)), opts.timeoutMs ?? 60_000);
+    const onData = () => {
+      const m = LISTENING.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        child.stderr!.off("data", onData);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stderr!.on("data", onData);
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`omaf serve exited (${code}) before listening; stderr:\n${err}`));
+    });
+  });
+
+  return {
+    child,
+    port,
+    address: `127.0.0.1:${port}`,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGKILL");
+        await exited;
+      }
+    },
+  };
+}
+
+const manifest = (name: string, entrypoint: string) =>
+  stringify({
+    binaries: { type: "node", dependencies: "none" },
+    model: { name, version: "1.0.0-1", workDir: "src", entrypoint },
+    odahuflowVersion: "1.0",
+    toolchain: { name: "omaf-test", version: "0.1.0" },
+  });
+
+/**
+ * A matrix model (`sum-check`): each row [a, b] → [a + b], columns ["sum"]; a negative value throws.
+ * Its schema fixes rows to 2 values.
+ */
+export async function writeSumModel(dir: string): Promise<string> {
+  await writeTree(dir, {
+    "odahuflow.model.yaml": manifest("sum-check", "model.mjs"),
+    "src/model.mjs": `export function init() { return "matrix"; }
+export function predict_on_matrix(rows) {
+  const out = rows.map((row) => {
+    if (row.some((v) => v < 0)) throw new Error("negative values are not allowed");
+    return [row.reduce((a, b) => a + b, 0)];
+  });
+  return [out, ["sum"]];
+}
+export function get_info() {
+  return [[{ name: "a", type: "number", required: true }, { name: "b", type: "number", required: true }], [{ name: "sum", type: "number" }]];
+}
+`,
+  });
+  return dir;
+}
+
+/**
+ * An objects model (`behave`): echoes `{echo: input}`; `{"markFile": path}` creates that file on arrival (so a test
+ * knows the request is in flight), `{"sleepMs": n}` waits, `{"hang": true}` never answers, `{"throw": "msg"}` throws.
+ */
+export async function writeBehaveModel(dir: string): Promise<string> {
+  await writeTree(dir, {
+    "odahuflow.model.yaml": manifest("behave", "model.mjs"),
+    "src/model.mjs": `import { writeFileSync } from "node:fs";
+export function init() { return "objects"; }
+export async function predict_on_objects(input) {
+  if (input.markFile) writeFileSync(input.markFile, "in flight");
+  if (input.sleepMs) await new Promise((r) => setTimeout(r, input.sleepMs));
+  if (input.hang) await new Promise(() => {});
+  if (input.throw) throw new Error(input.throw);
+  return { echo: input };
+}
+`,
+  });
+  return dir;
+}
+
+/** A model whose init() throws. */
+export async function writeFailingInitModel(dir: string): Promise<string> {
+  await writeTree(dir, {
+    "odahuflow.model.yaml": manifest("broken-init", "model.mjs"),
+    "src/model.mjs": `export function init() { throw new Error("init failed on purpose"); }
+export function predict_on_objects(x) { return x; }
+`,
+  });
+  return dir;
+}

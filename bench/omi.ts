@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
@@ -85,16 +85,16 @@ async function startOmaf(logFile: string | undefined): Promise<{ child: ChildPro
 
 async function benchOmaf(logFile: string | undefined): Promise<LevelResult[]> {
   const { child, port } = await startOmaf(logFile);
-  const ModzyModel = grpc.makeGenericClientConstructor(loadOmiPackage().ModzyModel as grpc.ServiceDefinition, "ModzyModel");
-  const client = new ModzyModel(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as grpc.Client & {
-    Run: (req: unknown, cb: (err: grpc.ServiceError | null, res: RunResponse) => void) => void;
-  };
-  const request = { inputs: [{ input: { input: Buffer.from(JSON.stringify([ROW])) } }] };
+  const service = loadOmiPackage().ModzyModel as unknown as grpc.ServiceDefinition;
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { "grpc.enable_channelz": 0 });
+  // The load generator encodes its one request once (as wrk or ghz send the same bytes); every answer is decoded.
+  const requestBytes = service.Run.requestSerialize({ inputs: [{ input: { input: Buffer.from(JSON.stringify([ROW])) } }] });
+  const decode = service.Run.responseDeserialize as (b: Buffer) => RunResponse;
   const run = () =>
     new Promise<void>((resolve, reject) =>
-      client.Run(request, (err, res) => {
+      client.makeUnaryRequest<Buffer, RunResponse>("/ModzyModel/Run", (b) => b, decode, requestBytes, (err, res) => {
         if (err) reject(err);
-        else if (!res.outputs[0]?.success) reject(new Error(res.outputs[0]?.output.error?.toString() ?? "no output"));
+        else if (!res?.outputs[0]?.success) reject(new Error(res?.outputs[0]?.output.error?.toString() ?? "no output"));
         else resolve();
       }),
     );
@@ -132,9 +132,11 @@ const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDig
 
 const work = mkdtempSync(path.join(tmpdir(), "omaf-bench-omi-"));
 try {
+  const loadBefore = loadavg()[0];
   const inProcess = await benchInProcess();
   const omaf = await benchOmaf(logOn ? path.join(work, "inference.jsonl") : undefined);
 
+  const loadAfter = loadavg()[0];
   const rows = LEVELS.map((c, i) => {
     const o = omaf[i];
     const b = inProcess.results[i];
@@ -148,11 +150,14 @@ try {
     "",
     `Measured ${new Date().toISOString().slice(0, 10)} with \`node --import tsx bench/omi.ts\` (${seconds} s per level after ${warmup} s warm-up, one run).`,
     `Machine: ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${fmt(totalmem() / 1024 ** 3, 1)} GiB RAM, Node ${process.version}, onnxruntime-node ${inProcess.version}.`,
-    "Other people were using the same two cores during the run, so absolute numbers are noisy; the ratios come from the same run.",
+    `Other people were using the same two cores during the run (1-minute load average ${fmt(loadBefore, 2)} before, ${fmt(loadAfter, 2)} after),`,
+    "so absolute numbers are noisy; the two columns come from the same run.",
     "",
-    `Server: \`omaf serve examples/iris-onnx\` as a child process (inference log ${logOn ? "on, written to a file" : "off"}); client: one grpc-js channel in the`,
-    "benchmark process, each Run one InputItem holding `[[5.1, 3.5, 1.4, 0.2]]` as JSON. Baseline: the same .onnx file run in-process",
-    "with onnxruntime-node (`session.run` on a prebuilt [1,4] float32 tensor, same session options), no gRPC, no JSON.",
+    `Server: \`omaf serve examples/iris-onnx\` as a child process, inference log ${logOn ? "on (to a file)" : "off"}.`,
+    "Client: one grpc-js channel in the benchmark process; each Run is one InputItem holding `[[5.1, 3.5, 1.4, 0.2]]` as JSON",
+    "(the request is encoded once, every answer is decoded and checked).",
+    "Baseline: the same .onnx file run in-process with onnxruntime-node (`session.run` on a prebuilt [1,4] float32 tensor,",
+    "same session options): no gRPC, no JSON, no second process.",
     "",
     "| concurrency | omaf OMI Run/s | p50 ms | p99 ms | in-process run/s | p50 ms | p99 ms | omaf ÷ in-process |",
     "|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -10,10 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, createWrite
 import { cpus } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { listFolder } from "../src/archive/folder.ts";
-import { openArchive } from "../src/archive/read.ts";
-import { unpackArchive } from "../src/archive/unpack.ts";
-import { writeZip } from "../src/archive/write-zip.ts";
+import ts from "typescript";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const work = path.join(here, ".work");
@@ -21,37 +18,6 @@ const work = path.join(here, ".work");
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Child mode: one omaf operation, timed inside the process, with its own peak RSS.
-if (process.argv[2] === "--child") {
-  const [op, a, b] = process.argv.slice(3);
-  const t0 = performance.now();
-  let extra: Record<string, unknown> = {};
-  if (op === "pack") {
-    const files = await listFolder(a, { exclude: [b] });
-    const r = await writeZip({ dir: a, files, output: b, force: true, provenance: { packerVersion: "bench" } });
-    extra = { bytes: r.bytes, files: r.files.length, digest: r.artifactDigest };
-  } else if (op === "unpack") {
-    const r = await unpackArchive(a, b, { force: true });
-    extra = { files: r.files.length, digest: r.artifactDigest };
-  } else if (op === "open") {
-    const times: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const s = performance.now();
-      const reader = await openArchive(a);
-      const manifest = await reader.readEntry(b);
-      await reader.close();
-      times.push(performance.now() - s);
-      extra = { entries: reader.entries.length, manifestBytes: manifest.length };
-    }
-    extra.firstMs = times[0];
-    extra.bestMs = Math.min(...times);
-  }
-  const ms = performance.now() - t0;
-  process.stdout.write(JSON.stringify({ ms, maxRssMB: process.resourceUsage().maxRSS / 1024, ...extra }) + "\n");
-  process.exit(0);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -105,7 +71,7 @@ async function writeLarge(file: string, bytes: number, make: (n: number) => Buff
   const chunk = 8 * 1024 * 1024;
   for (let done = 0; done < bytes; done += chunk) {
     const buf = make(Math.min(chunk, bytes - done));
-    if (!out.write(buf)) await new Promise((r) => out.once("drain", r));
+    if (!out.write(buf)) await new Promise<void>((r) => out.once("drain", () => r()));
   }
   await new Promise<void>((resolve, reject) => out.end(() => resolve()).once("error", reject));
 }
@@ -174,7 +140,35 @@ function run(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<
   });
 }
 
-const omaf = (...args: string[]) => run(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", ...args]);
+/**
+ * Compiles the archive layer and bench/pack-child.ts to plain JavaScript under bench/.work/dist, so the measured
+ * child runs what the published CLI runs (compiled JS), without the TypeScript loader's start-up and memory.
+ */
+function compileChild(): string {
+  const root = path.dirname(here);
+  const dist = path.join(work, "dist");
+  rmSync(dist, { recursive: true, force: true });
+  const sources = [
+    "bench/pack-child.ts",
+    "src/errors.ts",
+    ...readdirSync(path.join(root, "src/archive")).filter((f) => f.endsWith(".ts")).map((f) => `src/archive/${f}`),
+  ];
+  for (const rel of sources) {
+    const js = ts.transpileModule(readFileSync(path.join(root, rel), "utf8"), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    }).outputText;
+    const outFile = path.join(dist, rel.replace(/\.ts$/, ".js"));
+    mkdirSync(path.dirname(outFile), { recursive: true });
+    writeFileSync(outFile, js);
+  }
+  mkdirSync(path.join(dist, "schemas"), { recursive: true });
+  writeFileSync(path.join(dist, "schemas/provenance.schema.json"), readFileSync(path.join(root, "schemas/provenance.schema.json")));
+  writeFileSync(path.join(dist, "package.json"), JSON.stringify({ type: "module" }));
+  return path.join(dist, "bench/pack-child.js");
+}
+
+const childScript = compileChild();
+const omaf = (...args: string[]) => run(process.execPath, [childScript, ...args]);
 
 function warmCache(dir: string): void {
   // Read everything once so that neither tool pays for cold disk reads.

@@ -23,6 +23,7 @@ import argparse
 import base64
 import datetime
 import decimal
+import gc
 import importlib
 import io
 import json
@@ -30,6 +31,7 @@ import os
 import signal
 import struct
 import sys
+import threading
 import time
 import traceback
 
@@ -406,8 +408,18 @@ def binary_matrix(body, as_numpy):
     return (arr if as_numpy else arr.tolist()), header.get("columns")
 
 
+def watch_parent():
+    """Exits when the omaf process is gone, even while a model call hangs (end of input is seen only between calls)."""
+    parent = os.getppid()
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
 def serve(args):
     channel = take_channel()
+    threading.Thread(target=watch_parent, name="omaf-parent-watch", daemon=True).start()
     # omaf stops workers by closing their input; Ctrl-C in a terminal must not kill them mid-request.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     workdir = os.path.abspath(args.workdir)
@@ -421,6 +433,10 @@ def serve(args):
     model = Model(workdir, args.entrypoint, args.matrix)
     try:
         ready = model.load()
+        # What the model loaded lives as long as the worker: keep it out of every later garbage collection.
+        gc.collect()
+        if hasattr(gc, "freeze"):
+            gc.freeze()
         channel.write_json(T_READY, 0, to_json(ready, PlainEncoder))
     except ModelFunctionError as err:
         channel.write_json(T_FAILED, 0, json.dumps({"code": err.code, "message": err.message, "traceback": err.traceback}))

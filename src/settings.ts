@@ -54,6 +54,8 @@ export interface SettingDef<K extends SettingKey = SettingKey> {
   /** Environment variables, first one set wins. */
   env: readonly string[];
   default: Settings[K] | (() => Settings[K]);
+  /** The default as help shows it, when its value reads badly (a home path, a byte count). */
+  defaultText?: string;
   description: string;
   kind: SettingKind<Settings[K]>;
 }
@@ -143,7 +145,7 @@ export const SETTINGS: readonly SettingDef[] = [
     description: "Address to listen on. The default 0.0.0.0 suits containers; use 127.0.0.1 to stay local." }),
   def({ key: "omiPort", flag: "omi-port", env: ["OMAF_OMI_PORT", "PSC_MODEL_PORT"], default: 45000, kind: port,
     description: "OMI gRPC (Chassis ModzyModel) port; 0 picks a free port." }),
-  def({ key: "maxMessageBytes", flag: "max-message-bytes", env: ["OMAF_MAX_MESSAGE_BYTES"], default: 64 * 1024 ** 2, kind: bytes,
+  def({ key: "maxMessageBytes", flag: "max-message-bytes", env: ["OMAF_MAX_MESSAGE_BYTES"], default: 64 * 1024 ** 2, defaultText: "64MiB", kind: bytes,
     description: "Largest gRPC message received or sent (e.g. 64MiB)." }),
   def({ key: "requestTimeoutMs", flag: "request-timeout-ms", env: ["OMAF_REQUEST_TIMEOUT_MS"], default: 30_000, kind: integer(1, 2 ** 31 - 1, "<ms>"),
     description: "A prediction running longer answers OMAF_ERR_TIMEOUT (the server stays up)." }),
@@ -159,7 +161,7 @@ export const SETTINGS: readonly SettingDef[] = [
     description: "File the inference log is appended to; empty means stdout." }),
   def({ key: "logPayloads", flag: "log-payloads", env: ["OMAF_LOG_PAYLOADS"], default: false, kind: boolean,
     description: "Also log each request's input and output (may contain sensitive data)." }),
-  def({ key: "cacheDir", flag: "cache-dir", env: ["OMAF_CACHE_DIR"], default: () => join(homedir(), ".cache", "omaf"), kind: path,
+  def({ key: "cacheDir", flag: "cache-dir", env: ["OMAF_CACHE_DIR"], default: () => join(homedir(), ".cache", "omaf"), defaultText: "~/.cache/omaf", kind: path,
     description: "Where zip artifacts are unpacked (keyed by digest, reused on restart)." }),
   def({ key: "modelAuthor", flag: "model-author", env: ["OMAF_MODEL_AUTHOR"], default: "", kind: text("<name>"),
     description: "Author reported in metadata when the manifest has no model.author." }),
@@ -229,6 +231,7 @@ export function isSwitch(d: SettingDef): boolean {
 
 /** The default of a setting as text, for help output. */
 export function describeDefault(d: SettingDef): string {
+  if (d.defaultText !== undefined) return d.defaultText;
   const v = typeof d.default === "function" ? (d.default as () => unknown)() : d.default;
   if (Array.isArray(v)) return v.join(",");
   if (v === "") return '""';

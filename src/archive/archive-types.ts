@@ -3,7 +3,7 @@ import type { Readable } from "node:stream";
 
 export type ArchiveFormat = "zip" | "tar.gz";
 
-export type ArchiveEntryType = "file" | "directory" | "symlink" | "hardlink" | "other";
+export type ArchiveEntryType = "file" | "directory" | "symlink" | "other";
 
 /** One entry as listed by the archive's own index (ZIP central directory, tar headers). */
 export interface ArchiveEntry {
@@ -11,8 +11,10 @@ export interface ArchiveEntry {
   name: string;
   /** The name as stored (decoded to a string). */
   rawName: string;
-  /** `hardlink` appears only in tar archives; `other` covers devices, FIFOs and the like. */
+  /** `symlink` covers symbolic and (tar) hard links, see `linkKind`; `other` covers devices, FIFOs and the like. */
   type: ArchiveEntryType;
+  /** For `symlink` entries: which kind of link. */
+  linkKind?: "symbolic" | "hard";
   /** Declared uncompressed size in bytes. */
   size: number;
   /** Declared compressed size (ZIP); for tar, equal to `size` (the gzip layer compresses the whole stream). */
@@ -35,7 +37,7 @@ export interface ForEachFileOptions {
 export interface ArchiveReader {
   format: ArchiveFormat;
   path: string;
-  /** Every entry in archive order, except the tar root entry `./`. */
+  /** Every entry in archive order, except an entry for the root folder itself (`./` in tars, `/` in old zips). */
   entries: ArchiveEntry[];
   /**
    * Reads a file entry into memory. Fails with `OMAF_ERR_TOO_LARGE` when it is bigger than `maxBytes`

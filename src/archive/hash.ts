@@ -1,10 +1,15 @@
+// SHA-256 of a file on disk, streamed (constant memory).
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { pipeline } from "node:stream/promises";
+import { toOmafError } from "../errors.js";
 
-/** SHA-256 (hex) of a file's contents, streamed. */
-export async function hashFile(path: string): Promise<string> {
+/** Lower-case hex SHA-256 of the file's content. */
+export async function hashFile(file: string): Promise<string> {
   const hash = createHash("sha256");
-  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), hash);
+  try {
+    for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  } catch (err) {
+    throw toOmafError(err, "OMAF_ERR_IO");
+  }
   return hash.digest("hex");
 }

@@ -32,9 +32,9 @@ export function checkEntries(entries: readonly ArchiveEntry[], limits: UnpackLim
       problems.push(err as OmafError);
       continue;
     }
-    if (e.type === "symlink" || e.type === "hardlink") {
+    if (e.type === "symlink") {
       problems.push(
-        new OmafError("OMAF_ERR_UNSAFE_LINK", `archive entry "${entry}" is a ${e.type === "symlink" ? "symbolic" : "hard"} link`, {
+        new OmafError("OMAF_ERR_UNSAFE_LINK", `archive entry "${entry}" is a ${e.linkKind === "hard" ? "hard" : "symbolic"} link`, {
           entry,
           ...(e.linkTarget ? { target: e.linkTarget } : {}),
         }),

@@ -33,7 +33,7 @@ function typeOf(t: string): ArchiveEntryType {
     case "SymbolicLink":
       return "symlink";
     case "Link":
-      return "hardlink";
+      return "symlink";
     default:
       return "other";
   }
@@ -151,6 +151,7 @@ async function scanTarGz(
       size: entry.size,
       compressedSize: entry.size,
       ...(entry.mode !== undefined ? { mode: entry.mode & 0o7777 } : {}),
+      ...(type === "symlink" ? { linkKind: entry.type === "Link" ? ("hard" as const) : ("symbolic" as const) } : {}),
       ...(entry.linkpath ? { linkTarget: entry.linkpath } : {}),
     };
     try {

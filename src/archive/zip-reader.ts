@@ -206,6 +206,7 @@ export class ZipReader implements ArchiveReader {
         for await (const e of zip.eachEntry()) {
           const rawName = yauzl.getFileNameLowLevel(e.generalPurposeBitFlag, e.fileNameRaw, e.extraFields, false);
           const { type, mode } = entryType(e, rawName);
+          if (type === "directory" && normaliseEntryName(rawName) === "") continue; // the root folder itself
           entries.push({
             name: normaliseEntryName(rawName),
             rawName,
@@ -213,6 +214,7 @@ export class ZipReader implements ArchiveReader {
             size: e.uncompressedSize,
             compressedSize: e.compressedSize,
             crc32: e.crc32,
+            ...(type === "symlink" ? { linkKind: "symbolic" as const } : {}),
             ...(mode !== undefined ? { mode } : {}),
           });
           raw.push(e);

@@ -26,6 +26,8 @@ export interface Tensor {
   /** Dimensions; the product equals the element count. */
   shape: number[];
   data: TensorData;
+  /** Protocol parameters of the tensor (e.g. `content_type`); wire-format keys such as binary_data_size are never kept. */
+  parameters?: Record<string, unknown>;
 }
 
 /** Name, datatype and shape of a model input or output; -1 marks a variable dimension. */

@@ -66,7 +66,7 @@ const reflectionProto = join(
 );
 
 /** One ServerReflectionInfo request/response over the v1 stream; answers the response's payload. */
-async function reflect(address: string, channel: grpc.Channel, request: Record<string, string>): Promise<unknown> {
+async function reflect(address: string, channel: ReturnType<grpc.Client["getChannel"]>, request: Record<string, string>): Promise<unknown> {
   const def = protoLoader.loadSync(reflectionProto, { ...OMI_LOADER_OPTIONS });
   const Reflection = grpc.makeGenericClientConstructor(
     def["grpc.reflection.v1.ServerReflection"] as grpc.ServiceDefinition,

@@ -1,12 +1,14 @@
 // `omaf serve` as a real process on a real socket, called with a grpc-js client built from spec/omi.proto.
 import assert from "node:assert/strict";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Metadata } from "@grpc/grpc-js";
+import { omaf } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 import { entryJson, jsonItem, omiClient } from "../helpers/omi-client.js";
-import { startServe, writeFailingInitModel, writeSumModel } from "../helpers/serve.js";
+import { cleanEnv, startServe, writeFailingInitModel, writeSumModel } from "../helpers/serve.js";
 
 const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
 
@@ -68,10 +70,9 @@ describe("omaf serve (OMI)", () => {
       assert.equal(await client.health(), "SERVING", "loaded eagerly by default");
       const res = await client.Run({ inputs: [jsonItem([[1, 2]]), jsonItem([[-1, 2]]), jsonItem([[3, 4]])] });
       assert.deepEqual(res.outputs.map((o) => o.success), [true, false, true]);
-      assert.deepEqual(entryJson(res.outputs[1].output, "error"), {
-        code: "OMAF_ERR_PREDICT",
-        message: "predict_on_matrix() in src/model.mjs: negative values are not allowed",
-      });
+      const error = entryJson(res.outputs[1].output, "error") as { code: string; message: string };
+      assert.equal(error.code, "OMAF_ERR_PREDICT");
+      assert.match(error.message, /predict_on_matrix\(\) in src\/model\.mjs.*negative values are not allowed/);
       const again = await client.Run({ inputs: [jsonItem([[-5, 0]])] });
       assert.equal(again.outputs[0].success, false);
       const ok = await client.Run({ inputs: [jsonItem([[5, 5]])] });
@@ -125,5 +126,29 @@ describe("omaf serve (OMI)", () => {
       client.close();
       await proc.kill();
     }
+  });
+
+  it("serves a packed zip: unpacks into the cache dir, reuses it on restart, and reports the artifact's digest", async () => {
+    const zip = join(root.dir, "sum.zip");
+    const packed = omaf(["pack", await writeSumModel(join(root.dir, "sum-for-zip")), "-o", zip, "--json", "--no-progress"], { env: cleanEnv() });
+    assert.equal(packed.code, 0, packed.stderr);
+    const digest = (JSON.parse(packed.stdout) as { artifactDigest: string }).artifactDigest;
+    assert.match(digest, /^sha256:[0-9a-f]{64}$/);
+    const cache = join(root.dir, "cache");
+    for (let start = 0; start < 2; start++) {
+      const proc = await startServe(zip, { args: ["--cache-dir", cache, "--no-inference-log"] });
+      const client = omiClient(proc.address);
+      try {
+        assert.ok(proc.stderr().includes(`(${digest})`), proc.stderr());
+        const res = await client.Run({ inputs: [jsonItem([[20, 22]])] });
+        assert.deepEqual(entryJson(res.outputs[0].output, "results.json"), { data: { result: [[42]], columns: ["sum"] } });
+        assert.equal(res.outputs[0].output.artifact_digest.toString(), digest);
+      } finally {
+        client.close();
+        await proc.kill();
+      }
+    }
+    const entries = await readdir(cache, { withFileTypes: true });
+    assert.equal(entries.filter((e) => e.isDirectory()).length, 1, "one unpacked copy, reused by the second start");
   });
 });

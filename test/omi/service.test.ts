@@ -184,6 +184,27 @@ describe("OMI service (in process)", () => {
     });
   });
 
+  describe("in-flight limit", () => {
+    let s: Served;
+    before(async () => {
+      s = await serve(await writeBehaveModel(join(root.dir, "limited")), { maxInFlight: 1, lazy: false });
+    });
+    after(() => s.close());
+
+    it("answers UNAVAILABLE with the omaf code while the limit is reached, then serves again", async () => {
+      const slow = s.client.Run({ inputs: [jsonItem({ sleepMs: 300 })] });
+      for (let i = 0; s.dataplane.inFlightCount === 0; i++) {
+        assert.ok(i < 2000, "the slow Run never reached the dataplane");
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const refused = await grpcCode(s.client.Run({ inputs: [jsonItem({ text: "second" })] }));
+      assert.equal(refused.code, 14);
+      assert.match(refused.details, /^OMAF_ERR_UNAVAILABLE: too many requests in flight \(limit 1\)/);
+      assert.equal((await slow).outputs[0].success, true);
+      assert.equal((await s.client.Run({ inputs: [jsonItem({ text: "third" })] })).outputs[0].success, true);
+    });
+  });
+
   describe("message size limit", () => {
     let s: Served;
     before(async () => {

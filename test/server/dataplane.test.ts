@@ -234,6 +234,14 @@ describe("DataPlane", () => {
     assert.equal(dp.state, "closed");
   });
 
+  it("refuses to start loading once draining", async () => {
+    const model = new FakeModel();
+    const dp = plane(model);
+    await dp.drain();
+    await rejectsWith(dp.load(), "OMAF_ERR_UNAVAILABLE");
+    assert.equal(model.loads, 0);
+  });
+
   it("limits requests in flight", async () => {
     const releases: Array<() => void> = [];
     const dp = plane(new FakeModel({ mode: "objects", objects: (x) => new Promise((r) => releases.push(() => r(x))) }), { maxInFlight: 2 });

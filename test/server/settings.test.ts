@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { isOmafError } from "../../src/errors.js";
 import { loadSettings, SETTINGS, type Settings } from "../../src/settings.js";
 
@@ -94,5 +96,13 @@ describe("settings", () => {
     settingsError(() => loadSettings({ env: { OMAF_LAZY: "maybe" } }), /lazy.*true\/false/);
     settingsError(() => loadSettings({ env: { OMAF_INTERFACES: "omi,carrier-pigeon" } }), /unknown interface "carrier-pigeon"/);
     settingsError(() => loadSettings({ env: { OMAF_HOST: " " } }), /host.*non-empty/);
+  });
+
+  it("spec/omi.md documents every setting's flag and environment variables", async () => {
+    const doc = await readFile(fileURLToPath(new URL("../../spec/omi.md", import.meta.url)), "utf8");
+    for (const d of SETTINGS) {
+      assert.ok(doc.includes(`\`--${d.flag}\``), `--${d.flag} missing from spec/omi.md`);
+      for (const e of d.env) assert.ok(doc.includes(`\`${e}\``), `${e} missing from spec/omi.md`);
+    }
   });
 });

@@ -66,14 +66,8 @@ async function serve(source: string, opts: CommonOptions & SettingFlags): Promis
       process.stderr.write(`omaf: model failed to load: ${e.code}: ${e.message} (Status answers 500 and retries the load)\n`);
     });
   }
-  const { modelName, modelVersion, artifactDigest } = dataplane.provenance;
-  const where = server.listeners.map((l) => ({ interface: l.interfaceName, label: l.label, host: l.host, port: l.port }));
-  if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ event: "listening", model: modelName, version: modelVersion, artifactDigest, state: dataplane.state, listeners: where })}\n`);
-  } else {
-    const on = where.map((l) => `${l.label} on ${formatHostPort(l.host, l.port)}`).join(", ");
-    process.stderr.write(`omaf: serving ${modelName} ${modelVersion} (${artifactDigest}) — ${on}\n`);
-  }
+  // No "serving" line when a signal arrived during the start: that server is already going away.
+  if (dataplane.state !== "draining" && dataplane.state !== "closed") announce(dataplane, server, Boolean(opts.json));
 
   const result = await server.stopped;
   unwire();
@@ -82,6 +76,19 @@ async function serve(source: string, opts: CommonOptions & SettingFlags): Promis
   await log?.flush();
   // Model runtimes may keep threads or handles open; the stop is complete, so leave now.
   process.exit(0);
+}
+
+/** The one line that says the server is up: human text on stderr, or JSON on stdout with --json. */
+function announce(dataplane: DataPlane, server: RunningServer, json: boolean): void {
+  const { modelName, modelVersion, artifactDigest } = dataplane.provenance;
+  const listeners = server.listeners.map((l) => ({ interface: l.interfaceName, label: l.label, host: l.host, port: l.port }));
+  if (json) {
+    const line = { event: "listening", model: modelName, version: modelVersion, artifactDigest, state: dataplane.state, listeners };
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  } else {
+    const on = listeners.map((l) => `${l.label} on ${formatHostPort(l.host, l.port)}`).join(", ");
+    process.stderr.write(`omaf: serving ${modelName} ${modelVersion} (${artifactDigest}) — ${on}\n`);
+  }
 }
 
 /** A model's stray async error (a timer callback throwing, a promise nobody awaited) must not take the server down. */

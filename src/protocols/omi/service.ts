@@ -53,7 +53,7 @@ export function createOmiService(dataplane: DataPlane, opts: OmiServiceOptions):
   async function run(request: RunRequest, ctx: RequestContext): Promise<RunResponse> {
     const items = request.inputs ?? [];
     try {
-      await dataplane.load();
+      if (!dataplane.ready) await dataplane.load();
     } catch (err) {
       // Like Chassis: every item reports that the model is not initialised.
       const error = notReady(toOmafError(err));

@@ -102,9 +102,12 @@ function parseCondaSpec(spec: string): { name: string; pinned?: string } | undef
   const m = /^([A-Za-z0-9_.\-]+)\s*(.*)$/.exec(bare);
   if (!m) return undefined;
   const rest = m[2]!.trim();
-  const exact = /^={1,2}\s*([^=,<>|*\s]+)(?:=.*)?$/.exec(rest) ?? /^([0-9][^=,<>|*\s]*)$/.exec(rest);
+  const exact = /^={1,2}\s*([^=,<>|\s]+)(?:=.*)?$/.exec(rest) ?? /^([0-9][^=,<>|\s]*)$/.exec(rest);
   return { name: m[1]!.toLowerCase(), ...(exact ? { pinned: exact[1] } : {}) };
 }
+
+/** A pip project name normalised as PEP 503 does (lower case, runs of -_. as one dash). */
+const pipName = (name: string) => name.toLowerCase().replace(/[-_.]+/g, "-");
 
 /** `name` and version pin of one pip requirement line; undefined for options, URLs and files. */
 function parsePipSpec(spec: string): { name: string; pinned?: string } | undefined {
@@ -112,13 +115,12 @@ function parsePipSpec(spec: string): { name: string; pinned?: string } | undefin
   if (!line || line.startsWith("-")) return undefined;
   const egg = /#egg=([A-Za-z0-9_.\-]+)/.exec(spec);
   if (/^[a-z+]+:\/\//i.test(line) || line.startsWith(".") || line.startsWith("/")) {
-    return egg ? { name: egg[1]!.toLowerCase() } : undefined;
+    return egg ? { name: pipName(egg[1]!) } : undefined;
   }
   const m = /^([A-Za-z0-9_.\-]+)\s*(\[[^\]]*\])?\s*(.*)$/.exec(line);
   if (!m) return undefined;
   const named = / @ /.test(line) ? undefined : /^==\s*([^,;\s*]+)$/.exec(m[3]!.trim());
-  // PEP 503 normalised name.
-  return { name: m[1]!.toLowerCase().replace(/[-_.]+/g, "-"), ...(named ? { pinned: named[1] } : {}) };
+  return { name: pipName(m[1]!), ...(named ? { pinned: named[1] } : {}) };
 }
 
 /** Packages a conda environment file (parsed YAML) declares, the Python version it asks for, and skipped entries. */

@@ -13,6 +13,7 @@
 // Results are turned into plain JSON: numpy arrays and scalars, pandas DataFrames (as rows) / Series / Index, dates
 // (ISO text), decimals, sets; NaN, Infinity and -Infinity become null. Numbers in a matrix travel as float64, so a
 // request that mixes integers and fractions gives the model floats throughout (all-integer matrices stay ints).
+import { stat } from "node:fs/promises";
 import { OmafError } from "../../errors.js";
 import { checkMatrix, GppiShapeError, matrixTensorSpecs, normaliseMatrixResult, parseInfoSchemas } from "../gppi.js";
 import type { MatrixInput, MatrixOutput, Model, ModelMetadata, PredictMode } from "../model.js";
@@ -60,6 +61,11 @@ export class PythonModel implements Model {
 
   private async doLoad(): Promise<void> {
     const location = modelLocation(this.opts);
+    if (!(await isDirectory(location.abs))) {
+      throw new OmafError("OMAF_ERR_WORKDIR", `model.workDir '${location.rel}' is not a folder in the artifact`, {
+        workDir: location.rel,
+      });
+    }
     const label = `model '${this.opts.manifest.model.name}'`;
     const pool = new WorkerPool(
       this.settings.workers,
@@ -134,7 +140,12 @@ export class PythonModel implements Model {
         `rows have ${width} values; the model's input schema has ${schema.length} columns (${schema.map((f) => f.name).join(", ")})`,
       );
     }
-    const frame = matrixFrame(data, columns ?? undefined, ready.numpy);
+    let frame: Buffer;
+    try {
+      frame = matrixFrame(data, columns ?? undefined, ready.numpy);
+    } catch (err) {
+      throw new OmafError("OMAF_ERR_BAD_INPUT", `the matrix cannot be sent as JSON: ${messageOf(err)}`);
+    }
     const answer = await pool.run(frame, "predict_on_matrix()");
     let decoded: MatrixAnswer;
     let out: MatrixOutput;
@@ -197,6 +208,14 @@ export class PythonModel implements Model {
       throw new OmafError("OMAF_ERR_NOT_IMPLEMENTED", `model '${this.meta.name}' serves ${this.meta.mode} predictions, not ${mode}`);
     }
     return { meta: this.meta, pool: this.pool, ready: this.ready };
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
   }
 }
 

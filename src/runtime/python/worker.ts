@@ -100,6 +100,11 @@ export class PythonWorker {
           cwd: workDir,
           stdio: ["pipe", "pipe", "pipe"],
           env: {
+            // Several workers share the CPUs: one BLAS/OpenMP thread each unless the environment says otherwise
+            // (idle BLAS threads spin and would starve the other workers and the server).
+            OMP_NUM_THREADS: "1",
+            OPENBLAS_NUM_THREADS: "1",
+            MKL_NUM_THREADS: "1",
             ...process.env,
             MODEL_LOCATION: workDir,
             PYTHONUNBUFFERED: "1",

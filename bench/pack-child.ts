@@ -1,0 +1,49 @@
+// One omaf archive operation, timed inside its own process and reporting its own peak RSS; bench/pack.ts runs it.
+//   pack <folder> <zip> | unpack <zip> <folder> | open <zip> <entry>
+import { readFileSync } from "node:fs";
+import { listFolder } from "../src/archive/folder.js";
+import { openArchive } from "../src/archive/read.js";
+import { unpackArchive } from "../src/archive/unpack.js";
+import { writeZip } from "../src/archive/write-zip.js";
+
+const [op, a, b] = process.argv.slice(2);
+const t0 = performance.now();
+let extra: Record<string, unknown> = {};
+if (op === "pack") {
+  const files = await listFolder(a, { exclude: [b] });
+  const r = await writeZip({ dir: a, files, output: b, force: true, provenance: { packerVersion: "bench" } });
+  extra = { bytes: r.bytes, files: r.files.length, digest: r.artifactDigest };
+} else if (op === "unpack") {
+  const r = await unpackArchive(a, b, { force: true });
+  extra = { files: r.files.length, digest: r.artifactDigest };
+} else if (op === "open") {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const s = performance.now();
+    const reader = await openArchive(a);
+    const manifest = await reader.readEntry(b);
+    await reader.close();
+    times.push(performance.now() - s);
+    extra = { entries: reader.entries.length, manifestBytes: manifest.length };
+  }
+  extra.firstMs = times[0];
+  extra.bestMs = Math.min(...times);
+} else {
+  throw new Error(`unknown operation ${op}`);
+}
+const ms = performance.now() - t0;
+process.stdout.write(JSON.stringify({ ms, maxRssMB: peakRssMB(), ...extra }) + "\n");
+
+/**
+ * Peak RSS of this process in MB. VmHWM belongs to this process image only; getrusage's maxRSS
+ * (process.resourceUsage().maxRSS) also counts the parent's memory that fork copied before exec on Linux.
+ */
+function peakRssMB(): number {
+  try {
+    const m = readFileSync("/proc/self/status", "utf8").match(/VmHWM:\s+(\d+) kB/);
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}

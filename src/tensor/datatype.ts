@@ -1,0 +1,159 @@
+// Per-datatype facts (element size, typed array, integer range), datatype and shape parsing, and the one check that a
+// Tensor's data fits its datatype and shape. Every codec builds on these.
+import { OmafError, type ErrorCode } from "../errors.js";
+import { DATATYPES, elementCount, type Datatype, type Tensor, type TensorData } from "./tensor.js";
+
+/** Datatypes with a fixed element size (all but BYTES). */
+export type FixedDatatype = Exclude<Datatype, "BYTES">;
+
+/** A constructor of the typed arrays omaf keeps tensor data in. */
+export interface TypedArrayConstructor {
+  new (length: number): Exclude<TensorData, Uint8Array[]>;
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): Exclude<TensorData, Uint8Array[]>;
+  readonly BYTES_PER_ELEMENT: number;
+  readonly name: string;
+}
+
+/** The typed array each fixed-size datatype lives in. BOOL is 0/1 bytes; FP16 is raw IEEE half bits. */
+export const DATATYPE_ARRAYS: Readonly<Record<FixedDatatype, TypedArrayConstructor>> = {
+  BOOL: Uint8Array,
+  UINT8: Uint8Array,
+  UINT16: Uint16Array,
+  UINT32: Uint32Array,
+  UINT64: BigUint64Array,
+  INT8: Int8Array,
+  INT16: Int16Array,
+  INT32: Int32Array,
+  INT64: BigInt64Array,
+  FP16: Uint16Array,
+  FP32: Float32Array,
+  FP64: Float64Array,
+};
+
+/** Inclusive value range of each integer datatype (bigint so the 64-bit bounds are exact). */
+export const INTEGER_RANGES: Readonly<Partial<Record<Datatype, readonly [bigint, bigint]>>> = {
+  UINT8: [0n, 0xffn],
+  UINT16: [0n, 0xffffn],
+  UINT32: [0n, 0xffffffffn],
+  UINT64: [0n, 0xffffffffffffffffn],
+  INT8: [-0x80n, 0x7fn],
+  INT16: [-0x8000n, 0x7fffn],
+  INT32: [-0x80000000n, 0x7fffffffn],
+  INT64: [-0x8000000000000000n, 0x7fffffffffffffffn],
+};
+
+const DATATYPE_SET: ReadonlySet<string> = new Set(DATATYPES);
+
+/** True when `value` is one of the OIP datatype names (exact, upper case). */
+export function isDatatype(value: unknown): value is Datatype {
+  return typeof value === "string" && DATATYPE_SET.has(value);
+}
+
+/** True for every datatype but BYTES. */
+export function isFixedDatatype(datatype: Datatype): datatype is FixedDatatype {
+  return datatype !== "BYTES";
+}
+
+/**
+ * Reads a datatype name. Case does not matter ("fp32" is FP32) because clients differ; anything else is
+ * OMAF_ERR_BAD_INPUT naming `where` (e.g. "input 'x'").
+ */
+export function parseDatatype(value: unknown, where = "tensor"): Datatype {
+  if (typeof value === "string") {
+    const upper = value.toUpperCase();
+    if (DATATYPE_SET.has(upper)) return upper as Datatype;
+  }
+  throw badInput(`${where}: datatype must be one of ${DATATYPES.join(", ")}, not ${show(value)}`, { datatype: value });
+}
+
+/** Bytes one element takes on the wire and in memory; undefined for BYTES (variable length). */
+export function bytesPerElement(datatype: Datatype): number | undefined {
+  return datatype === "BYTES" ? undefined : DATATYPE_ARRAYS[datatype].BYTES_PER_ELEMENT;
+}
+
+/** The typed array constructor of a fixed-size datatype. */
+export function typedArrayFor(datatype: FixedDatatype): TypedArrayConstructor {
+  return DATATYPE_ARRAYS[datatype];
+}
+
+/** Zero-filled data for `count` elements (BYTES: `count` empty byte strings). */
+export function allocData(datatype: Datatype, count: number): TensorData {
+  if (datatype === "BYTES") return Array.from({ length: count }, () => new Uint8Array(0));
+  return new DATATYPE_ARRAYS[datatype](count);
+}
+
+/**
+ * Checks a tensor shape from the wire and answers it as numbers: a list of non-negative integers whose product is a
+ * safe integer. Dimensions may be numbers, bigints or decimal strings (gRPC int64 fields arrive as strings with
+ * OIP_PROTO_LOADER_OPTIONS). -1 (variable) belongs in TensorSpec, never in a tensor.
+ */
+export function checkShape(shape: unknown, where = "tensor"): number[] {
+  if (!Array.isArray(shape)) throw badInput(`${where}: shape must be a list of dimensions, not ${show(shape)}`, { shape });
+  const out = new Array<number>(shape.length);
+  let count = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const raw: unknown = shape[i];
+    const d =
+      typeof raw === "number" ? raw
+      : typeof raw === "bigint" ? Number(raw)
+      : typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw)
+      : NaN;
+    if (!Number.isSafeInteger(d) || d < 0) {
+      throw badInput(`${where}: shape[${i}] must be a non-negative integer, not ${show(raw)}`, { shape, index: i });
+    }
+    out[i] = d;
+    count *= d;
+  }
+  if (!Number.isSafeInteger(count)) throw badInput(`${where}: shape ${JSON.stringify(out)} holds too many elements`, { shape: out });
+  return out;
+}
+
+/**
+ * Checks that a tensor is well formed: known datatype, valid shape, data of the datatype's kind (the typed array for
+ * fixed types, a list of Uint8Array for BYTES) with exactly product(shape) elements. Encoders call it on tensors a
+ * model produced, so the default code is OMAF_ERR_INTERNAL; pass another code to blame the caller instead.
+ */
+export function checkTensor<T extends Tensor>(t: T, code: ErrorCode = "OMAF_ERR_INTERNAL"): T {
+  const where = `tensor '${t?.name}'`;
+  const fail = (message: string): never => {
+    throw new OmafError(code, `${where}: ${message}`, { tensor: t?.name });
+  };
+  if (!t || typeof t !== "object") return fail("is not a tensor object");
+  if (typeof t.name !== "string") fail("name must be a string");
+  if (!isDatatype(t.datatype)) fail(`unknown datatype ${show(t.datatype)}`);
+  let count: number;
+  try {
+    count = elementCount(checkShape(t.shape, where));
+  } catch (err) {
+    throw new OmafError(code, (err as Error).message, { tensor: t.name });
+  }
+  const data = t.data;
+  if (t.datatype === "BYTES") {
+    if (!Array.isArray(data)) return fail("BYTES data must be a list of Uint8Array");
+    for (let i = 0; i < data.length; i++) if (!(data[i] instanceof Uint8Array)) fail(`BYTES element ${i} is not a Uint8Array`);
+  } else {
+    const Ctor = DATATYPE_ARRAYS[t.datatype];
+    if (!(data instanceof Ctor)) fail(`${t.datatype} data must be a ${Ctor.name}`);
+  }
+  if (data.length !== count) fail(`shape ${JSON.stringify(t.shape)} holds ${count} elements but data has ${data.length}`);
+  return t;
+}
+
+/** OMAF_ERR_BAD_INPUT with machine-readable details. */
+export function badInput(message: string, details?: Record<string, unknown>): OmafError {
+  return new OmafError("OMAF_ERR_BAD_INPUT", message, details);
+}
+
+/** A short, bounded rendering of a wire value for error messages. */
+export function show(value: unknown): string {
+  if (value === undefined) return "missing";
+  if (typeof value === "bigint") return `${value}n`;
+  if (value instanceof Uint8Array) return `${value.length} bytes`;
+  let s: string;
+  try {
+    s = JSON.stringify(value) ?? String(value);
+  } catch {
+    s = String(value);
+  }
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}

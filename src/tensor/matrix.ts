@@ -1,0 +1,68 @@
+// Tensor <-> rows of values, for GPPI matrix models (predict_on_matrix takes and answers rows, not tensors).
+import { badInput, checkTensor } from "./datatype.js";
+import type { Datatype, Tensor } from "./tensor.js";
+import { dataFromValues, valuesFromData, type JsonElement } from "./values.js";
+
+/**
+ * A 2-D tensor [rows, columns] as rows of values: numbers for numeric datatypes (FP16 decoded; INT64/UINT64 beyond
+ * 2^53 as exact decimal strings), booleans for BOOL, UTF-8 strings for BYTES. Other ranks are OMAF_ERR_BAD_INPUT.
+ */
+export function matrixFromTensor(t: Tensor): JsonElement[][] {
+  checkTensor(t, "OMAF_ERR_BAD_INPUT");
+  if (t.shape.length !== 2) {
+    throw badInput(`tensor '${t.name}': a matrix model takes a 2-D tensor [rows, columns], not shape ${JSON.stringify(t.shape)}`, {
+      tensor: t.name,
+    });
+  }
+  const [rows, cols] = t.shape;
+  const values = valuesFromData(t.datatype, t.data);
+  const out = new Array<JsonElement[]>(rows);
+  for (let r = 0; r < rows; r++) out[r] = values.slice(r * cols, (r + 1) * cols);
+  return out;
+}
+
+/**
+ * Rows of values (or a flat list, e.g. one prediction per row) as a tensor: equally long rows give shape
+ * [rows, columns], a flat list [n]. Without `datatype`: numbers → FP64, strings → BYTES, booleans → BOOL; mixed kinds
+ * are OMAF_ERR_BAD_INPUT, as are values that do not fit a given datatype. Typed-array rows are accepted.
+ */
+export function tensorFromMatrix(rows: readonly unknown[], name: string, datatype?: Datatype): Tensor {
+  const where = `tensor '${name}'`;
+  if (!Array.isArray(rows)) throw badInput(`${where}: a matrix must be a list of rows`, { tensor: name });
+  const asRow = (v: unknown): unknown[] | undefined =>
+    Array.isArray(v) ? v : ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<unknown>) : undefined;
+  let shape: number[];
+  let flat: unknown[];
+  const first = rows.length > 0 ? asRow(rows[0]) : undefined;
+  if (first === undefined) {
+    shape = [rows.length];
+    flat = rows as unknown[];
+    const nested = flat.findIndex((v) => asRow(v) !== undefined);
+    if (nested >= 0) throw badInput(`${where}: item ${nested} is a list but item 0 is not (mixed rows and values)`, { tensor: name });
+  } else {
+    const width = first.length;
+    flat = new Array<unknown>(rows.length * width);
+    for (let r = 0; r < rows.length; r++) {
+      const row = r === 0 ? first : asRow(rows[r]);
+      if (row === undefined || row.length !== width) {
+        const got = row === undefined ? "is not a list" : `has ${row.length} values`;
+        throw badInput(`${where}: row ${r} ${got}, row 0 has ${width}`, { tensor: name, row: r });
+      }
+      for (let c = 0; c < width; c++) flat[r * width + c] = row[c];
+    }
+    shape = [rows.length, width];
+  }
+  const dt = datatype ?? inferDatatype(flat, where);
+  return { name, datatype: dt, shape, data: dataFromValues(dt, flat, where) };
+}
+
+function inferDatatype(values: readonly unknown[], where: string): Datatype {
+  if (values.length === 0) return "FP64";
+  const kind = typeof values[0];
+  const dt: Datatype | undefined = kind === "number" ? "FP64" : kind === "string" ? "BYTES" : kind === "boolean" ? "BOOL" : undefined;
+  const odd = dt === undefined ? 0 : values.findIndex((v) => typeof v !== kind);
+  if (dt === undefined || odd >= 0) {
+    throw badInput(`${where}: matrix values must be all numbers, all strings or all booleans (element ${odd} differs)`, { index: odd });
+  }
+  return dt;
+}

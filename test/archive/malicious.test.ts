@@ -1,0 +1,259 @@
+// One crafted hostile archive per defence. Each must be refused with its own code, with nothing written at or
+// outside the target and no temporary folder left behind.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { link, mkdir, symlink, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { listFolder } from "../../src/archive/folder.js";
+import { PROVENANCE_PATH } from "../../src/archive/provenance.js";
+import { openArchive } from "../../src/archive/read.js";
+import { unpackArchive, type UnpackLimits } from "../../src/archive/unpack.js";
+import { writeZip } from "../../src/archive/write-zip.js";
+import { isOmafError, type ErrorCode } from "../../src/errors.js";
+import { cleanup, craftZip, deflatedZeros, exists, listNames, tempDir, type CraftEntry } from "./craft.js";
+
+const run = promisify(execFile);
+
+/** Unpacks `archive` into `<root>/work/out` and checks the refusal: code, nothing at the target, nothing beside it. */
+async function refused(root: string, archive: Buffer | string, code: ErrorCode, limits?: Partial<UnpackLimits>): Promise<void> {
+  const work = path.join(root, "work");
+  await mkdir(work, { recursive: true });
+  const file = typeof archive === "string" ? archive : path.join(root, `crafted-${randomBytes(4).toString("hex")}.zip`);
+  if (typeof archive !== "string") await writeFile(file, archive);
+  const rootBefore = await listNames(root);
+  await assert.rejects(unpackArchive(file, path.join(work, "out"), { limits }), (err) => {
+    assert.ok(isOmafError(err), `not an OmafError: ${err}`);
+    assert.equal(err.code, code, err.message);
+    return true;
+  });
+  assert.deepEqual(await listNames(work), [], "no target and no temporary folder");
+  assert.deepEqual(await listNames(root), rootBefore, "nothing written beside the archive");
+}
+
+const file = (name: string, data: string | Buffer = "x", extra: Partial<CraftEntry> = {}): CraftEntry => ({
+  name,
+  data: Buffer.from(data),
+  ...extra,
+});
+
+test("absolute paths are refused (OMAF_ERR_UNSAFE_ABSOLUTE_PATH)", async () => {
+  const root = await tempDir();
+  try {
+    await refused(root, craftZip([file("ok.txt"), file("//tmp/omaf-evil-abs.txt")]), "OMAF_ERR_UNSAFE_ABSOLUTE_PATH");
+    await refused(root, craftZip([file("C:\\evil.txt")]), "OMAF_ERR_UNSAFE_ABSOLUTE_PATH");
+    await refused(root, craftZip([file("C:/evil.txt")]), "OMAF_ERR_UNSAFE_ABSOLUTE_PATH");
+    assert.equal(await exists("/tmp/omaf-evil-abs.txt"), false);
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("../ traversal is refused (OMAF_ERR_UNSAFE_TRAVERSAL)", async () => {
+  const root = await tempDir();
+  try {
+    await refused(root, craftZip([file("ok.txt"), file("../evil.txt")]), "OMAF_ERR_UNSAFE_TRAVERSAL");
+    await refused(root, craftZip([file("a/../../../evil.txt")]), "OMAF_ERR_UNSAFE_TRAVERSAL");
+    await refused(root, craftZip([file("a\\..\\..\\evil.txt")]), "OMAF_ERR_UNSAFE_TRAVERSAL");
+    assert.equal(await exists(path.join(root, "evil.txt")), false);
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("symlink entries are refused (OMAF_ERR_UNSAFE_LINK)", async () => {
+  const root = await tempDir();
+  try {
+    const zip = craftZip([file("link", "/etc/passwd", { method: 0, unixMode: 0o120777 }), file("link/x.txt", "pwned")]);
+    const reader = await openArchive(await writeTo(root, "listed.zip", zip));
+    assert.equal(reader.entries[0].type, "symlink");
+    await reader.close();
+    await refused(root, zip, "OMAF_ERR_UNSAFE_LINK");
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("duplicate names, also after normalisation and file-versus-folder, are refused (OMAF_ERR_DUPLICATE_ENTRY)", async () => {
+  const root = await tempDir();
+  try {
+    await refused(root, craftZip([file("a.txt", "one"), file("a.txt", "two")]), "OMAF_ERR_DUPLICATE_ENTRY");
+    await refused(root, craftZip([file("/a.txt", "one"), file("./a.txt", "two")]), "OMAF_ERR_DUPLICATE_ENTRY");
+    await refused(root, craftZip([file("a", "file"), file("a/b.txt", "nested")]), "OMAF_ERR_DUPLICATE_ENTRY");
+    await refused(root, craftZip([file("a/b.txt", "nested"), file("a", "file")]), "OMAF_ERR_DUPLICATE_ENTRY");
+    await refused(root, craftZip([{ name: "d/" }, file("d", "file")]), "OMAF_ERR_DUPLICATE_ENTRY");
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("the total size limit is judged on declared sizes before extraction (OMAF_ERR_TOO_LARGE)", async () => {
+  const root = await tempDir();
+  try {
+    const big = () => randomBytes(600 * 1024);
+    await refused(root, craftZip([file("a.bin", big()), file("b.bin", big()), file("c.bin", big())]), "OMAF_ERR_TOO_LARGE", { maxTotalBytes: 1024 * 1024 });
+    await refused(root, craftZip([file("a.bin", big())]), "OMAF_ERR_TOO_LARGE", { maxEntryBytes: 100 * 1024 });
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("an entry that inflates past its declared size is stopped while streaming (OMAF_ERR_TOO_LARGE)", async () => {
+  const root = await tempDir();
+  try {
+    // The header claims 1 KiB; the deflate stream holds 5 MiB of zeros.
+    const zip = craftZip([file("ok.txt"), { name: "liar.bin", compressed: await deflatedZeros(5 * 1024 * 1024), method: 8, declaredSize: 1024, crc: 0 }]);
+    await refused(root, zip, "OMAF_ERR_TOO_LARGE");
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("a ratio bomb (200 MB of zeros deflated) is refused before inflating (OMAF_ERR_COMPRESSION_RATIO)", async () => {
+  const root = await tempDir();
+  try {
+    const size = 200 * 1000 * 1000;
+    const compressed = await deflatedZeros(size);
+    assert.ok(size / compressed.length > 1000, `ratio ${size / compressed.length}`);
+    await refused(root, craftZip([{ name: "bomb.bin", compressed, method: 8, declaredSize: size, crc: 0 }]), "OMAF_ERR_COMPRESSION_RATIO");
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("too many entries are refused (OMAF_ERR_TOO_MANY_ENTRIES)", async () => {
+  const root = await tempDir();
+  try {
+    const entries = Array.from({ length: 12 }, (_, i) => file(`f${i}.txt`));
+    await refused(root, craftZip(entries), "OMAF_ERR_TOO_MANY_ENTRIES", { maxEntries: 10 });
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("tampered content under the old provenance is refused (OMAF_ERR_DIGEST_MISMATCH, OMAF_ERR_PROVENANCE_INVALID)", async () => {
+  const root = await tempDir();
+  try {
+    const dir = path.join(root, "model");
+    await mkdir(path.join(dir, "w"), { recursive: true });
+    await writeFile(path.join(dir, "odahuflow.model.yaml"), "model: {}\n");
+    await writeFile(path.join(dir, "w/weights.bin"), randomBytes(4096));
+    const zip = path.join(root, "packed.zip");
+    await writeZip({ dir, files: await listFolder(dir), output: zip, provenance: { packerVersion: "1" } });
+
+    // Rebuild the zip from its own entries, with one change each time, keeping the original provenance record.
+    const reader = await openArchive(zip);
+    const original = new Map<string, Buffer>();
+    for (const e of reader.entries) original.set(e.name, await reader.readEntry(e.name));
+    await reader.close();
+    const rebuild = (change: (m: Map<string, Buffer>) => void) => {
+      const m = new Map(original);
+      const record = m.get(PROVENANCE_PATH)!;
+      m.delete(PROVENANCE_PATH);
+      change(m);
+      return craftZip([...[...m].map(([name, data]) => file(name, data)), file(PROVENANCE_PATH, record)]);
+    };
+
+    assert.deepEqual(await unpackArchive(await writeTo(root, "honest.zip", rebuild(() => {})), path.join(root, "honest")).then((r) => r.files.length), 2);
+    const flipped = Buffer.from(original.get("w/weights.bin")!);
+    flipped[100] ^= 0xff;
+    await refused(root, rebuild((m) => m.set("w/weights.bin", flipped)), "OMAF_ERR_DIGEST_MISMATCH");
+    await refused(root, rebuild((m) => m.set("w/weights.bin", Buffer.concat([flipped, Buffer.from("x")]))), "OMAF_ERR_DIGEST_MISMATCH");
+    await refused(root, rebuild((m) => m.set("extra.py", Buffer.from("import os"))), "OMAF_ERR_PROVENANCE_INVALID");
+    await refused(root, rebuild((m) => m.delete("w/weights.bin")), "OMAF_ERR_PROVENANCE_INVALID");
+    await refused(root, craftZip([file("a.txt"), file(PROVENANCE_PATH, "{not json")]), "OMAF_ERR_PROVENANCE_INVALID");
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("corrupt data is refused (OMAF_ERR_ARCHIVE_FORMAT)", async () => {
+  const root = await tempDir();
+  try {
+    // Bad CRC on an archive without provenance, an unsupported method, an encrypted entry, a truncated file.
+    await refused(root, craftZip([file("a.txt", "hello", { crc: 1234 })]), "OMAF_ERR_ARCHIVE_FORMAT");
+    const bzip = craftZip([file("a.txt", "hello")]);
+    bzip.writeUInt16LE(12, 8);
+    bzip.writeUInt16LE(12, bzip.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])) + 10);
+    await refused(root, bzip, "OMAF_ERR_ARCHIVE_FORMAT");
+    const good = craftZip([file("a.txt", "hello"), file("b.txt", "world")]);
+    await refused(root, good.subarray(0, good.length - 30), "OMAF_ERR_ARCHIVE_FORMAT");
+    await refused(root, randomBytes(1000), "OMAF_ERR_ARCHIVE_FORMAT");
+    const garbledDeflate = craftZip([{ name: "a.bin", compressed: randomBytes(5000), method: 8, declaredSize: 20000, crc: 0 }]);
+    await refused(root, garbledDeflate, "OMAF_ERR_ARCHIVE_FORMAT");
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("gzip tar: ../ names, symlinks and hard links are refused", async () => {
+  const root = await tempDir();
+  try {
+    const src = path.join(root, "src");
+    await mkdir(path.join(src, "inner"), { recursive: true });
+    await writeFile(path.join(src, "escape.txt"), "outside");
+    await writeFile(path.join(src, "inner/ok.txt"), "ok");
+    // GNU tar keeps "../" only with -P.
+    const traversal = path.join(root, "traversal.tar.gz");
+    await run("tar", ["-czPf", traversal, "inner/ok.txt", "inner/../escape.txt"], { cwd: src });
+    const listed = await openArchive(traversal);
+    assert.ok(listed.entries.some((e) => e.name.includes("..")), JSON.stringify(listed.entries));
+    await listed.close();
+    await refused(root, traversal, "OMAF_ERR_UNSAFE_TRAVERSAL");
+
+    const dotdot = path.join(root, "dotdot.tar.gz");
+    await run("tar", ["-czPf", dotdot, "../escape.txt"], { cwd: path.join(src, "inner") });
+    await refused(root, dotdot, "OMAF_ERR_UNSAFE_TRAVERSAL");
+
+    const withLink = path.join(root, "links");
+    await mkdir(withLink);
+    await writeFile(path.join(withLink, "a.txt"), "a");
+    await symlink("/etc/passwd", path.join(withLink, "passwd"));
+    const symTar = path.join(root, "sym.tar.gz");
+    await run("tar", ["-czf", symTar, "-C", withLink, "."]);
+    await refused(root, symTar, "OMAF_ERR_UNSAFE_LINK");
+
+    const hard = path.join(root, "hard");
+    await mkdir(hard);
+    await writeFile(path.join(hard, "a.txt"), "a");
+    await link(path.join(hard, "a.txt"), path.join(hard, "b.txt"));
+    const hardTar = path.join(root, "hard.tar.gz");
+    await run("tar", ["-czf", hardTar, "-C", hard, "."]);
+    const reader = await openArchive(hardTar);
+    assert.ok(reader.entries.some((e) => e.type === "symlink" && e.linkKind === "hard"));
+    await reader.close();
+    await refused(root, hardTar, "OMAF_ERR_UNSAFE_LINK");
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("gzip tar: limits apply while scanning (entries, declared size, ratio)", async () => {
+  const root = await tempDir();
+  try {
+    const src = path.join(root, "src");
+    await mkdir(src);
+    for (let i = 0; i < 12; i++) await writeFile(path.join(src, `f${i}.txt`), `file ${i}`);
+    // About 7 MB of text that gzip shrinks a few times (far from the default ratio limit).
+    const rows = Array.from({ length: 400_000 }, (_, i) => `${i},${(i * 7919) % 100_003},${(i * 31) % 997}\n`).join("");
+    await writeFile(path.join(src, "rows.csv"), rows);
+    const tgz = path.join(root, "many.tar.gz");
+    await run("tar", ["-czf", tgz, "-C", src, "."]);
+    await refused(root, tgz, "OMAF_ERR_TOO_MANY_ENTRIES", { maxEntries: 10 });
+    await refused(root, tgz, "OMAF_ERR_TOO_LARGE", { maxTotalBytes: 4 * 1024 * 1024 });
+    await refused(root, tgz, "OMAF_ERR_COMPRESSION_RATIO", { maxRatio: 2 });
+    await assert.rejects(openArchive(tgz, { limits: { maxRatio: 2 } }), (err) => isOmafError(err, "OMAF_ERR_COMPRESSION_RATIO"));
+    const ok = await unpackArchive(tgz, path.join(root, "ok"));
+    assert.equal(ok.files.length, 13);
+  } finally {
+    await cleanup(root);
+  }
+});
+
+async function writeTo(root: string, name: string, data: Buffer): Promise<string> {
+  const p = path.join(root, name);
+  await writeFile(p, data);
+  return p;
+}

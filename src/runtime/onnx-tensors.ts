@@ -1,6 +1,8 @@
 // Conversions between omaf's tensor form and onnxruntime's: element type names, typed-array checks, BYTES <-> string
 // tensors, FP16 half bits, and JSON cell values for the matrix path. No onnxruntime import here (types only).
 import type { Datatype, TensorData } from "../tensor/tensor.js";
+import { DATATYPE_ARRAYS } from "../tensor/datatype.js";
+import { halfToNumber, numberToHalf } from "../tensor/half.js";
 
 /** onnxruntime element type → omaf datatype (types omaf cannot carry are absent). */
 export const ORT_TO_DATATYPE: Readonly<Record<string, Datatype>> = {
@@ -24,30 +26,12 @@ export const DATATYPE_TO_ORT: Readonly<Record<Datatype, string>> = Object.fromEn
   Object.entries(ORT_TO_DATATYPE).map(([ort, dt]) => [dt, ort]),
 ) as Record<Datatype, string>;
 
-type TypedArrayCtor = { new (n: number): ArrayBufferView; readonly name: string };
-
-/** The typed array omaf keeps each numeric datatype in (BYTES is a list of byte strings instead). */
-export const DATATYPE_ARRAY: Readonly<Record<Exclude<Datatype, "BYTES">, TypedArrayCtor>> = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  FP16: Uint16Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-};
-
 /** Why data does not fit its datatype, or undefined when it does. */
 export function dataMismatch(datatype: Datatype, data: TensorData): string | undefined {
   if (datatype === "BYTES") {
     return Array.isArray(data) && data.every((d) => d instanceof Uint8Array) ? undefined : "BYTES data must be a list of byte strings";
   }
-  const ctor = DATATYPE_ARRAY[datatype];
+  const ctor = DATATYPE_ARRAYS[datatype];
   return data instanceof (ctor as unknown as typeof Uint8Array) && data.constructor === ctor
     ? undefined
     : `${datatype} data must be a ${ctor.name}`;
@@ -64,45 +48,6 @@ export function bytesToStrings(data: Uint8Array[]): string[] {
 /** Strings of an onnxruntime string tensor as BYTES elements. */
 export function stringsToBytes(data: readonly string[]): Uint8Array[] {
   return data.map((s) => utf8Encoder.encode(s));
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** IEEE half bits of a number (round to nearest even). */
-export function numberToHalf(value: number): number {
-  f32[0] = value;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf / NaN
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00; // overflow → Inf
-  if (e <= 0) {
-    if (e < -10) return sign; // underflow → 0
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rest > halfway || (rest === halfway && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
-  return sign | half;
-}
-
-/** Number held by IEEE half bits. */
-export function halfToNumber(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >>> 10) & 0x1f;
-  const mant = bits & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
 }
 
 /** Reads element `i` of onnxruntime tensor data as a JSON value (bigints become numbers, bools booleans). */
@@ -172,12 +117,12 @@ export function cellWriter(datatype: Datatype): { alloc: (n: number) => unknown;
     case "FP32":
     case "FP64":
       return {
-        alloc: (n) => new DATATYPE_ARRAY[datatype](n),
+        alloc: (n) => new DATATYPE_ARRAYS[datatype](n),
         write: (b, i, v) => typeof v === "number" && (((b as Float32Array)[i] = v), true),
         expects: "a number",
       };
     default: {
-      const Ctor = DATATYPE_ARRAY[datatype];
+      const Ctor = DATATYPE_ARRAYS[datatype];
       return {
         alloc: (n) => new Ctor(n),
         // Read back to refuse values the integer type cannot hold (typed arrays wrap silently).

@@ -7,10 +7,11 @@ import { OmafError } from "../errors.js";
 import { badInput, checkShape, checkTensor, parseDatatype, show } from "./datatype.js";
 import { tensorFromRaw, tensorToRaw } from "./binary.js";
 import { withParameters } from "./json.js";
+import { numbersOf } from "./values.js";
 import { elementCount, type Datatype, type Tensor } from "./tensor.js";
 
 /** spec/grpc_predict_v2.proto; the same relative path works from src/ (development) and dist/ (the built package). */
-export const OIP_PROTO_PATH = fileURLToPath(new URL("../../../spec/grpc_predict_v2.proto", import.meta.url));
+export const OIP_PROTO_PATH = fileURLToPath(new URL("../../spec/grpc_predict_v2.proto", import.meta.url));
 
 /** The full gRPC service name: methods are /inference.GRPCInferenceService/<Rpc>. */
 export const OIP_SERVICE_NAME = "inference.GRPCInferenceService";
@@ -206,8 +207,9 @@ function dataFromList(datatype: Datatype, list: readonly unknown[], where: strin
       // INT8/16, UINT8/16 from the 32-bit lists: reading back the same value proves it is in range.
       const out = new (datatype === "INT8" ? Int8Array : datatype === "INT16" ? Int16Array : datatype === "UINT8" ? Uint8Array : Uint16Array)(n);
       for (let i = 0; i < n; i++) {
-        const v = list[i] as number;
-        out[i] = v;
+        const v = list[i];
+        if (typeof v !== "number") fail(i);
+        out[i] = v as number;
         if (out[i] !== v) fail(i);
       }
       return out;
@@ -256,7 +258,7 @@ function listFromData(t: Tensor): unknown[] {
     case "BYTES":
       return t.data as Uint8Array[];
     default:
-      return Array.from(t.data as Float64Array);
+      return numbersOf(t.data as Float64Array);
   }
 }
 

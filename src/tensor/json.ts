@@ -62,21 +62,35 @@ export function flattenData(data: unknown, shape: readonly number[], where = "te
     }
     return data;
   }
+  const rank = shape.length;
+  if (rank === 0) throw badInput(`${where}: data nests deeper than shape []`);
   const out = new Array<unknown>(count);
   let k = 0;
-  const walk = (v: unknown, dim: number, path: string): void => {
-    if (dim === shape.length) {
-      if (Array.isArray(v)) throw badInput(`${where}: data${path} nests deeper than shape ${JSON.stringify(shape)}`);
-      out[k++] = v;
-      return;
-    }
+  // Walks the nesting depth-first; `at` holds the current index per level, only read to name the place of an error.
+  const at = new Array<number>(rank).fill(0);
+  const place = (depth: number) => at.slice(0, depth).map((i) => `[${i}]`).join("");
+  const walk = (v: unknown, dim: number): void => {
     if (!Array.isArray(v) || v.length !== shape[dim]) {
       const got = Array.isArray(v) ? `${v.length} values` : show(v);
-      throw badInput(`${where}: data${path} must be a list of ${shape[dim]} (shape ${JSON.stringify(shape)}), got ${got}`);
+      throw badInput(`${where}: data${place(dim)} must be a list of ${shape[dim]} (shape ${JSON.stringify(shape)}), got ${got}`);
     }
-    for (let i = 0; i < v.length; i++) walk(v[i], dim + 1, `${path}[${i}]`);
+    if (dim === rank - 1) {
+      for (let i = 0; i < v.length; i++) {
+        const x: unknown = v[i];
+        if (Array.isArray(x)) {
+          at[dim] = i;
+          throw badInput(`${where}: data${place(rank)} nests deeper than shape ${JSON.stringify(shape)}`);
+        }
+        out[k++] = x;
+      }
+      return;
+    }
+    for (let i = 0; i < v.length; i++) {
+      at[dim] = i;
+      walk(v[i], dim + 1);
+    }
   };
-  walk(data, 0, "");
+  walk(data, 0);
   return out;
 }
 

@@ -56,6 +56,7 @@ describe("JSON tensors", () => {
     assertOmafError(bad([1, [2, 3]], [2]), "OMAF_ERR_BAD_INPUT", /element 1: expected an integer/);
     assertOmafError(bad(undefined), "OMAF_ERR_BAD_INPUT", /data must be a list of values, not missing/);
     assertOmafError(bad("1,2,3"), "OMAF_ERR_BAD_INPUT", /data must be a list/);
+    assertOmafError(bad([[1]], []), "OMAF_ERR_BAD_INPUT", /data nests deeper than shape \[\]/);
   });
 
   it("refuses values of the wrong type or out of range, naming the tensor and index", () => {

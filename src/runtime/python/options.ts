@@ -55,8 +55,8 @@ function settingsError(name: string, value: unknown, expected: string): OmafErro
 
 /** The interpreter to run: the option, else OMAF_PYTHON, else `python3`. */
 export function resolvePython(python: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const chosen = python ?? (env.OMAF_PYTHON || undefined) ?? DEFAULT_PYTHON;
-  if (chosen.trim() === "") throw settingsError("python", chosen, "an interpreter name or path");
+  const chosen: unknown = python ?? (env.OMAF_PYTHON || undefined) ?? DEFAULT_PYTHON;
+  if (typeof chosen !== "string" || chosen.trim() === "") throw settingsError("python", chosen, "an interpreter name or path");
   return chosen;
 }
 

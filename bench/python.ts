@@ -63,26 +63,36 @@ interface Overhead {
   modelMean: number;
 }
 
-/** Sequential calls on one worker: per-call wall time minus the model function's own time (µs). */
+const ROUNDS = 3;
+
+/**
+ * Sequential calls on one worker: per-call wall time minus the model function's own time (µs). Runs ROUNDS rounds
+ * and keeps the one with the lowest median, since other work on the shared CPUs only ever adds time.
+ */
 async function overhead(label: string, model: PythonModel, input: MatrixInput): Promise<Overhead> {
   for (let i = 0; i < 500; i++) await model.predictMatrixTimed(input);
-  const over: number[] = [];
-  let modelTotal = 0;
-  for (let i = 0; i < CALLS; i++) {
-    const t0 = process.hrtime.bigint();
-    const { modelMicros } = await model.predictMatrixTimed(input);
-    const wall = Number(process.hrtime.bigint() - t0) / 1000;
-    over.push(wall - modelMicros);
-    modelTotal += modelMicros;
+  let best: Overhead | undefined;
+  for (let round = 0; round < ROUNDS; round++) {
+    const over: number[] = [];
+    let modelTotal = 0;
+    for (let i = 0; i < CALLS; i++) {
+      const t0 = process.hrtime.bigint();
+      const { modelMicros } = await model.predictMatrixTimed(input);
+      const wall = Number(process.hrtime.bigint() - t0) / 1000;
+      over.push(wall - modelMicros);
+      modelTotal += modelMicros;
+    }
+    over.sort((a, b) => a - b);
+    const result = {
+      label,
+      p50: percentile(over, 50),
+      p99: percentile(over, 99),
+      mean: over.reduce((a, b) => a + b, 0) / over.length,
+      modelMean: modelTotal / CALLS,
+    };
+    if (!best || result.p50 < best.p50) best = result;
   }
-  over.sort((a, b) => a - b);
-  return {
-    label,
-    p50: percentile(over, 50),
-    p99: percentile(over, 99),
-    mean: over.reduce((a, b) => a + b, 0) / over.length,
-    modelMean: modelTotal / CALLS,
-  };
+  return best!;
 }
 
 interface Load {
@@ -235,7 +245,7 @@ try {
       `machine: ${cpus().length} CPUs (${cpu}), Node ${process.version}, ${PYTHON} (numpy/pandas/scikit-learn from Debian). ` +
       "The CPUs were shared with other people's work during the run, so single numbers carry noise.",
     "",
-    `Bridge overhead per call: wall time of \`predictMatrix()\` minus the time \`predict_on_matrix()\` took inside the worker, ${fmt(CALLS)} sequential calls on one worker after 500 warm-up calls.`,
+    `Bridge overhead per call: wall time of \`predictMatrix()\` minus the time \`predict_on_matrix()\` took inside the worker, ${fmt(CALLS)} sequential calls on one worker after 500 warm-up calls; best of ${ROUNDS} rounds by median.`,
     "",
     "| input | overhead p50 | overhead p99 | overhead mean | model function mean |",
     "|---|---|---|---|---|",
@@ -254,7 +264,8 @@ try {
     "",
     "Notes: the iris entrypoint builds a pandas DataFrame per call, which dominates its time. Crossing between processes " +
       "costs more when the waiting side's CPU has gone idle during a long model call (a wake-up, costly in a VM), " +
-      "which is why the iris overhead exceeds the echo model's. Workers run with one BLAS/OpenMP thread each.",
+      "which is why the iris overhead exceeds the echo model's. The 100×4 echo answers its 400 floats as a Python list, " +
+      "which goes back as JSON (a numpy array answer takes the binary float64 path). Workers run with one BLAS/OpenMP thread each.",
     "",
   ].join("\n");
   process.stdout.write(`\n${section}\n`);

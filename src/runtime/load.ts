@@ -4,6 +4,8 @@ import { OmafError } from "../errors.js";
 import type { Model } from "./model.js";
 import { NodeModel } from "./node-model.js";
 import { OnnxModel, type OnnxModelOptions } from "./onnx-model.js";
+import type { PythonOptions } from "./python/options.js";
+import { createPythonModel } from "./python/python-model.js";
 import type { ModelSource } from "./source.js";
 import { UnsupportedModel } from "./unsupported-model.js";
 
@@ -11,6 +13,8 @@ import { UnsupportedModel } from "./unsupported-model.js";
 export interface CreateModelOptions extends ModelSource {
   /** Options for the onnx environment (session threads). */
   onnx?: OnnxModelOptions;
+  /** Options for the python environment (interpreter, workers, timeout, logger); env vars fill the rest. */
+  python?: PythonOptions;
 }
 
 /** The Model for an unpacked artifact; call `load()` before predicting. */
@@ -22,6 +26,7 @@ export function createModel(opts: CreateModelOptions): Model {
     case "onnx":
       return new OnnxModel(opts, opts.onnx);
     case "python":
+      return createPythonModel({ ...opts, ...opts.python });
     case "java":
       return new UnsupportedModel(opts);
     default:

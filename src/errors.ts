@@ -54,6 +54,8 @@ export const ERROR_CODES = {
   OMAF_ERR_TOOLCHAIN_NAME: bad("toolchain.name is missing or malformed."),
   OMAF_ERR_TOOLCHAIN_VERSION: bad("toolchain.version is missing or malformed."),
   OMAF_WARN_VERSION_NO_SUFFIX: bad("model.version is a plain version without the -<suffix> part (accepted)."),
+  OMAF_ERR_PYTHON_DEPENDENCY: bad("A dependency the artifact's conda environment declares cannot be imported by the chosen Python (omaf validate --python)."),
+  OMAF_WARN_PYTHON_VERSION_MISMATCH: bad("A declared dependency is installed in another version than the one pinned (omaf validate --python)."),
   OMAF_WARN_MANIFEST_ALTERNATE: bad("Several manifest files were found; the first by precedence is used."),
 
   // archives

@@ -176,3 +176,17 @@ function provenanceIssues(p: Provenance, entries: ArchiveEntry[]): ValidationIss
   }
   return issues;
 }
+
+/** Reads one small file of an artifact (folder or archive) by its path relative to the root. */
+export async function readArtifactFile(source: string, relPath: string, maxBytes = MAX_MANIFEST_BYTES * 16): Promise<Buffer> {
+  const info = await stat(source).catch((err) => {
+    throw toOmafError(err);
+  });
+  if (info.isDirectory()) return readFile(path.join(source, relPath));
+  const reader = await openArchive(source);
+  try {
+    return await reader.readEntry(relPath, maxBytes);
+  } finally {
+    await reader.close();
+  }
+}

@@ -14,7 +14,7 @@ export interface CreateModelOptions extends ModelSource {
   /** Options for the onnx environment (session threads). */
   onnx?: OnnxModelOptions;
   /** Options for the python environment (interpreter, workers, timeout, logger); env vars fill the rest. */
-  python?: PythonOptions;
+  pythonOptions?: PythonOptions;
 }
 
 /** The Model for an unpacked artifact; call `load()` before predicting. */
@@ -26,7 +26,7 @@ export function createModel(opts: CreateModelOptions): Model {
     case "onnx":
       return new OnnxModel(opts, opts.onnx);
     case "python":
-      return createPythonModel({ ...opts, ...opts.python });
+      return createPythonModel({ dir: opts.dir, manifest: opts.manifest, provenance: opts.provenance, ...opts.pythonOptions });
     case "java":
       return new UnsupportedModel(opts);
     default:

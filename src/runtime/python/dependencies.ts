@@ -3,7 +3,7 @@
 // lacks, so `omaf validate --python` can say so before serving fails on an ImportError.
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { resolve, sep } from "node:path";
+import { resolve } from "node:path";
 import { parse } from "yaml";
 import { OmafError } from "../../errors.js";
 import type { OmafManifest } from "../../manifest/manifest.types.js";
@@ -207,7 +207,10 @@ function askInterpreter(python: string, packages: DeclaredPackage[]): Promise<Ch
  * (importlib.util.find_spec; nothing is imported). Without conda_path, nothing is required.
  */
 export async function checkPythonDependencies(opts: {
-  dir: string;
+  /** Artifact root on disk; or give `read` to take files from elsewhere (e.g. straight from a ZIP). */
+  dir?: string;
+  /** Reads a file by its path relative to the artifact root. */
+  read?: (relPath: string) => Promise<string>;
   manifest: OmafManifest;
   python?: string;
 }): Promise<PythonDependencyReport> {
@@ -216,14 +219,13 @@ export async function checkPythonDependencies(opts: {
   let declared: ReturnType<typeof declaredPackages> = { packages: [], skipped: [] };
   if (condaPath) {
     const rel = resolveInside(condaPath);
-    const root = resolve(opts.dir);
-    const abs = rel === undefined ? undefined : resolve(root, rel);
-    if (!abs || !abs.startsWith(root + sep)) {
+    if (rel === undefined) {
       throw new OmafError("OMAF_ERR_CONDA_PATH", `binaries.conda_path '${condaPath}' escapes the artifact root`, { condaPath });
     }
+    const read = opts.read ?? ((p: string) => readFile(resolve(opts.dir ?? ".", p), "utf8"));
     let text: string;
     try {
-      text = await readFile(abs, "utf8");
+      text = await read(rel);
     } catch (err) {
       throw new OmafError("OMAF_ERR_CONDA_PATH", `cannot read binaries.conda_path '${condaPath}': ${messageOf(err)}`, { condaPath });
     }

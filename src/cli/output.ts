@@ -53,7 +53,10 @@ export function progressBar(label: string, enabled: boolean): { update: (done: n
       }
       bar.update(done, { doneMiB: mib(done), totalMiB: mib(total) });
     },
-    stop: () => started && bar.stop(),
+    stop() {
+      if (started) bar.stop();
+      started = false;
+    },
   };
 }
 

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { pack } from "../../artifact/pack.js";
 import { abortOnSignals, action, formatIssue, integer, printJson, progressBar, type CommonOptions } from "../output.js";
 
 interface PackFlags extends CommonOptions {
@@ -21,6 +20,8 @@ export function registerPack(program: Command): void {
     .option("--json", "print the result as JSON")
     .action(
       action(async (dir: string, opts: PackFlags) => {
+        // archiver is loaded only when packing, so the other commands start faster.
+        const { pack } = await import("../../artifact/pack.js");
         const bar = progressBar("packing", opts.progress && !opts.json);
         const abort = abortOnSignals();
         try {

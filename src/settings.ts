@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { OmafError } from "./errors.js";
 
 /** Protocols `omaf serve` can expose. */
-export const INTERFACES = ["omi"] as const;
+export const INTERFACES = ["omi", "oip-rest", "oip-grpc", "kserve-v1", "odahu"] as const;
 export type InterfaceName = (typeof INTERFACES)[number];
 
 export interface Settings {
@@ -16,6 +16,20 @@ export interface Settings {
   host: string;
   /** OMI gRPC port (0 picks a free port). */
   omiPort: number;
+  /** Shared HTTP port: OIP v2 REST, KServe v1, /metrics, /healthz, /readyz (0 picks a free port). */
+  httpPort: number;
+  /** OIP v2 gRPC port (0 picks a free port). */
+  oipGrpcPort: number;
+  /** Odahu REST port; the same number as httpPort puts the Odahu routes on the shared HTTP listener. */
+  odahuPort: number;
+  /** Largest HTTP request body accepted, in bytes. */
+  maxBodyBytes: number;
+  /** Serve Prometheus metrics at /metrics on every HTTP listener. */
+  metrics: boolean;
+  /** Model name the Odahu routes report (Model-Name header, Swagger info); empty = the manifest's. */
+  odahuModelName: string;
+  /** Model version the Odahu routes report (Model-Version header, Swagger info); empty = the manifest's. */
+  odahuModelVersion: string;
   /** Largest gRPC message accepted or sent, in bytes. */
   maxMessageBytes: number;
   /** Longest a single prediction may take before it answers OMAF_ERR_TIMEOUT. */
@@ -110,6 +124,15 @@ const text = (valueName: string, allowEmpty = true): SettingKind<string> => ({
   },
 });
 
+/** Text that goes into an HTTP header: visible ASCII and spaces only. */
+const headerText = (valueName: string): SettingKind<string> => ({
+  valueName,
+  parse(raw) {
+    if (!/^[\x20-\x7e]*$/.test(raw)) throw "expected printable ASCII text (it is sent in an HTTP header)";
+    return raw.trim();
+  },
+});
+
 const path: SettingKind<string> = {
   valueName: "<path>",
   parse(raw) {
@@ -118,8 +141,19 @@ const path: SettingKind<string> = {
   },
 };
 
-/** Chassis calls the OMI interface `modzy` too. */
-const INTERFACE_ALIASES: Record<string, InterfaceName> = { modzy: "omi" };
+/**
+ * Other names for interfaces, as Chassis' INTERFACE and other servers spell them. An alias may stand for several
+ * interfaces (`oip` = both OIP v2 transports).
+ */
+export const INTERFACE_ALIASES: Readonly<Record<string, readonly InterfaceName[]>> = {
+  modzy: ["omi"],
+  kserve: ["kserve-v1"],
+  v1: ["kserve-v1"],
+  oip: ["oip-rest", "oip-grpc"],
+  v2: ["oip-rest", "oip-grpc"],
+  "kserve-v2": ["oip-rest", "oip-grpc"],
+  "odahu-rest": ["odahu"],
+};
 const interfaceList: SettingKind<InterfaceName[]> = {
   valueName: "<list>",
   parse(raw) {
@@ -127,9 +161,10 @@ const interfaceList: SettingKind<InterfaceName[]> = {
     if (names.length === 0) throw `expected a comma-separated list of: ${INTERFACES.join(", ")}`;
     const out: InterfaceName[] = [];
     for (const name of names) {
-      const known = INTERFACE_ALIASES[name] ?? (INTERFACES as readonly string[]).find((i) => i === name);
+      const direct = (INTERFACES as readonly string[]).includes(name) ? [name as InterfaceName] : undefined;
+      const known = direct ?? INTERFACE_ALIASES[name];
       if (!known) throw `unknown interface "${name}"; expected a comma-separated list of: ${INTERFACES.join(", ")}`;
-      if (!out.includes(known as InterfaceName)) out.push(known as InterfaceName);
+      for (const k of known) if (!out.includes(k)) out.push(k);
     }
     return out;
   },
@@ -139,12 +174,26 @@ const def = <K extends SettingKey>(d: SettingDef<K>): SettingDef<K> => d;
 
 /** Every setting: name, flag, environment variables, default and description. */
 export const SETTINGS: readonly SettingDef[] = [
-  def({ key: "interfaces", flag: "interfaces", env: ["OMAF_INTERFACES", "INTERFACE"], default: () => ["omi"], kind: interfaceList,
-    description: `Protocols to serve, comma-separated (${INTERFACES.join(", ")}; "modzy" means omi).` }),
+  def({ key: "interfaces", flag: "interfaces", env: ["OMAF_INTERFACES", "INTERFACE"], default: () => ["omi", "oip-rest", "oip-grpc"], defaultText: "omi,oip-rest,oip-grpc", kind: interfaceList,
+    description: `Protocols to serve, comma-separated (${INTERFACES.join(", ")}; also "modzy" = omi, "kserve" = kserve-v1, "oip" = oip-rest,oip-grpc).` }),
   def({ key: "host", flag: "host", env: ["OMAF_HOST"], default: "0.0.0.0", kind: text("<address>", false),
     description: "Address to listen on. The default 0.0.0.0 suits containers; use 127.0.0.1 to stay local." }),
   def({ key: "omiPort", flag: "omi-port", env: ["OMAF_OMI_PORT", "PSC_MODEL_PORT"], default: 45000, kind: port,
     description: "OMI gRPC (Chassis ModzyModel) port; 0 picks a free port." }),
+  def({ key: "httpPort", flag: "http-port", env: ["OMAF_HTTP_PORT", "HTTP_PORT"], default: 8080, kind: port,
+    description: "Shared HTTP port: OIP v2 REST, KServe v1, /metrics, /healthz, /readyz; 0 picks a free port." }),
+  def({ key: "oipGrpcPort", flag: "oip-grpc-port", env: ["OMAF_OIP_GRPC_PORT"], default: 8081, kind: port,
+    description: "OIP v2 gRPC (inference.GRPCInferenceService) port; 0 picks a free port." }),
+  def({ key: "odahuPort", flag: "odahu-port", env: ["OMAF_ODAHU_PORT"], default: 5000, kind: port,
+    description: "Odahu REST port; set it to the HTTP port to serve the Odahu routes on the shared HTTP listener." }),
+  def({ key: "maxBodyBytes", flag: "max-body-bytes", env: ["OMAF_MAX_BODY_BYTES"], default: 64 * 1024 ** 2, defaultText: "64MiB", kind: bytes,
+    description: "Largest HTTP request body; a larger one answers 413 OMAF_ERR_PAYLOAD_TOO_LARGE." }),
+  def({ key: "metrics", flag: "metrics", env: ["OMAF_METRICS"], default: true, kind: boolean,
+    description: "Serve Prometheus metrics at /metrics on every HTTP listener." }),
+  def({ key: "odahuModelName", flag: "odahu-model-name", env: ["OMAF_ODAHU_MODEL_NAME", "ODAHU_MODEL_NAME"], default: "", kind: headerText("<name>"),
+    description: "Model name the Odahu REST routes report (Model-Name header, /api/model/info); empty means the manifest's." }),
+  def({ key: "odahuModelVersion", flag: "odahu-model-version", env: ["OMAF_ODAHU_MODEL_VERSION", "ODAHU_MODEL_VERSION"], default: "", kind: headerText("<version>"),
+    description: "Model version the Odahu REST routes report (Model-Version header, /api/model/info); empty means the manifest's." }),
   def({ key: "maxMessageBytes", flag: "max-message-bytes", env: ["OMAF_MAX_MESSAGE_BYTES"], default: 64 * 1024 ** 2, defaultText: "64MiB", kind: bytes,
     description: "Largest gRPC message received or sent (e.g. 64MiB)." }),
   def({ key: "requestTimeoutMs", flag: "request-timeout-ms", env: ["OMAF_REQUEST_TIMEOUT_MS"], default: 30_000, kind: integer(1, 2 ** 31 - 1, "<ms>"),
@@ -154,7 +203,7 @@ export const SETTINGS: readonly SettingDef[] = [
   def({ key: "drainTimeoutMs", flag: "drain-timeout-ms", env: ["OMAF_DRAIN_TIMEOUT_MS"], default: 30_000, kind: integer(0, 2 ** 31 - 1, "<ms>"),
     description: "On SIGTERM/SIGINT or Shutdown, how long to let in-flight requests finish before cutting them." }),
   def({ key: "lazy", flag: "lazy", env: ["OMAF_LAZY"], default: false, kind: boolean,
-    description: "Load the model on the first Status or Run (as Chassis does) instead of at start." }),
+    description: "Load the model on the first request (OMI Status/Run as Chassis does, an inference, or a readiness probe) instead of at start." }),
   def({ key: "inferenceLog", flag: "inference-log", env: ["OMAF_INFERENCE_LOG"], default: true, kind: boolean,
     description: "Write one JSON line per prediction (time, request id, protocol, model, digest, latency, status)." }),
   def({ key: "inferenceLogFile", flag: "inference-log-file", env: ["OMAF_INFERENCE_LOG_FILE"], default: "", kind: text("<path>"),

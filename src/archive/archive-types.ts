@@ -47,10 +47,11 @@ export interface ArchiveReader {
   /** Streams a file entry's content. */
   openEntryStream(name: string): Promise<Readable>;
   /**
-   * Streams the content of every `file` entry to `handler`, in archive order (several at once for ZIP when
-   * `concurrency` > 1). The handler must consume the stream. Used by `unpackArchive`.
+   * Hands the content of every `file` entry to `handler`, in archive order (several at once for ZIP when
+   * `concurrency` > 1): small entries (up to 1 MiB) as a Buffer, larger ones as a stream the handler must consume.
+   * Sizes are already checked against the declared ones. Used by `unpackArchive`.
    */
-  forEachFile(handler: (entry: ArchiveEntry, content: Readable) => Promise<void>, opts?: ForEachFileOptions): Promise<void>;
+  forEachFile(handler: (entry: ArchiveEntry, content: Readable | Buffer) => Promise<void>, opts?: ForEachFileOptions): Promise<void>;
   close(): Promise<void>;
 }
 

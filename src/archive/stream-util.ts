@@ -41,3 +41,48 @@ export async function runPool<T>(items: T[], concurrency: number, signal: AbortS
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
   if (failure) throw failure.err;
 }
+
+/**
+ * A failure that interrupts whatever is being awaited. Unlike `Promise.race([p, failed])` with one long-lived
+ * `failed` promise, waiters are released as they settle, so nothing awaited earlier (e.g. file buffers) stays
+ * reachable for the rest of the run.
+ */
+export class Interrupt {
+  private failed = false;
+  private error: unknown;
+  private readonly waiters = new Set<(err: unknown) => void>();
+
+  get triggered(): boolean {
+    return this.failed;
+  }
+
+  /** Rejects every current and future wait with `err` (the first call wins). */
+  trigger(err: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.error = err;
+    for (const reject of this.waiters) reject(err);
+    this.waiters.clear();
+  }
+
+  /** Settles like `p`, or rejects as soon as the interrupt is triggered. */
+  wait<T>(p: Promise<T>): Promise<T> {
+    if (this.failed) {
+      p.catch(() => {});
+      return Promise.reject(this.error);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.waiters.add(reject);
+      p.then(
+        (value) => {
+          this.waiters.delete(reject);
+          resolve(value);
+        },
+        (err: unknown) => {
+          this.waiters.delete(reject);
+          reject(err);
+        },
+      );
+    });
+  }
+}

@@ -16,11 +16,13 @@ import {
   type ArchiveReader,
   type ForEachFileOptions,
 } from "./archive-types.js";
-import { collect } from "./stream-util.js";
+import { Interrupt, collect } from "./stream-util.js";
 
 /** Entries up to this size are kept in memory by the listing scan, up to {@link CACHE_BUDGET} in total. */
 const CACHE_ENTRY_MAX = 1024 * 1024;
 const CACHE_BUDGET = 8 * 1024 * 1024;
+/** Entries up to this size are handed to `forEachFile` handlers as buffers. */
+const SMALL_ENTRY = 1024 * 1024;
 
 function typeOf(t: string): ArchiveEntryType {
   switch (t) {
@@ -41,17 +43,24 @@ function typeOf(t: string): ArchiveEntryType {
 
 const STOP = Symbol("stop scanning");
 
+interface EntryTools {
+  /** The entry as a Node stream (destroyed if the scan fails). */
+  adopt(entry: ReadEntry): Readable;
+  /** The entry's whole content (rejects if the scan fails). */
+  collect(entry: ReadEntry): Promise<Buffer>;
+}
+
 /**
  * Scans a gzip tar once, calling `onEntry` for each entry (after the root `./`) in order. `onEntry` must consume the
  * entry (pipe or resume it). Enforces the limits while scanning: entry count, declared total and entry sizes (from
  * the headers, before any content is inflated), and actual inflated bytes and the stream's compression ratio.
- * Throwing {@link STOP} from `onEntry` ends the scan early without an error. `adopt(entry)` turns an entry into a
- * Node stream that is destroyed if the scan fails, so that nothing waits forever on an entry that will not end.
+ * Throwing {@link STOP} from `onEntry` ends the scan early without an error. The tools turn an entry into a Node
+ * stream or a buffer that fail if the scan fails, so that nothing waits forever on an entry that will not end.
  */
 async function scanTarGz(
   file: string,
   limits: UnpackLimits,
-  onEntry: (info: ArchiveEntry, entry: ReadEntry, adopt: (entry: ReadEntry) => Readable) => void | Promise<void>,
+  onEntry: (info: ArchiveEntry, entry: ReadEntry, tools: EntryTools) => void | Promise<void>,
   signal?: AbortSignal,
 ): Promise<void> {
   const source = fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
@@ -71,6 +80,8 @@ async function scanTarGz(
   let count = 0;
   let declared = 0;
 
+  const interrupt = new Interrupt();
+  const tools: EntryTools = { adopt, collect: (entry) => interrupt.wait(entry.concat()) };
   let settle!: (err?: unknown) => void;
   const done = new Promise<void>((resolve, reject) => {
     let settled = false;
@@ -85,6 +96,7 @@ async function scanTarGz(
         parser.removeAllListeners("entry");
         parser.on("error", () => {});
         for (const stream of active) stream.destroy(err === STOP ? undefined : (err as Error));
+        interrupt.trigger(err);
         Promise.allSettled(pending).then(() => (err === STOP ? resolve() : reject(err)));
       } else {
         Promise.all(pending).then(() => resolve(), reject);
@@ -155,7 +167,7 @@ async function scanTarGz(
       ...(entry.linkpath ? { linkTarget: entry.linkpath } : {}),
     };
     try {
-      const result = onEntry(info, entry, adopt);
+      const result = onEntry(info, entry, tools);
       if (result) {
         const p = result.catch((err: unknown) => {
           fail(err);
@@ -190,11 +202,11 @@ export class TarGzReader implements ArchiveReader {
     const entries: ArchiveEntry[] = [];
     const cache = new Map<string, Buffer>();
     let cached = 0;
-    await scanTarGz(file, limits, (info, entry) => {
+    await scanTarGz(file, limits, (info, entry, tools) => {
       entries.push(info);
       if (info.type === "file" && info.size <= CACHE_ENTRY_MAX && cached + info.size <= CACHE_BUDGET && !cache.has(info.name)) {
         cached += info.size;
-        return entry.concat().then((buf) => {
+        return tools.collect(entry).then((buf) => {
           cache.set(info.name, buf);
         });
       }
@@ -228,7 +240,7 @@ export class TarGzReader implements ArchiveReader {
     this.find(name);
     const out = new PassThrough({ highWaterMark: 1024 * 1024 });
     let found = false;
-    scanTarGz(this.path, this.limits, (info, entry, adopt) => {
+    scanTarGz(this.path, this.limits, (info, entry, { adopt }) => {
       if (found || info.name !== name || info.type !== "file") {
         entry.resume();
         return;
@@ -248,16 +260,18 @@ export class TarGzReader implements ArchiveReader {
     return out;
   }
 
-  async forEachFile(handler: (entry: ArchiveEntry, content: Readable) => Promise<void>, opts: ForEachFileOptions = {}): Promise<void> {
+  async forEachFile(handler: (entry: ArchiveEntry, content: Readable | Buffer) => Promise<void>, opts: ForEachFileOptions = {}): Promise<void> {
     await scanTarGz(
       this.path,
       this.limits,
-      (info, entry, adopt) => {
+      (info, entry, { adopt, collect }) => {
         if (info.type !== "file") {
           entry.resume();
           return;
         }
-        // Hand over a Node stream (ReadEntry is a minipass stream); piping keeps the backpressure.
+        // Small entries as one buffer; larger ones as a Node stream (ReadEntry is a minipass stream) whose piping
+        // keeps the backpressure.
+        if (info.size <= SMALL_ENTRY) return collect(entry).then((buf) => handler(info, buf));
         return handler(info, adopt(entry));
       },
       opts.signal,

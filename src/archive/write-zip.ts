@@ -1,8 +1,8 @@
 // Writes a folder's files as a Deflate ZIP (ZIP64 when needed) with the provenance record as the last entry.
 // One pass over each file: it is hashed (SHA-256) on its way into the deflater. Memory stays bounded: small files
 // are read ahead into a fixed budget, large ones stream.
-import fs, { createReadStream, createWriteStream } from "node:fs";
-import { link, open, rename, stat, unlink } from "node:fs/promises";
+import fs, { createReadStream, createWriteStream, readFileSync } from "node:fs";
+import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { createHash, randomBytes } from "node:crypto";
 import path from "node:path";
 import { Transform, type Readable } from "node:stream";
@@ -11,6 +11,7 @@ import zlib from "node:zlib";
 import { ZipArchive } from "archiver";
 import { OmafError, toOmafError } from "../errors.js";
 import type { FolderFile } from "./folder.js";
+import { Interrupt } from "./stream-util.js";
 import { PROVENANCE_PATH, buildProvenance, canonicalOrder, serializeProvenance, type FileDigest, type Provenance } from "./provenance.js";
 
 export interface WriteZipOptions {
@@ -54,8 +55,9 @@ const FIXED_DATE = new Date(Date.UTC(1980, 0, 1, 0, 0, 0));
 const SMALL_FILE = 1024 * 1024;
 /** Bytes of small files read ahead of the deflater. */
 const READ_AHEAD_BYTES = 32 * 1024 * 1024;
-const READ_AHEAD_FILES = 64;
+const READ_AHEAD_FILES = 16;
 const STREAM_CHUNK = 1024 * 1024;
+const SYNC_READ = 64 * 1024;
 /** Incompressibility test: files at least this large are sampled; stored when the samples shrink by less than 3 %. */
 const SAMPLE_MIN_FILE = 64 * 1024;
 const STORE_THRESHOLD = 0.97;
@@ -98,24 +100,25 @@ export async function writeZip(opts: WriteZipOptions): Promise<WriteZipResult> {
   let out: ReturnType<typeof createWriteStream> | undefined;
   let current: Readable | undefined;
   const reader = new ReadAhead(files, sampling);
+  const interrupt = new Interrupt();
+  const fail = (err: unknown) => interrupt.trigger(err);
   const onAbort = () => fail(opts.signal?.reason ?? new Error("aborted"));
-  let fail: (err: unknown) => void = () => {};
-  const failed = new Promise<never>((_, reject) => {
-    fail = reject;
-  });
-  failed.catch(() => {});
 
   try {
     fd = await openFd(tmp, "wx").catch((err: unknown) => {
       throw toOmafError(err, "OMAF_ERR_IO");
     });
     opts.signal?.addEventListener("abort", onAbort, { once: true });
-    archive = new ZipArchive({ zlib: { level, chunkSize: 128 * 1024 }, highWaterMark: STREAM_CHUNK, forceZip64: false });
+    archive = new ZipArchive({ zlib: { level }, highWaterMark: STREAM_CHUNK, forceZip64: false });
     out = createWriteStream("", { fd, autoClose: false, highWaterMark: STREAM_CHUNK });
     archive.on("error", (err) => fail(err));
     archive.on("warning", (err) => fail(err));
     out.on("error", (err) => fail(err));
-    archive.pipe(out);
+    // zip-stream writes every header field as its own tiny buffer; gathering them into large writes keeps the
+    // write queue short (and the garbage young).
+    const gather = new Coalesce(STREAM_CHUNK);
+    gather.on("error", (err) => fail(err));
+    archive.pipe(gather).pipe(out);
     const written = new Promise<void>((resolve) => out!.once("finish", resolve));
 
     const total = files.reduce((n, f) => n + f.size, 0);
@@ -129,7 +132,7 @@ export async function writeZip(opts: WriteZipOptions): Promise<WriteZipResult> {
     for (let i = 0; i < files.length; i++) {
       opts.signal?.throwIfAborted();
       const file = files[i];
-      const prepared = await Promise.race([reader.take(i), failed]);
+      const prepared = await interrupt.wait(reader.take(i));
       const entry = {
         name: file.path,
         date: deterministic ? FIXED_DATE : new Date(file.mtimeMs),
@@ -139,7 +142,7 @@ export async function writeZip(opts: WriteZipOptions): Promise<WriteZipResult> {
       const appended = nextEntry(archive);
       if (prepared.buffer) {
         archive.append(prepared.buffer, entry);
-        await Promise.race([appended, failed]);
+        await interrupt.wait(appended);
         digests.push({ path: file.path, size: prepared.buffer.length, sha256: prepared.sha256! });
         progress(prepared.buffer.length);
       } else {
@@ -151,7 +154,7 @@ export async function writeZip(opts: WriteZipOptions): Promise<WriteZipResult> {
         hashing.on("error", (err) => fail(err));
         source.pipe(hashing);
         archive.append(hashing, entry);
-        await Promise.race([appended, failed]);
+        await interrupt.wait(appended);
         current = undefined;
         digests.push({ path: file.path, size: hashing.size, sha256: hashing.hex() });
       }
@@ -164,8 +167,8 @@ export async function writeZip(opts: WriteZipOptions): Promise<WriteZipResult> {
       createdAt: deterministic ? undefined : new Date(),
     });
     archive.append(serializeProvenance(provenance), { name: PROVENANCE_PATH, date: deterministic ? FIXED_DATE : new Date(), mode: 0o644 });
-    await Promise.race([archive.finalize(), failed]);
-    await Promise.race([written, failed]);
+    await interrupt.wait(archive.finalize());
+    await interrupt.wait(written);
     opts.signal?.throwIfAborted();
     await fsyncFd(fd);
     await closeFd(fd);
@@ -238,6 +241,35 @@ async function moveIntoPlace(tmp: string, output: string, force: boolean, shown:
 /** Resolves on the archive's next `entry` event (entries are processed one at a time, in order). */
 function nextEntry(archive: ZipArchive): Promise<void> {
   return new Promise((resolve) => archive.once("entry", () => resolve()));
+}
+
+/** Joins small chunks into chunks of about `size` bytes; large chunks pass as they are. */
+class Coalesce extends Transform {
+  private parts: Buffer[] = [];
+  private length = 0;
+  constructor(private readonly size: number) {
+    super({ highWaterMark: size });
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (chunk.length >= this.size / 4 && this.length === 0) {
+      this.push(chunk);
+    } else {
+      this.parts.push(chunk);
+      this.length += chunk.length;
+      if (this.length >= this.size) this.drain();
+    }
+    cb();
+  }
+  override _flush(cb: (err?: Error | null) => void): void {
+    this.drain();
+    cb();
+  }
+  private drain(): void {
+    if (this.length === 0) return;
+    this.push(this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.length));
+    this.parts = [];
+    this.length = 0;
+  }
 }
 
 /** Passes bytes through unchanged while computing their SHA-256 and counting them. */
@@ -315,7 +347,7 @@ class ReadAhead {
 
   private async prepare(file: FolderFile): Promise<Prepared> {
     if (file.size <= SMALL_FILE) {
-      const buffer = await readWhole(file.absPath);
+      const buffer = await readWhole(file.absPath, file.size);
       const sha256 = createHash("sha256").update(buffer).digest("hex");
       const store = this.sampling && buffer.length >= SAMPLE_MIN_FILE && (await incompressible(sampleOf(buffer, 8 * 1024)));
       return { buffer, sha256, store };
@@ -329,13 +361,10 @@ function cost(file: FolderFile): number {
   return file.size <= SMALL_FILE ? file.size : 192 * 1024;
 }
 
-async function readWhole(p: string): Promise<Buffer> {
-  const h = await open(p, "r");
-  try {
-    return await h.readFile();
-  } finally {
-    await h.close();
-  }
+/** Whole content of a small file; the tiniest are read synchronously (cheaper than four thread-pool round trips). */
+async function readWhole(p: string, size: number): Promise<Buffer> {
+  if (size <= SYNC_READ) return readFileSync(p);
+  return readFile(p);
 }
 
 /** Start, middle and end slices of `n` bytes each. */

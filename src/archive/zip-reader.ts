@@ -23,16 +23,29 @@ const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
 const DOS_DIRECTORY = 0x10;
 const RANGE_CHUNK = 256 * 1024;
-const INFLATE_CHUNK = 128 * 1024;
+const INFLATE_CHUNK = 64 * 1024;
+const BLOCK_SIZE = 1024 * 1024;
+const BLOCKS = 8;
+/** Entries up to this uncompressed size are read whole into memory (no streams); see `contentOf`. */
+export const SMALL_ENTRY = 1024 * 1024;
+/** Up to this size they are inflated synchronously (cheaper than a thread-pool round trip). */
+const SYNC_INFLATE = 128 * 1024;
+const inflateRaw = promisify(zlib.inflateRaw);
+
+interface Block {
+  start: number;
+  loading: Promise<Buffer>;
+  /** Set once loaded. */
+  data?: Buffer;
+}
 
 /**
- * Gives yauzl random access to the file. While the central directory is listed, reads are served from 1 MiB blocks
- * (yauzl asks for each record in two small reads, which would otherwise be thousands of system calls); afterwards
- * reads go straight to the file.
+ * Gives yauzl random access to the file through a few cached 1 MiB blocks. yauzl reads each central directory record
+ * and each local header in small reads; served from blocks, listing thousands of entries and extracting thousands
+ * of small files cost a handful of system calls instead of thousands. Entry content streams bypass the cache.
  */
 class BlockCachedReader extends yauzl.RandomAccessReader {
-  private block: { start: number; data: Buffer } | undefined;
-  blockMode = true;
+  private blocks: Block[] = [];
 
   constructor(
     private readonly fd: number,
@@ -46,33 +59,51 @@ class BlockCachedReader extends yauzl.RandomAccessReader {
   }
 
   override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
-    this.readAsync(buffer, offset, length, position).then(
+    // A hit in a loaded block answers at once: listing a large central directory is then a tight loop.
+    if (this.copyFromBlock(buffer, offset, length, position)) return callback(null);
+    this.readInto(buffer, offset, length, position).then(
       () => callback(null),
       (err: Error) => callback(err),
     );
   }
 
-  private async readAsync(buffer: Buffer, offset: number, length: number, position: number): Promise<void> {
-    if (!this.blockMode) {
+  private copyFromBlock(buffer: Buffer, offset: number, length: number, position: number): boolean {
+    const hit = this.blocks.find((b) => b.data && position >= b.start && position + length <= b.start + b.data.length);
+    if (!hit) return false;
+    hit.data!.copy(buffer, offset, position - hit.start, position - hit.start + length);
+    return true;
+  }
+
+  /** Fills `buffer[offset, offset + length)` with the file's bytes at `position`. */
+  async readInto(buffer: Buffer, offset: number, length: number, position: number): Promise<void> {
+    if (position + length > this.size) throw new Error("unexpected EOF");
+    if (length > BLOCK_SIZE / 2) {
       const { bytesRead } = await fsRead(this.fd, buffer, offset, length, position);
       if (bytesRead < length) throw new Error("unexpected EOF");
       return;
     }
-    const b = this.block;
-    if (!b || position < b.start || position + length > b.start + b.data.length) {
-      const want = Math.min(Math.max(length, 1024 * 1024), this.size - position);
-      const data = Buffer.allocUnsafe(Math.max(want, 0));
-      const { bytesRead } = await fsRead(this.fd, data, 0, data.length, position);
-      this.block = { start: position, data: data.subarray(0, bytesRead) };
+    let hit = this.blocks.find((b) => position >= b.start && position + length <= b.start + BLOCK_SIZE);
+    if (!hit) {
+      const block: Block = { start: position, loading: this.loadBlock(position) };
+      block.loading.then((data) => (block.data = data)).catch(() => {});
+      hit = block;
+      this.blocks.unshift(block);
+      if (this.blocks.length > BLOCKS) this.blocks.pop();
     }
-    const blk = this.block!;
-    const from = position - blk.start;
-    if (from + length > blk.data.length) throw new Error("unexpected EOF");
-    blk.data.copy(buffer, offset, from, from + length);
+    const data = hit.data ?? (await hit.loading);
+    const from = position - hit.start;
+    if (from + length > data.length) throw new Error("unexpected EOF");
+    data.copy(buffer, offset, from, from + length);
+  }
+
+  private async loadBlock(start: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(Math.min(BLOCK_SIZE, this.size - start));
+    const { bytesRead } = await fsRead(this.fd, buf, 0, buf.length, start);
+    return buf.subarray(0, bytesRead);
   }
 
   override close(callback: (err: Error | null) => void): void {
-    this.block = undefined;
+    this.blocks = [];
     fs.close(this.fd, (err) => callback(err ?? null));
   }
 }
@@ -172,6 +203,7 @@ export class ZipReader implements ArchiveReader {
   private constructor(
     readonly path: string,
     private readonly zip: yauzl.ZipFile,
+    private readonly reader: BlockCachedReader,
     readonly entries: ArchiveEntry[],
     private readonly raw: yauzl.Entry[],
   ) {
@@ -222,8 +254,7 @@ export class ZipReader implements ArchiveReader {
       } catch (err) {
         throw zipError(err, file);
       }
-      reader.blockMode = false;
-      return new ZipReader(file, zip, entries, raw);
+      return new ZipReader(file, zip, reader, entries, raw);
     } catch (err) {
       if (zip) zip.close();
       else if (reader) reader.close(() => {});
@@ -238,7 +269,7 @@ export class ZipReader implements ArchiveReader {
     return e;
   }
 
-  private async streamOf(e: yauzl.Entry, name: string): Promise<Readable> {
+  private checkReadable(e: yauzl.Entry, name: string): void {
     if (this.closed) throw new OmafError("OMAF_ERR_IO", `${this.path} is closed`, { path: this.path });
     if (e.isEncrypted()) throw new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `entry "${name}" is encrypted`, { path: this.path, entry: name });
     if (e.compressionMethod !== 0 && e.compressionMethod !== 8) {
@@ -247,6 +278,10 @@ export class ZipReader implements ArchiveReader {
         entry: name,
       });
     }
+  }
+
+  private async streamOf(e: yauzl.Entry, name: string): Promise<Readable> {
+    this.checkReadable(e, name);
     // Raw bytes from yauzl, inflated here with larger output chunks than yauzl's default (fewer round trips).
     const raw = await this.zip.openReadStreamPromise(e, { decodeFileData: false }).catch((err: unknown) => {
       throw zipError(err, this.path, name);
@@ -255,6 +290,36 @@ export class ZipReader implements ArchiveReader {
     const stages: NodeJS.ReadWriteStream[] = e.compressionMethod === 8 ? [zlib.createInflateRaw({ chunkSize: INFLATE_CHUNK })] : [];
     pipeline([raw, ...stages, guard] as unknown as [Readable, Transform], () => {});
     return guard;
+  }
+
+  /**
+   * A small entry's whole content, without streams: its local header and data come from the block cache and it is
+   * inflated in one call. Per-file cost then stays close to that of a native unzip.
+   */
+  private async bufferOf(e: yauzl.Entry, name: string): Promise<Buffer> {
+    this.checkReadable(e, name);
+    try {
+      const { fileDataStart } = await this.zip.readLocalFileHeaderPromise(e, { minimal: true });
+      const raw = Buffer.allocUnsafe(e.compressedSize);
+      await this.reader.readInto(raw, 0, raw.length, fileDataStart);
+      let data = raw;
+      if (e.compressionMethod === 8) {
+        // One byte more than declared: enough to tell "too long" from "exact" without inflating a bomb.
+        const options = { maxOutputLength: e.uncompressedSize + 1 };
+        data = e.uncompressedSize <= SYNC_INFLATE ? zlib.inflateRawSync(raw, options) : await inflateRaw(raw, options);
+      }
+      if (data.length > e.uncompressedSize) throw new Error("too many bytes in the stream");
+      if (data.length < e.uncompressedSize) throw new Error(`entry "${name}" has ${data.length} bytes but declares ${e.uncompressedSize}`);
+      return data;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw zipError(new Error("too many bytes in the stream"), this.path, name);
+      throw zipError(err, this.path, name);
+    }
+  }
+
+  /** Small entries as a buffer, larger ones as a stream. */
+  private contentOf(e: yauzl.Entry, name: string): Promise<Readable | Buffer> {
+    return e.uncompressedSize <= SMALL_ENTRY && e.compressedSize <= SMALL_ENTRY ? this.bufferOf(e, name) : this.streamOf(e, name);
   }
 
   async openEntryStream(name: string): Promise<Readable> {
@@ -271,16 +336,17 @@ export class ZipReader implements ArchiveReader {
         limit: maxBytes,
       });
     }
-    return collect(await this.streamOf(e, name), maxBytes, name);
+    const content = await this.contentOf(e, name);
+    return Buffer.isBuffer(content) ? content : collect(content, maxBytes, name);
   }
 
-  async forEachFile(handler: (entry: ArchiveEntry, content: Readable) => Promise<void>, opts: ForEachFileOptions = {}): Promise<void> {
+  async forEachFile(handler: (entry: ArchiveEntry, content: Readable | Buffer) => Promise<void>, opts: ForEachFileOptions = {}): Promise<void> {
     const order = this.entries
       .map((entry, i) => ({ entry, raw: this.raw[i] }))
       .filter((x) => x.entry.type === "file")
       .sort((a, b) => a.raw.relativeOffsetOfLocalHeader - b.raw.relativeOffsetOfLocalHeader);
     await runPool(order, opts.concurrency ?? 1, opts.signal, async ({ entry, raw }) => {
-      await handler(entry, await this.streamOf(raw, entry.name));
+      await handler(entry, await this.contentOf(raw, entry.name));
     });
   }
 

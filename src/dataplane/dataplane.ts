@@ -33,6 +33,12 @@ export interface RequestContext {
   protocol: string;
 }
 
+/** Where the dataplane reports each prediction (the server's Prometheus metrics). */
+export interface DataPlaneMetrics {
+  /** One prediction finished or was refused: `status` is `ok` or the OMAF_ERR_ code; refusals take 0 s. */
+  observePrediction(protocol: string, status: string, seconds: number): void;
+}
+
 export interface DataPlaneOptions {
   /** Inference logger; undefined = no inference log. */
   logger?: Logger;
@@ -42,6 +48,8 @@ export interface DataPlaneOptions {
   requestTimeoutMs: number;
   /** Most requests admitted at once; 0 = no limit. */
   maxInFlight: number;
+  /** Metrics hook; undefined = no metrics. */
+  metrics?: DataPlaneMetrics;
 }
 
 /** `unloaded` → `loading` → `ready` | `failed`; `draining` once a stop began; `closed` after close(). */
@@ -76,6 +84,7 @@ export class DataPlane {
   private readonly logPayloads: boolean;
   private readonly timeoutMs: number;
   private readonly maxInFlight: number;
+  private readonly metrics?: DataPlaneMetrics;
   readonly provenance: Provenance;
 
   constructor(
@@ -97,6 +106,7 @@ export class DataPlane {
     this.logPayloads = opts.logPayloads ?? false;
     this.timeoutMs = opts.requestTimeoutMs;
     this.maxInFlight = opts.maxInFlight;
+    this.metrics = opts.metrics;
   }
 
   get state(): DataPlaneState {
@@ -125,6 +135,11 @@ export class DataPlane {
   /** Requests admitted and not answered yet. */
   get inFlightCount(): number {
     return this.inFlight;
+  }
+
+  /** True when the model takes named tensors directly (predictTensors); other models go through tensor-inference.ts. */
+  get takesTensors(): boolean {
+    return typeof this.model.predictTensors === "function";
   }
 
   /** Called on every state change; returns an unsubscribe function. */
@@ -174,7 +189,7 @@ export class DataPlane {
 
   /** Matrix-mode prediction. */
   async predictMatrix(input: MatrixInput, ctx: RequestContext): Promise<MatrixOutput> {
-    const release = this.admit();
+    const release = this.admit(ctx);
     try {
       return await this.matrix(input, ctx);
     } finally {
@@ -184,7 +199,7 @@ export class DataPlane {
 
   /** Objects-mode prediction: JSON in, JSON out. */
   async predictObjects(input: unknown, ctx: RequestContext): Promise<unknown> {
-    const release = this.admit();
+    const release = this.admit(ctx);
     try {
       return await this.objects(input, ctx);
     } finally {
@@ -194,7 +209,7 @@ export class DataPlane {
 
   /** Named tensors in and out (tensor-native models only; others answer OMAF_ERR_NOT_IMPLEMENTED). */
   async predictTensors(inputs: Tensor[], outputNames: string[] | undefined, ctx: RequestContext): Promise<Tensor[]> {
-    const release = this.admit();
+    const release = this.admit(ctx);
     try {
       const meta = this.metadata();
       const model = this.model;
@@ -210,7 +225,7 @@ export class DataPlane {
 
   /** A JSON body, read by the model's mode: matrix (`{"columns"?,"data"}` or a 2-D array) or objects. */
   async predictJson(body: unknown, ctx: RequestContext): Promise<JsonPrediction> {
-    const release = this.admit();
+    const release = this.admit(ctx);
     try {
       return await this.json(body, ctx, undefined);
     } finally {
@@ -223,7 +238,7 @@ export class DataPlane {
    * Items run one after another; each answers its own result or error, and a failing item never fails the others.
    */
   async predictJsonBatch(items: ReadonlyArray<ItemResult<unknown>>, ctx: RequestContext): Promise<ItemResult<JsonPrediction>[]> {
-    const release = this.admit();
+    const release = this.admit(ctx);
     try {
       const out: ItemResult<JsonPrediction>[] = new Array(items.length);
       for (let i = 0; i < items.length; i++) {
@@ -306,6 +321,7 @@ export class DataPlane {
         timer = setTimeout(() => reject(new OmafError("OMAF_ERR_TIMEOUT", `the prediction took longer than ${this.timeoutMs} ms`)), this.timeoutMs);
       });
       const output = await Promise.race([run(), timeout]);
+      this.metrics?.observePrediction(ctx.protocol, "ok", (performance.now() - t0) / 1000);
       if (this.log) this.logSuccess(ctx, index, t0, input, output);
       return output;
     } catch (err) {
@@ -318,8 +334,17 @@ export class DataPlane {
     }
   }
 
-  /** Admits one request or throws OMAF_ERR_UNAVAILABLE / OMAF_ERR_MODEL_NOT_READY; returns its release. */
-  private admit(): () => void {
+  /** Admits one request or throws OMAF_ERR_UNAVAILABLE / OMAF_ERR_MODEL_NOT_READY (counted); returns its release. */
+  private admit(ctx: RequestContext): () => void {
+    try {
+      return this.tryAdmit();
+    } catch (err) {
+      this.metrics?.observePrediction(ctx.protocol, (err as OmafError).code, 0);
+      throw err;
+    }
+  }
+
+  private tryAdmit(): () => void {
     if (this.draining || this.closed) throw unavailable();
     if (!this.loaded) throw this.notReady();
     if (this.maxInFlight > 0 && this.inFlight >= this.maxInFlight) {
@@ -362,6 +387,7 @@ export class DataPlane {
   }
 
   private logFailure(ctx: RequestContext, index: number | undefined, t0: number, error: OmafError, input?: unknown): void {
+    this.metrics?.observePrediction(ctx.protocol, error.code, t0 === 0 ? 0 : (performance.now() - t0) / 1000);
     if (!this.log) return;
     const record: Record<string, unknown> = {
       requestId: ctx.requestId,

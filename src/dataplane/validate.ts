@@ -22,6 +22,36 @@ export function validateMatrix(input: MatrixInput, meta: ModelMetadata): void {
   if (expected !== undefined && width !== expected) {
     throw bad(`the model takes rows of ${expected} values (input ${meta.inputs[0].name} ${formatSpec(meta.inputs[0])}); got ${width}`);
   }
+  if (meta.inputs.length === 1 && meta.inputs[0].shape.length === 2) checkCellKinds(data, meta.inputs[0]);
+}
+
+/**
+ * A matrix model whose input declares a datatype (an ONNX input, or a GPPI schema of all-number, all-boolean or
+ * all-string fields) takes cells of that kind only, so a string sent to a numeric model is the caller's error, not
+ * something the model may silently concatenate. null stays allowed (a missing value is the model's to handle).
+ */
+function checkCellKinds(data: unknown[][], spec: TensorSpec): void {
+  const kind = cellKind(spec);
+  if (!kind) return;
+  for (let r = 0; r < data.length; r++) {
+    const row = data[r];
+    for (let c = 0; c < row.length; c++) {
+      const v = row[c];
+      if (v === null || kind.accepts(v)) continue;
+      throw bad(`row ${r}, column ${c} is ${describe(v)}; input ${spec.name} ${formatSpec(spec)} takes ${kind.expects}`);
+    }
+  }
+}
+
+function cellKind(spec: TensorSpec): { accepts: (v: unknown) => boolean; expects: string } | undefined {
+  switch (spec.datatype) {
+    case "BYTES":
+      return { accepts: (v) => typeof v === "string", expects: "strings" };
+    case "BOOL":
+      return { accepts: (v) => typeof v === "boolean" || v === 0 || v === 1, expects: "booleans" };
+    default:
+      return { accepts: (v) => typeof v === "number" || typeof v === "bigint", expects: "numbers" };
+  }
 }
 
 /** The row width a matrix model fixes: its only input is 2-D with a known second dimension. */

@@ -64,6 +64,7 @@ export async function startGrpcListener(opts: GrpcListenerOptions): Promise<Grpc
   let closing: Promise<void> | undefined;
   return {
     interfaceName: opts.interfaceName,
+    interfaces: [opts.interfaceName],
     label: opts.label,
     host: opts.host,
     port,

@@ -1,10 +1,12 @@
-// What the server needs from any listener (gRPC today; HTTP listeners for other protocols fit the same shape).
+// What the server needs from any listener: a gRPC server, or one HTTP port shared by several protocols.
 import type { InterfaceName } from "../settings.js";
 
 export interface Listener {
-  /** The protocol it serves. */
+  /** The protocol it serves (the first one, when an HTTP port serves several). */
   interfaceName: InterfaceName;
-  /** Human name, e.g. `OMI gRPC`. */
+  /** Every protocol it serves. */
+  interfaces: InterfaceName[];
+  /** Human name, e.g. `OMI gRPC` or `OIP v2 REST + KServe v1`. */
   label: string;
   host: string;
   /** The bound port (the real one when 0 was asked for). */

@@ -5,15 +5,47 @@ import type { Logger } from "pino";
 import type { DataPlane } from "../dataplane/dataplane.js";
 import { createOmiService } from "../protocols/omi/service.js";
 import { loadOmiPackage, OMI_SERVICE_NAME } from "../protocols/omi/proto.js";
+import { createOipGrpcService } from "../protocols/oip-v2/grpc.js";
+import { loadOipPackage, OIP_SERVICE_NAME } from "../tensor/grpc-contents.js";
+import { OmafError } from "../errors.js";
 import type { InterfaceName, Settings } from "../settings.js";
 import { startGrpcListener } from "./grpc-listener.js";
+import { isHttpInterface, startHttpListener, type HttpInterfaceName } from "./http-listener.js";
 import type { Listener } from "./listener.js";
+import type { ServerMetrics } from "./metrics.js";
 
 export interface ServerOptions {
   settings: Settings;
   dataplane: DataPlane;
   /** Lifecycle lines (listening, stopping, stopped); optional. */
   log?: Logger;
+  /** Served at /metrics on every HTTP listener; the dataplane must report to it (DataPlaneOptions.metrics). */
+  metrics?: ServerMetrics;
+}
+
+/** One listener to start: a gRPC interface, or an HTTP port with the protocols it serves. */
+export type ListenerPlan =
+  | { kind: "grpc"; name: Exclude<InterfaceName, HttpInterfaceName> }
+  | { kind: "http"; port: number; interfaces: HttpInterfaceName[] };
+
+/**
+ * The listeners settings.interfaces asks for, in its order. HTTP protocols on the same port share one listener:
+ * OIP REST and KServe v1 use httpPort; Odahu uses odahuPort, which joins the shared listener when it is the same
+ * number (both 0 included).
+ */
+export function planListeners(settings: Settings): ListenerPlan[] {
+  const plans: ListenerPlan[] = [];
+  for (const name of settings.interfaces) {
+    if (!isHttpInterface(name)) {
+      plans.push({ kind: "grpc", name });
+      continue;
+    }
+    const port = name === "odahu" ? settings.odahuPort : settings.httpPort;
+    const shared = plans.find((p): p is Extract<ListenerPlan, { kind: "http" }> => p.kind === "http" && p.port === port);
+    if (shared) shared.interfaces.push(name);
+    else plans.push({ kind: "http", port, interfaces: [name] });
+  }
+  return plans;
 }
 
 export interface StopResult {
@@ -69,7 +101,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
 
   try {
-    for (const name of settings.interfaces) listeners.push(await startListener(name, opts, (reason) => void stop(reason)));
+    for (const plan of planListeners(settings)) {
+      listeners.push(plan.kind === "http" ? await startHttp(plan.port, plan.interfaces, opts) : await startListener(plan.name, opts, (reason) => void stop(reason)));
+    }
   } catch (err) {
     for (const l of listeners) l.forceClose();
     throw err;
@@ -79,12 +113,30 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
   dataplane.onStateChange(syncReadiness);
   syncReadiness();
-  for (const l of listeners) log?.info({ interface: l.interfaceName, host: l.host, port: l.port }, "listening");
+  for (const l of listeners) log?.info({ interface: l.interfaceName, interfaces: l.interfaces, host: l.host, port: l.port }, "listening");
 
   return { listeners, stopped, stop, forceStop: () => force() };
 }
 
-async function startListener(name: InterfaceName, opts: ServerOptions, requestStop: (reason: string) => void): Promise<Listener> {
+function startHttp(port: number, interfaces: HttpInterfaceName[], opts: ServerOptions): Promise<Listener> {
+  const { settings, dataplane, metrics } = opts;
+  return startHttpListener({
+    interfaces,
+    host: settings.host,
+    port,
+    maxBodyBytes: settings.maxBodyBytes,
+    dataplane,
+    metrics: settings.metrics ? metrics : undefined,
+    odahuNames: { modelName: settings.odahuModelName || undefined, modelVersion: settings.odahuModelVersion || undefined },
+  });
+}
+
+/** Starts one gRPC listener (each gRPC protocol has its own port). */
+async function startListener(
+  name: Exclude<InterfaceName, HttpInterfaceName>,
+  opts: ServerOptions,
+  requestStop: (reason: string) => void,
+): Promise<Listener> {
   const { settings, dataplane } = opts;
   switch (name) {
     case "omi": {
@@ -102,6 +154,21 @@ async function startListener(name: InterfaceName, opts: ServerOptions, requestSt
         maxMessageBytes: settings.maxMessageBytes,
         services: [{ name: OMI_SERVICE_NAME, ...omi, packageDefinition: loadOmiPackage() }],
       });
+    }
+    case "oip-grpc": {
+      const oip = createOipGrpcService(dataplane);
+      return startGrpcListener({
+        label: "OIP v2 gRPC",
+        interfaceName: "oip-grpc",
+        host: settings.host,
+        port: settings.oipGrpcPort,
+        maxMessageBytes: settings.maxMessageBytes,
+        services: [{ name: OIP_SERVICE_NAME, ...oip, packageDefinition: loadOipPackage() }],
+      });
+    }
+    default: {
+      const unknown: never = name;
+      throw new OmafError("OMAF_ERR_NOT_IMPLEMENTED", `the ${String(unknown)} interface is not available in this build`);
     }
   }
 }

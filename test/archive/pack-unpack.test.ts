@@ -284,3 +284,62 @@ test("unpack refuses a non-empty target unless force, and then replaces it atomi
     await cleanup(root);
   }
 });
+
+test("abort while unpacking leaves no target and no temporary folder", async () => {
+  const root = await tempDir();
+  try {
+    const dir = await modelFolder(root);
+    const zip = path.join(root, "m.zip");
+    await writeZip({ dir, files: await listFolder(dir), output: zip, provenance: { packerVersion: "1" } });
+    const ac = new AbortController();
+    const reason = new Error("stop");
+    await assert.rejects(
+      unpackArchive(zip, path.join(root, "out"), {
+        signal: ac.signal,
+        concurrency: 1,
+        onProgress: (done, total) => {
+          if (done > total / 4) ac.abort(reason);
+        },
+      }),
+      (err) => err === reason,
+    );
+    assert.deepEqual(await listNames(root), ["m.zip", "model"]);
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("level 0 stores everything and storeIncompressible: never deflates everything; both round-trip", async () => {
+  const root = await tempDir();
+  try {
+    const dir = await modelFolder(root);
+    const files = await listFolder(dir);
+    const stored = path.join(root, "stored.zip");
+    const deflated = path.join(root, "deflated.zip");
+    const a = await writeZip({ dir, files, output: stored, level: 0, provenance: { packerVersion: "1" } });
+    const b = await writeZip({ dir, files, output: deflated, storeIncompressible: "never", provenance: { packerVersion: "1" } });
+    assert.equal(a.artifactDigest, b.artifactDigest, "the digest is about content, not compression");
+    assert.doesNotMatch((await run("unzip", ["-Zl", stored])).stdout, / defN /);
+    assert.doesNotMatch((await run("unzip", ["-Zl", deflated])).stdout.split("\n").filter((l) => l.includes(".bin") || l.includes(".csv")).join("\n"), / stor /);
+    for (const zip of [stored, deflated]) {
+      await run("unzip", ["-tq", zip]);
+      const out = path.join(root, path.basename(zip, ".zip"));
+      assert.equal((await unpackArchive(zip, out)).artifactDigest, a.artifactDigest);
+    }
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("hashFile streams a file's SHA-256", async () => {
+  const { hashFile } = await import("../../src/archive/hash.js");
+  const root = await tempDir();
+  try {
+    const content = randomBytes(3 * 1024 * 1024 + 5);
+    await writeFile(path.join(root, "f"), content);
+    assert.equal(await hashFile(path.join(root, "f")), sha256(content));
+    await assert.rejects(hashFile(path.join(root, "missing")), (err) => isOmafError(err, "OMAF_ERR_NOT_FOUND"));
+  } finally {
+    await cleanup(root);
+  }
+});

@@ -63,3 +63,18 @@ test("parseProvenance rejects malformed records with OMAF_ERR_PROVENANCE_INVALID
     assert.throws(() => parseProvenance(Buffer.from(text)), (err) => isOmafError(err, "OMAF_ERR_PROVENANCE_INVALID"), label);
   }
 });
+
+test("the worked example in spec/provenance.md matches contentDigest", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const spec = await readFile(new URL("../../spec/provenance.md", import.meta.url), "utf8");
+  const example = [
+    { path: "odahuflow.model.yaml", size: 11, sha256: sha("name: demo\n") },
+    { path: "model/weights.bin", size: 0, sha256: sha("") },
+  ];
+  const digest = contentDigest(example);
+  assert.ok(spec.includes(`its digest \`${digest}\``), `spec/provenance.md should state ${digest}`);
+  for (const f of example) assert.ok(spec.includes(`${f.sha256}  ${f.size}  ${f.path}`), f.path);
+  // The example record in the spec is a valid record.
+  const record = spec.match(/```json\n([\s\S]*?)```/)![1];
+  assert.equal(parseProvenance(record).artifactDigest, digest);
+});

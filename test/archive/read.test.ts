@@ -135,3 +135,28 @@ test("a zip made by Info-ZIP (with directory entries and extra fields) reads and
     await cleanup(root);
   }
 });
+
+test("gzip tar: openEntryStream streams one entry; listing limits the entry count", async () => {
+  const root = await tempDir();
+  try {
+    const src = path.join(root, "src");
+    await mkdir(src);
+    const big = Buffer.alloc(2 * 1024 * 1024 + 3, 7);
+    await writeFile(path.join(src, "a.bin"), big);
+    await writeFile(path.join(src, "b.txt"), "b");
+    const tgz = path.join(root, "x.tar.gz");
+    await run("tar", ["-czf", tgz, "-C", src, "a.bin", "b.txt"]);
+    const reader = await openArchive(tgz);
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of await reader.openEntryStream("a.bin")) chunks.push(c as Buffer);
+      assert.ok(Buffer.concat(chunks).equals(big));
+      await assert.rejects(reader.openEntryStream("zzz"), (err) => isOmafError(err, "OMAF_ERR_NOT_FOUND"));
+    } finally {
+      await reader.close();
+    }
+    await assert.rejects(openArchive(tgz, { limits: { maxEntries: 1 } }), (err) => isOmafError(err, "OMAF_ERR_TOO_MANY_ENTRIES"));
+  } finally {
+    await cleanup(root);
+  }
+});

@@ -1,4 +1,4 @@
-// Runs the real `omaf serve` in a child process on 127.0.0.1 with a free port (port 0, read back from the
+// Runs the real `omaf serve` in a child process on 127.0.0.1 with free ports (port 0, read back from the
 // listening line), plus small node-entrypoint model folders that misbehave on request.
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -6,11 +6,22 @@ import { stringify } from "yaml";
 import { omafSpawn } from "./cli.js";
 import { writeTree } from "./fixtures.js";
 
+/** One listener from the listening line, e.g. `{label: "OIP v2 REST + KServe v1", port: 41234}`. */
+export interface ServeListener {
+  label: string;
+  port: number;
+}
+
 export interface ServeProcess {
   child: ChildProcess;
+  /** The OMI gRPC port, or the first listener's port when OMI is not served. */
   port: number;
   /** `127.0.0.1:<port>`. */
   address: string;
+  /** Every listener, in the order the listening line names them. */
+  listeners: ServeListener[];
+  /** `http://127.0.0.1:<port>` of the listener whose label includes `label` (e.g. "KServe v1", "Odahu REST"). */
+  url(label: string): string;
   stdout(): string;
   stderr(): string;
   /** Resolves with the exit code (null when killed by a signal) and signal. */
@@ -19,25 +30,34 @@ export interface ServeProcess {
   kill(): Promise<void>;
 }
 
-const LISTENING = /omaf: serving .* on 127\.0\.0\.1:(\d+)/;
+const LISTENING = /^omaf: serving .* — (.+ on 127\.0\.0\.1:\d+)$/m;
+const LISTENER = /^(.+) on 127\.0\.0\.1:(\d+)$/;
 
 /** Environment without any omaf/Chassis settings from the outer shell, so only what a test sets applies. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith("OMAF_") || k === "PSC_MODEL_PORT" || k === "INTERFACE") continue;
+    if (k.startsWith("OMAF_") || ["PSC_MODEL_PORT", "INTERFACE", "HTTP_PORT", "ODAHU_MODEL_NAME", "ODAHU_MODEL_VERSION"].includes(k)) continue;
     env[k] = v;
   }
   return { ...env, ...extra };
 }
 
-/** Starts `omaf serve <artifact> --host 127.0.0.1 --omi-port 0 <args>` and waits for its listening line. */
+/** Every port flag set to 0, so each listener picks a free port (Odahu then shares the HTTP listener). */
+export const FREE_PORT_ARGS = ["--omi-port", "0", "--http-port", "0", "--oip-grpc-port", "0", "--odahu-port", "0"];
+
+/**
+ * Starts `omaf serve <artifact> --host 127.0.0.1 <every port 0> <args>` and waits for its listening line. Unless the
+ * test chooses interfaces (`--interfaces`, OMAF_INTERFACES or INTERFACE), only OMI is served.
+ */
 export async function startServe(
   artifact: string,
   opts: { args?: string[]; env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<ServeProcess> {
-  const child = omafSpawn(["serve", artifact, "--host", "127.0.0.1", "--omi-port", "0", ...(opts.args ?? [])], {
-    env: cleanEnv(opts.env),
+  const args = opts.args ?? [];
+  const chosen = args.includes("--interfaces") || opts.env?.OMAF_INTERFACES !== undefined || opts.env?.INTERFACE !== undefined;
+  const child = omafSpawn(["serve", artifact, "--host", "127.0.0.1", ...FREE_PORT_ARGS, ...args], {
+    env: cleanEnv({ ...(chosen ? {} : { OMAF_INTERFACES: "omi" }), ...opts.env }),
   });
   let out = "";
   let err = "";
@@ -45,14 +65,20 @@ export async function startServe(
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
   const exited = once(child, "exit").then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
 
-  const port = await new Promise<number>((resolve, reject) => {
+  const listeners = await new Promise<ServeListener[]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`omaf serve did not start in time; stderr:\n${err}`)), opts.timeoutMs ?? 60_000);
     const onData = () => {
       const m = LISTENING.exec(err);
       if (m) {
         clearTimeout(timer);
         child.stderr!.off("data", onData);
-        resolve(Number(m[1]));
+        resolve(
+          m[1].split(", ").map((part) => {
+            const l = LISTENER.exec(part);
+            if (!l) throw new Error(`cannot read listener "${part}" of: ${m[0]}`);
+            return { label: l[1], port: Number(l[2]) };
+          }),
+        );
       }
     };
     child.stderr!.on("data", onData);
@@ -62,10 +88,17 @@ export async function startServe(
     });
   });
 
+  const port = (listeners.find((l) => l.label === "OMI gRPC") ?? listeners[0]).port;
   return {
     child,
     port,
     address: `127.0.0.1:${port}`,
+    listeners,
+    url(label) {
+      const l = listeners.find((x) => x.label.includes(label));
+      if (!l) throw new Error(`no listener "${label}" among: ${listeners.map((x) => x.label).join(", ")}`);
+      return `http://127.0.0.1:${l.port}`;
+    },
     stdout: () => out,
     stderr: () => err,
     exited,

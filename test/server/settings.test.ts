@@ -18,9 +18,16 @@ describe("settings", () => {
   it("has documented defaults", () => {
     const s = loadSettings({ env: {} });
     const expected: Settings = {
-      interfaces: ["omi"],
+      interfaces: ["omi", "oip-rest", "oip-grpc"],
       host: "0.0.0.0",
       omiPort: 45000,
+      httpPort: 8080,
+      oipGrpcPort: 8081,
+      odahuPort: 5000,
+      maxBodyBytes: 64 * 1024 * 1024,
+      metrics: true,
+      odahuModelName: "",
+      odahuModelVersion: "",
       maxMessageBytes: 64 * 1024 * 1024,
       requestTimeoutMs: 30000,
       maxInFlight: 512,
@@ -81,8 +88,22 @@ describe("settings", () => {
     assert.equal(s.modelAuthor, "Data Team");
     // An empty variable counts as unset.
     assert.equal(loadSettings({ env: { OMAF_OMI_PORT: "", PSC_MODEL_PORT: "46001" } }).omiPort, 46001);
-    // Chassis' INTERFACE works too.
+    // Chassis' INTERFACE works too, with its names.
     assert.deepEqual(loadSettings({ env: { INTERFACE: "omi" } }).interfaces, ["omi"]);
+    assert.deepEqual(loadSettings({ env: { INTERFACE: "kserve" } }).interfaces, ["kserve-v1"]);
+    assert.deepEqual(loadSettings({ env: { INTERFACE: "modzy" } }).interfaces, ["omi"]);
+    assert.deepEqual(loadSettings({ env: { INTERFACE: "kserve", OMAF_INTERFACES: "odahu" } }).interfaces, ["odahu"]);
+    assert.deepEqual(loadSettings({ env: { OMAF_INTERFACES: "oip,KServe-V1,odahu,oip-rest" } }).interfaces, ["oip-rest", "oip-grpc", "kserve-v1", "odahu"]);
+    // Chassis' HTTP_PORT is the shared HTTP port; OMAF_HTTP_PORT wins.
+    assert.equal(loadSettings({ env: { HTTP_PORT: "9000" } }).httpPort, 9000);
+    assert.equal(loadSettings({ env: { HTTP_PORT: "9000", OMAF_HTTP_PORT: "9001" } }).httpPort, 9001);
+    const http = loadSettings({
+      env: { OMAF_OIP_GRPC_PORT: "9002", OMAF_ODAHU_PORT: "9003", OMAF_MAX_BODY_BYTES: "1KiB", OMAF_METRICS: "off", ODAHU_MODEL_NAME: "legacy", ODAHU_MODEL_VERSION: "2.0" },
+    });
+    assert.deepEqual(
+      [http.oipGrpcPort, http.odahuPort, http.maxBodyBytes, http.metrics, http.odahuModelName, http.odahuModelVersion],
+      [9002, 9003, 1024, false, "legacy", "2.0"],
+    );
   });
 
   it("rejects bad values once, naming the setting, where it came from and what was expected", () => {
@@ -96,13 +117,20 @@ describe("settings", () => {
     settingsError(() => loadSettings({ env: { OMAF_LAZY: "maybe" } }), /lazy.*true\/false/);
     settingsError(() => loadSettings({ env: { OMAF_INTERFACES: "omi,carrier-pigeon" } }), /unknown interface "carrier-pigeon"/);
     settingsError(() => loadSettings({ env: { OMAF_HOST: " " } }), /host.*non-empty/);
+    settingsError(() => loadSettings({ env: { HTTP_PORT: "http" } }), /httpPort \(environment variable HTTP_PORT\)/);
+    settingsError(() => loadSettings({ env: { OMAF_MAX_BODY_BYTES: "0" } }), /maxBodyBytes/);
+    settingsError(() => loadSettings({ env: { ODAHU_MODEL_NAME: "bad\nname" } }), /odahuModelName.*printable/);
   });
 
-  it("spec/omi.md documents every setting's flag and environment variables", async () => {
-    const doc = await readFile(fileURLToPath(new URL("../../spec/omi.md", import.meta.url)), "utf8");
+  it("spec/omi.md documents every setting's flag and environment variables; spec/http.md the HTTP ones", async () => {
+    const read = (file: string) => readFile(fileURLToPath(new URL(`../../spec/${file}`, import.meta.url)), "utf8");
+    const [omi, http] = await Promise.all([read("omi.md"), read("http.md")]);
+    const httpKeys = new Set(["interfaces", "host", "httpPort", "odahuPort", "maxBodyBytes", "metrics", "odahuModelName", "odahuModelVersion", "requestTimeoutMs", "maxInFlight", "drainTimeoutMs"]);
     for (const d of SETTINGS) {
-      assert.ok(doc.includes(`\`--${d.flag}\``), `--${d.flag} missing from spec/omi.md`);
-      for (const e of d.env) assert.ok(doc.includes(`\`${e}\``), `${e} missing from spec/omi.md`);
+      for (const [file, doc] of [["omi.md", omi], ...(httpKeys.has(d.key) ? [["http.md", http]] : [])]) {
+        assert.ok(doc.includes(`\`--${d.flag}\``), `--${d.flag} missing from spec/${file}`);
+        for (const e of d.env) assert.ok(doc.includes(`\`${e}\``), `${e} missing from spec/${file}`);
+      }
     }
   });
 });

@@ -7,6 +7,7 @@ import { DataPlane } from "../../dataplane/dataplane.js";
 import { toOmafError } from "../../errors.js";
 import { createModel } from "../../runtime/load.js";
 import { handleStopSignals } from "../../server/signals.js";
+import { ServerMetrics } from "../../server/metrics.js";
 import { startServer, type RunningServer } from "../../server/server.js";
 import { formatHostPort } from "../../server/grpc-listener.js";
 import { describeDefault, isSwitch, loadSettings, SETTINGS, settingValueName, type SettingFlags } from "../../settings.js";
@@ -16,8 +17,11 @@ export function registerServe(program: Command): void {
   const cmd = program
     .command("serve")
     .description(
-      "Serve an artifact's model over OMI gRPC (Chassis ModzyModel) until SIGTERM/SIGINT or a Shutdown call. " +
-        "The model loads at start (--lazy: on the first Status/Run). Each setting is a flag or an environment variable; flags win.",
+      "Serve an artifact's model from one process over the chosen protocols — OMI gRPC (Chassis ModzyModel), " +
+        "Open Inference Protocol v2 REST and gRPC, KServe v1 REST, Odahu REST — until SIGTERM/SIGINT or an OMI Shutdown call. " +
+        "HTTP protocols share one port (--http-port; Odahu uses --odahu-port, shared when equal), which also serves " +
+        "/healthz, /readyz and Prometheus /metrics. The model loads at start (--lazy: on the first request). " +
+        "Each setting is a flag or an environment variable; flags win.",
     )
     .argument("<artifact>", "artifact .zip (or Odahu gzip tar) or model folder")
     .option("--json", "print the listening line as JSON (one line on stdout)");
@@ -41,17 +45,20 @@ async function serve(source: string, opts: CommonOptions & SettingFlags): Promis
   const artifact = await materializeArtifact(source, { cacheDir: settings.cacheDir });
   const model = createModel({ dir: artifact.dir, manifest: artifact.manifest, provenance: { artifactDigest: artifact.artifactDigest } });
   const log = settings.inferenceLog ? createInferenceLog({ file: settings.inferenceLogFile || undefined }) : undefined;
+  const metrics = settings.metrics ? new ServerMetrics() : undefined;
   const dataplane = new DataPlane(model, artifact, {
     logger: log?.logger,
     logPayloads: settings.logPayloads,
     requestTimeoutMs: settings.requestTimeoutMs,
     maxInFlight: settings.maxInFlight,
+    metrics,
   });
+  metrics?.watch(dataplane);
   keepServingOnStrayErrors(log?.logger);
 
   let server: RunningServer;
   try {
-    server = await startServer({ settings, dataplane, log: log?.logger });
+    server = await startServer({ settings, dataplane, log: log?.logger, metrics });
   } catch (err) {
     await log?.flush();
     throw err;
@@ -81,7 +88,7 @@ async function serve(source: string, opts: CommonOptions & SettingFlags): Promis
 /** The one line that says the server is up: human text on stderr, or JSON on stdout with --json. */
 function announce(dataplane: DataPlane, server: RunningServer, json: boolean): void {
   const { modelName, modelVersion, artifactDigest } = dataplane.provenance;
-  const listeners = server.listeners.map((l) => ({ interface: l.interfaceName, label: l.label, host: l.host, port: l.port }));
+  const listeners = server.listeners.map((l) => ({ interface: l.interfaceName, interfaces: l.interfaces, label: l.label, host: l.host, port: l.port }));
   if (json) {
     const line = { event: "listening", model: modelName, version: modelVersion, artifactDigest, state: dataplane.state, listeners };
     process.stdout.write(`${JSON.stringify(line)}\n`);

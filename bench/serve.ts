@@ -1,0 +1,337 @@
+// Benchmark of `omaf serve` on the iris ONNX example, every protocol in one run against one server process:
+// OIP v2 REST (JSON and binary tensors), OIP v2 gRPC (raw contents, as tritonclient.grpc), KServe v1 and OMI —
+// next to a baseline measured in the same run: a bare fastify route in a child process calling the same
+// onnxruntime session (bench/serve-baseline.ts). HTTP load comes from autocannon, gRPC load from a grpc-js loop,
+// both in this process. Prints req/s and p50/p99 latency at concurrency 1, 16 and 64 and the ratios, and writes the
+// `## serve` section of bench/RESULTS.md unless --no-write.
+//   node --import tsx bench/serve.ts [--seconds 3] [--warmup 1] [--log] [--no-write]
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import { loadOmiPackage } from "../src/protocols/omi/proto.ts";
+import type { RunResponse } from "../src/protocols/omi/messages.ts";
+import { loadOipPackage, OIP_SERVICE_NAME, type GrpcModelInferResponse } from "../src/tensor/grpc-contents.ts";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.join(here, "..");
+const irisDir = path.join(repo, "examples", "iris-onnx");
+const irisFile = path.join(irisDir, "model", "iris.onnx");
+const LEVELS = [1, 16, 64];
+const ROW = [5.1, 3.5, 1.4, 0.2];
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const seconds = arg("--seconds", 3);
+const warmup = arg("--warmup", 1);
+const logOn = process.argv.includes("--log");
+const write = !process.argv.includes("--no-write");
+
+interface LevelResult {
+  concurrency: number;
+  count: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** Percentiles of the first `n` latencies. */
+function summarise(concurrency: number, lat: Float64Array, n: number, elapsedS: number): LevelResult {
+  const sorted = lat.subarray(0, n).sort();
+  const pct = (p: number) => (n === 0 ? NaN : sorted[Math.min(n - 1, Math.floor((p / 100) * n))]);
+  return { concurrency, count: n, perSecond: n / elapsedS, p50Ms: pct(50), p99Ms: pct(99) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTTP load: autocannon, with every response's exact latency recorded (its own histogram rounds to whole ms).
+
+interface AutocannonInstance {
+  on(event: "response", listener: (client: unknown, status: number, bytes: number, ms: number) => void): void;
+  stop(): void;
+}
+type Autocannon = (opts: Record<string, unknown>) => AutocannonInstance & PromiseLike<{ errors: number; timeouts: number; non2xx: number }>;
+const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
+
+interface HttpTarget {
+  url: string;
+  body: Buffer;
+  headers: Record<string, string>;
+}
+
+async function httpLevel(target: HttpTarget, concurrency: number, durationS: number, record: boolean): Promise<LevelResult> {
+  const lat = new Float64Array(4_000_000);
+  let n = 0;
+  let bad = 0;
+  const t0 = performance.now();
+  const instance = autocannon({
+    url: target.url,
+    method: "POST",
+    body: target.body,
+    headers: target.headers,
+    connections: concurrency,
+    pipelining: 1,
+    duration: durationS,
+  });
+  instance.on("response", (_client, status, _bytes, ms) => {
+    if (status !== 200) bad++;
+    else if (n < lat.length) lat[n++] = ms;
+  });
+  const result = await instance;
+  const elapsed = (performance.now() - t0) / 1000;
+  if (bad > 0 || result.errors > 0) throw new Error(`${target.url}: ${bad} non-200 answers, ${result.errors} errors`);
+  return record ? summarise(concurrency, lat, n, elapsed) : summarise(concurrency, lat, 0, elapsed);
+}
+
+async function benchHttp(target: HttpTarget): Promise<LevelResult[]> {
+  const check = await fetch(target.url, { method: "POST", body: target.body, headers: target.headers });
+  if (check.status !== 200) throw new Error(`${target.url} answered ${check.status}: ${await check.text()}`);
+  await check.arrayBuffer();
+  const out: LevelResult[] = [];
+  for (const c of LEVELS) {
+    await httpLevel(target, c, warmup, false);
+    out.push(await httpLevel(target, c, seconds, true));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// gRPC load: `concurrency` loops on one channel; the request is encoded once, every answer is decoded and checked.
+
+async function drive(concurrency: number, call: () => Promise<void>): Promise<LevelResult> {
+  const lat = new Float64Array(4_000_000);
+  let n = 0;
+  let recording = false;
+  let stop = false;
+  const loop = async () => {
+    while (!stop) {
+      const t0 = performance.now();
+      await call();
+      if (recording && n < lat.length) lat[n++] = performance.now() - t0;
+    }
+  };
+  const loops = Array.from({ length: concurrency }, loop);
+  await new Promise((r) => setTimeout(r, warmup * 1000));
+  recording = true;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  recording = false;
+  const elapsed = (performance.now() - t0) / 1000;
+  const count = n;
+  stop = true;
+  await Promise.all(loops);
+  return summarise(concurrency, lat, count, elapsed);
+}
+
+function unary<Res>(client: grpc.Client, method: string, bytes: Buffer, decode: (b: Buffer) => Res, check: (res: Res) => void): () => Promise<void> {
+  return () =>
+    new Promise<void>((resolve, reject) =>
+      client.makeUnaryRequest<Buffer, Res>(method, (b) => b, decode, bytes, (err, res) => {
+        if (err) return reject(err);
+        try {
+          check(res!);
+          resolve();
+        } catch (e) {
+          reject(e);
+        }
+      }),
+    );
+}
+
+async function benchGrpc(call: () => Promise<void>): Promise<LevelResult[]> {
+  await call();
+  const out: LevelResult[] = [];
+  for (const c of LEVELS) out.push(await drive(c, call));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Processes
+
+async function startChild(args: string[], ready: RegExp, from: "stdout" | "stderr"): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+  let text = "";
+  let err = "";
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+  child.stdout!.setEncoding("utf8");
+  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
+    child[from]!.on("data", (d: string) => {
+      if (from === "stdout") text += d;
+      const m = ready.exec(from === "stdout" ? text : err);
+      if (m) resolve(m);
+    });
+    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited ${code}: ${err}`)));
+  });
+  return { child, match };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill("SIGTERM");
+  await once(child, "exit");
+}
+
+interface Listening {
+  listeners: { interface: string; interfaces?: string[]; port: number }[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+const work = mkdtempSync(path.join(tmpdir(), "omaf-bench-serve-"));
+const loadBefore = loadavg()[0];
+const results: Record<string, LevelResult[]> = {};
+
+const oipJsonBody = Buffer.from(JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: ROW }] }));
+try {
+  // Baseline first, alone.
+  const baseline = await startChild([path.join(here, "serve-baseline.ts"), irisFile], /listening (\d+)/, "stdout");
+  try {
+    const port = Number(baseline.match[1]);
+    results.baseline = await benchHttp({ url: `http://127.0.0.1:${port}/infer`, body: oipJsonBody, headers: { "content-type": "application/json" } });
+  } finally {
+    await stopChild(baseline.child);
+  }
+
+  const serveArgs = [
+    path.join(repo, "src/cli/main.ts"), "serve", irisDir, "--host", "127.0.0.1", "--json",
+    "--interfaces", "omi,oip-rest,oip-grpc,kserve-v1",
+    "--omi-port", "0", "--http-port", "0", "--oip-grpc-port", "0",
+    ...(logOn ? ["--inference-log-file", path.join(work, "inference.jsonl")] : ["--no-inference-log"]),
+  ];
+  const omaf = await startChild(serveArgs, /^(\{.*"event":"listening".*\})$/m, "stdout");
+  try {
+    const line = JSON.parse(omaf.match[1]) as Listening;
+    const port = (name: string) => line.listeners.find((l) => l.interface === name || l.interfaces?.includes(name))!.port;
+    const http = `http://127.0.0.1:${port("oip-rest")}`;
+
+    results.oipJson = await benchHttp({ url: `${http}/v2/models/iris-onnx/infer`, body: oipJsonBody, headers: { "content-type": "application/json" } });
+
+    const raw = Buffer.alloc(16);
+    ROW.forEach((v, i) => raw.writeFloatLE(v, i * 4));
+    const header = Buffer.from(
+      JSON.stringify({
+        inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", parameters: { binary_data_size: 16 } }],
+        outputs: [
+          { name: "probabilities", parameters: { binary_data: true } },
+          { name: "label", parameters: { binary_data: true } },
+        ],
+      }),
+    );
+    // As tritonclient.http sends it: no Content-Type.
+    results.oipBinary = await benchHttp({
+      url: `${http}/v2/models/iris-onnx/infer`,
+      body: Buffer.concat([header, raw]),
+      headers: { "inference-header-content-length": String(header.length) },
+    });
+
+    results.kserve = await benchHttp({
+      url: `http://127.0.0.1:${port("kserve-v1")}/v1/models/iris-onnx:predict`,
+      body: Buffer.from(JSON.stringify({ instances: [ROW] })),
+      headers: { "content-type": "application/json" },
+    });
+
+    const oipDef = loadOipPackage()[OIP_SERVICE_NAME] as grpc.ServiceDefinition;
+    const oipClient = new grpc.Client(`127.0.0.1:${port("oip-grpc")}`, grpc.credentials.createInsecure(), { "grpc.enable_channelz": 0 });
+    const inferBytes = oipDef.ModelInfer.requestSerialize({
+      model_name: "iris-onnx",
+      inputs: [{ name: "input", datatype: "FP32", shape: [1, 4] }],
+      raw_input_contents: [raw],
+    });
+    results.oipGrpc = await benchGrpc(
+      unary(oipClient, oipDef.ModelInfer.path, inferBytes, oipDef.ModelInfer.responseDeserialize as (b: Buffer) => GrpcModelInferResponse, (res) => {
+        if (res.raw_output_contents?.length !== 2) throw new Error("expected 2 raw outputs");
+      }),
+    );
+    oipClient.close();
+
+    const omiDef = loadOmiPackage().ModzyModel as unknown as grpc.ServiceDefinition;
+    const omiClient = new grpc.Client(`127.0.0.1:${port("omi")}`, grpc.credentials.createInsecure(), { "grpc.enable_channelz": 0 });
+    const runBytes = omiDef.Run.requestSerialize({ inputs: [{ input: { input: Buffer.from(JSON.stringify([ROW])) } }] });
+    results.omi = await benchGrpc(
+      unary(omiClient, "/ModzyModel/Run", runBytes, omiDef.Run.responseDeserialize as (b: Buffer) => RunResponse, (res) => {
+        if (!res.outputs[0]?.success) throw new Error("OMI Run failed");
+      }),
+    );
+    omiClient.close();
+  } finally {
+    await stopChild(omaf.child);
+  }
+
+  const loadAfter = loadavg()[0];
+  const ortVersion = JSON.parse(readFileSync(path.join(repo, "node_modules/onnxruntime-node/package.json"), "utf8")).version as string;
+  const acVersion = JSON.parse(readFileSync(path.join(repo, "node_modules/autocannon/package.json"), "utf8")).version as string;
+  const NAMES: [string, string][] = [
+    ["baseline", "baseline: bare fastify + onnxruntime"],
+    ["oipJson", "omaf OIP REST, JSON"],
+    ["oipBinary", "omaf OIP REST, binary tensors"],
+    ["oipGrpc", "omaf OIP gRPC, raw contents"],
+    ["kserve", "omaf KServe v1"],
+    ["omi", "omaf OMI gRPC"],
+  ];
+  const rows: string[] = [];
+  for (const [key, label] of NAMES) {
+    results[key].forEach((r, i) => {
+      const b = results.baseline[i];
+      rows.push(`| ${label} | ${r.concurrency} | ${fmt(r.perSecond)} | ${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} | ${fmt(r.perSecond / b.perSecond, 2)}× |`);
+    });
+  }
+  const ratio = (a: string, b: string, i: number) => results[a][i].perSecond / results[b][i].perSecond;
+  const restTarget = LEVELS.map((c, i) => `${c}: ${fmt(ratio("oipJson", "baseline", i), 2)}×`).join(", ");
+  const grpcTarget = LEVELS.map((c, i) => `${c}: ${fmt(ratio("oipGrpc", "oipJson", i), 2)}×`).join(", ");
+  const restMet = LEVELS.every((_, i) => ratio("oipJson", "baseline", i) >= 0.8);
+  const grpcMet = LEVELS.every((_, i) => ratio("oipGrpc", "oipJson", i) >= 0.5);
+  const cpu = cpus();
+  const section = [
+    "## serve",
+    "",
+    `Measured ${new Date().toISOString().slice(0, 10)} with \`node --import tsx bench/serve.ts\` (${seconds} s per level after ${warmup} s warm-up, one run).`,
+    `Machine: ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${fmt(totalmem() / 1024 ** 3, 1)} GiB RAM, Node ${process.version}, onnxruntime-node ${ortVersion}, autocannon ${acVersion}.`,
+    `Other people were using the same two cores during the run (1-minute load average ${fmt(loadBefore, 2)} before, ${fmt(loadAfter, 2)} after),`,
+    "so absolute numbers are noisy; every row comes from the same run.",
+    "",
+    `Server: one \`omaf serve examples/iris-onnx\` child process with omi, oip-rest, oip-grpc and kserve-v1 enabled, inference log ${logOn ? "on (to a file)" : "off"}.`,
+    "Each request is one row `[5.1, 3.5, 1.4, 0.2]`: OIP REST JSON `{\"inputs\": [{FP32 [1,4]}]}`; OIP REST binary = JSON header + 16 raw bytes,",
+    "both outputs asked for in binary, no Content-Type (as tritonclient.http); OIP gRPC = ModelInfer with raw_input_contents (as",
+    "tritonclient.grpc); KServe v1 `{\"instances\": [[...]]}`; OMI = one Run item holding `[[...]]`.",
+    "HTTP load: autocannon in this process (one connection per concurrent request, no pipelining; latency per response).",
+    "gRPC load: grpc-js loops on one channel in this process (request encoded once, every answer decoded and checked).",
+    "Baseline: bench/serve-baseline.ts in a child process: a bare fastify POST route that reads the same OIP JSON body, runs the",
+    "same .onnx file with the same session options and answers the outputs as JSON (no checks, provenance or logging).",
+    "",
+    "| target | concurrency | req/s | p50 ms | p99 ms | ÷ baseline |",
+    "|---|---:|---:|---:|---:|---:|",
+    ...rows,
+    "",
+    `Targets: OIP REST JSON ≥ 0.8× baseline — ${restMet ? "met" : "not met"} (${restTarget}); ` +
+      `OIP gRPC ≥ 0.5× OIP REST — ${grpcMet ? "met" : "not met"} (${grpcTarget}).`,
+    "",
+  ].join("\n");
+  process.stdout.write(`\n${section}\n`);
+
+  if (write) {
+    const file = path.join(here, "RESULTS.md");
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      text = "# Benchmark results\n\n";
+    }
+    const start = text.search(/^## serve\s*$/m);
+    if (start < 0) text = `${text.trimEnd()}\n\n${section}`;
+    else {
+      const rest = text.slice(start + 1);
+      const next = rest.search(/^## /m);
+      text = text.slice(0, start) + section + (next < 0 ? "" : `\n${rest.slice(next)}`);
+    }
+    writeFileSync(file, text.endsWith("\n") ? text : `${text}\n`);
+    process.stdout.write(`\nwrote the ## serve section of ${path.relative(repo, file)}\n`);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,226 @@
+// The one adapter between named tensors and the model, shared by every tensor protocol (OIP v2 REST and gRPC), so
+// they all accept and answer the same things:
+// - tensor-native models (onnx) take the tensors as they are (dataplane.predictTensors);
+// - GPPI matrix models get rows: one 2-D input [rows, columns] (a 1-D input is one row), or several 1-D inputs [N]
+//   (or [N, 1]) that are the columns named by the inputs; the answer is one tensor `prediction` [rows, columns]
+//   (or [rows] for a flat answer) with the output column names in its `parameters.columns`;
+// - GPPI objects models get each element of one BYTES input as a JSON document and answer a BYTES tensor of the
+//   same shape holding each answer as JSON text.
+// tensorSignature() is the tensor view of the model that metadata endpoints report, consistent with the above.
+import { OmafError } from "../errors.js";
+import { MATRIX_INPUT_NAME, MATRIX_OUTPUT_NAME } from "../runtime/gppi.js";
+import type { MatrixInput, MatrixOutput, ModelMetadata } from "../runtime/model.js";
+import { checkTensor } from "../tensor/datatype.js";
+import { matrixFromTensor, tensorFromMatrix } from "../tensor/matrix.js";
+import type { Datatype, Tensor, TensorSpec } from "../tensor/tensor.js";
+import { valuesFromData, type JsonElement } from "../tensor/values.js";
+import type { DataPlane, ItemResult, RequestContext } from "./dataplane.js";
+import { formatSpec } from "./validate.js";
+
+/** Tensor parameter carrying column names: on a matrix model's input (optional) and on its `prediction` output. */
+export const COLUMNS_PARAMETER = "columns";
+
+/** Tensor parameter that marks a BYTES tensor whose elements are JSON texts (objects models, mixed predictions). */
+export const CONTENT_TYPE_PARAMETER = "content_type";
+export const JSON_CONTENT_TYPE = "json";
+
+/** Input and output tensors a model takes and answers, as metadata endpoints report them (-1 = any size). */
+export interface TensorSignature {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+/**
+ * The tensor view of a loaded model: a tensor-native model's own inputs and outputs; a matrix model's specs from
+ * its GPPI schema, else `input` / `prediction` FP64 [-1, -1]; an objects model's `input` / `prediction` BYTES [-1].
+ */
+export function tensorSignature(meta: ModelMetadata, takesTensors: boolean): TensorSignature {
+  if (takesTensors) return { inputs: meta.inputs, outputs: meta.outputs };
+  if (meta.mode === "objects") {
+    return {
+      inputs: [{ name: MATRIX_INPUT_NAME, datatype: "BYTES", shape: [-1] }],
+      outputs: [{ name: MATRIX_OUTPUT_NAME, datatype: "BYTES", shape: [-1] }],
+    };
+  }
+  return {
+    inputs: meta.inputs.length > 0 ? meta.inputs : [{ name: MATRIX_INPUT_NAME, datatype: "FP64", shape: [-1, -1] }],
+    outputs: meta.outputs.length > 0 ? meta.outputs : [{ name: MATRIX_OUTPUT_NAME, datatype: "FP64", shape: [-1, -1] }],
+  };
+}
+
+/**
+ * Runs one inference on named tensors, whatever kind of model is served; answers the output tensors (only those in
+ * `outputNames` when given). Bad inputs are OMAF_ERR_BAD_INPUT; readiness, timeouts and model errors come from the
+ * dataplane as for every other call.
+ */
+export async function inferTensors(
+  dataplane: DataPlane,
+  inputs: Tensor[],
+  outputNames: string[] | undefined,
+  ctx: RequestContext,
+): Promise<Tensor[]> {
+  // Tensor-native models, and any model that is not ready (the dataplane answers why, and counts the refusal).
+  if (dataplane.takesTensors || !dataplane.ready) return dataplane.predictTensors(inputs, outputNames, ctx);
+  const meta = dataplane.metadata();
+  if (meta.mode === "objects") return inferObjects(dataplane, inputs, outputNames, ctx);
+  const signature = tensorSignature(meta, false);
+  checkOutputNames(outputNames, signature.outputs);
+  const input = matrixInput(inputs, signature.inputs[0]);
+  const output = await dataplane.predictMatrix(input, ctx);
+  return [predictionTensor(output, meta.outputs[0]?.datatype)];
+}
+
+/** Requested outputs must be ones the model answers. */
+function checkOutputNames(outputNames: string[] | undefined, outputs: TensorSpec[]): void {
+  if (!outputNames) return;
+  for (const name of outputNames) {
+    if (!outputs.some((o) => o.name === name)) {
+      throw bad(`the model has no output '${name}'; outputs: ${outputs.map((o) => o.name).join(", ")}`, { output: name });
+    }
+  }
+}
+
+const NUMERIC: ReadonlySet<Datatype> = new Set(["UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64"]);
+
+/** A matrix model's spec takes any numeric datatype when it is numeric (a number is a number in a row). */
+function datatypeFits(datatype: Datatype, spec: TensorSpec): boolean {
+  return NUMERIC.has(spec.datatype) ? NUMERIC.has(datatype) : datatype === spec.datatype;
+}
+
+/** Tensors → the rows (and column names) a matrix model takes. */
+function matrixInput(inputs: Tensor[], spec: TensorSpec): MatrixInput {
+  if (inputs.length === 0) throw bad(`the request has no inputs; the model takes ${spec.name} ${formatSpec(spec)}`);
+  for (const t of inputs) {
+    checkTensor(t, "OMAF_ERR_BAD_INPUT");
+    if (!datatypeFits(t.datatype, spec)) {
+      const allowed = NUMERIC.has(spec.datatype) ? "a numeric datatype" : spec.datatype;
+      throw bad(`input '${t.name}' is ${t.datatype}; the model takes ${allowed} (${spec.name} ${formatSpec(spec)})`, { input: t.name });
+    }
+  }
+  if (inputs.length === 1) {
+    const t = inputs[0];
+    let data: JsonElement[][];
+    if (t.shape.length === 2) data = matrixFromTensor(t);
+    else if (t.shape.length === 1) data = [valuesFromData(t.datatype, t.data)];
+    else throw bad(`input '${t.name}' has shape [${t.shape.join(",")}]; the model takes rows: [rows, columns], or [columns] for one row`, { input: t.name });
+    const columns = columnsOf(t);
+    return columns ? { data, columns } : { data };
+  }
+  // Several inputs: each is one column (pandas-style requests), named by the input.
+  const n = inputs[0].shape[0];
+  const columns: JsonElement[][] = [];
+  const names = new Set<string>();
+  for (const t of inputs) {
+    if (names.has(t.name)) throw bad(`input '${t.name}' is given twice`, { input: t.name });
+    names.add(t.name);
+    const column = t.shape.length === 1 || (t.shape.length === 2 && t.shape[1] === 1);
+    if (!column || t.shape[0] !== n) {
+      throw bad(
+        `input '${t.name}' has shape [${t.shape.join(",")}]; with several inputs each is one column of [${n}] (or [${n},1]) values`,
+        { input: t.name },
+      );
+    }
+    columns.push(valuesFromData(t.datatype, t.data));
+  }
+  const data = Array.from({ length: n }, (_, r) => columns.map((col) => col[r]));
+  return { data, columns: inputs.map((t) => t.name) };
+}
+
+/** Column names from a tensor's `columns` parameter: a list of strings, or its JSON text (gRPC string_param). */
+function columnsOf(t: Tensor): string[] | undefined {
+  let v = t.parameters?.[COLUMNS_PARAMETER];
+  if (v === undefined) return undefined;
+  if (typeof v === "string") {
+    try {
+      v = JSON.parse(v);
+    } catch {
+      v = undefined;
+    }
+  }
+  if (!Array.isArray(v) || !v.every((c) => typeof c === "string")) {
+    throw bad(`input '${t.name}': parameters.${COLUMNS_PARAMETER} must be a list of column names (or its JSON text)`, { input: t.name });
+  }
+  return v;
+}
+
+/**
+ * A matrix answer as the `prediction` tensor: the declared datatype when its values fit it, else FP64 for numbers,
+ * BOOL for booleans, BYTES for strings; anything else (mixed kinds, nulls, nested cells) is BYTES holding each cell's
+ * JSON text, marked `content_type: json`.
+ */
+function predictionTensor(output: MatrixOutput, declared: Datatype | undefined): Tensor {
+  let t: Tensor | undefined;
+  for (const datatype of declared ? [declared, undefined] : [undefined]) {
+    try {
+      t = tensorFromMatrix(output.prediction, MATRIX_OUTPUT_NAME, datatype);
+      break;
+    } catch {
+      // try the next form
+    }
+  }
+  t ??= jsonCellsTensor(output.prediction);
+  if (output.columns) t.parameters = { ...t.parameters, [COLUMNS_PARAMETER]: output.columns };
+  return t;
+}
+
+function jsonCellsTensor(prediction: unknown[]): Tensor {
+  const rows = prediction.map((row) => (Array.isArray(row) ? row : [row]));
+  const width = rows[0]?.length ?? 0;
+  const flat: Uint8Array[] = [];
+  for (let r = 0; r < rows.length; r++) {
+    if (rows[r].length !== width) {
+      throw new OmafError("OMAF_ERR_PREDICT", `the prediction's row ${r} has ${rows[r].length} values, row 0 has ${width}`);
+    }
+    for (const cell of rows[r]) flat.push(Buffer.from(jsonText(cell), "utf8"));
+  }
+  const flatAnswer = prediction.every((row) => !Array.isArray(row));
+  return {
+    name: MATRIX_OUTPUT_NAME,
+    datatype: "BYTES",
+    shape: flatAnswer ? [rows.length] : [rows.length, width],
+    data: flat,
+    parameters: { [CONTENT_TYPE_PARAMETER]: JSON_CONTENT_TYPE },
+  };
+}
+
+/** Objects models: each element of one BYTES input is a JSON request; the answers come back in the same shape. */
+async function inferObjects(dataplane: DataPlane, inputs: Tensor[], outputNames: string[] | undefined, ctx: RequestContext): Promise<Tensor[]> {
+  checkOutputNames(outputNames, [{ name: MATRIX_OUTPUT_NAME, datatype: "BYTES", shape: [-1] }]);
+  if (inputs.length !== 1) throw bad(`an objects model takes one BYTES input of JSON documents; got ${inputs.length} inputs`);
+  const t = checkTensor(inputs[0], "OMAF_ERR_BAD_INPUT");
+  if (t.datatype !== "BYTES") throw bad(`input '${t.name}' is ${t.datatype}; an objects model takes BYTES elements holding JSON`, { input: t.name });
+  const items: ItemResult<unknown>[] = (t.data as Uint8Array[]).map((bytes, i) => {
+    try {
+      return { ok: true, value: JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")) };
+    } catch (err) {
+      return { ok: false, error: bad(`input '${t.name}' element ${i} is not JSON: ${(err as Error).message}`, { input: t.name, index: i }) };
+    }
+  });
+  const results = await dataplane.predictJsonBatch(items, ctx);
+  const data = results.map((r) => {
+    if (!r.ok) throw r.error;
+    return Buffer.from(jsonText(r.value.result), "utf8") as Uint8Array;
+  });
+  return [{ name: MATRIX_OUTPUT_NAME, datatype: "BYTES", shape: t.shape, data, parameters: { [CONTENT_TYPE_PARAMETER]: JSON_CONTENT_TYPE } }];
+}
+
+/** JSON text of a model's answer; BigInt and typed arrays are converted rather than refused. */
+function jsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? "null";
+  } catch {
+    try {
+      return JSON.stringify(value, (_k, v: unknown) =>
+        typeof v === "bigint" ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString())
+        : ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<unknown>)
+        : v,
+      ) ?? "null";
+    } catch (err) {
+      throw new OmafError("OMAF_ERR_PREDICT", `the prediction is not JSON-serialisable: ${(err as Error).message}`);
+    }
+  }
+}
+
+function bad(message: string, details?: Record<string, unknown>): OmafError {
+  return new OmafError("OMAF_ERR_BAD_INPUT", message, details);
+}

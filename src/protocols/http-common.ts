@@ -1,0 +1,136 @@
+// What every HTTP protocol shares: the request id, provenance headers, reading a JSON body from the raw bytes the
+// listener hands over, loading a lazy model on the first request, and turning any error into the protocol's error
+// body (`{"error": ...}` for KServe and OIP, `{"message": ...}` for Odahu) with the status from the error table.
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { isOmafError, OmafError, toOmafError } from "../errors.js";
+import { newRequestId, type DataPlane, type Provenance, type RequestContext } from "../dataplane/dataplane.js";
+import { parseJsonText } from "../dataplane/json-input.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The protocol whose route answers this request (`kserve-v1`, `odahu`, `oip-rest`; `http` for shared routes). */
+    omafProtocol: string;
+  }
+}
+
+/** Which key an error body uses: KServe v1 and OIP v2 say `error`, Odahu says `message`. */
+export type ErrorShape = "error" | "message";
+
+/** Request headers a client may send its request id in (Odahu clients use `request-id`); the first found wins. */
+export const REQUEST_ID_HEADERS = ["x-request-id", "request-id"] as const;
+
+/** Response headers that carry provenance on every HTTP response. */
+export const PROVENANCE_HEADERS = {
+  modelName: "x-omaf-model",
+  modelVersion: "x-omaf-model-version",
+  artifactDigest: "x-omaf-artifact-digest",
+} as const;
+
+/** A client's request id is used only when it is short printable text; anything else gets a fresh id. */
+const USABLE_REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
+
+/** The request id of an incoming request: the client's (see REQUEST_ID_HEADERS) or a fresh UUID. */
+export function requestIdFrom(headers: Record<string, string | string[] | undefined>): string {
+  for (const name of REQUEST_ID_HEADERS) {
+    const value = headers[name];
+    const text = Array.isArray(value) ? value[0] : value;
+    if (text !== undefined && USABLE_REQUEST_ID.test(text)) return text;
+  }
+  return newRequestId();
+}
+
+/** The provenance headers, built once per listener. */
+export function provenanceHeaders(p: Provenance): Record<string, string> {
+  return {
+    [PROVENANCE_HEADERS.modelName]: p.modelName,
+    [PROVENANCE_HEADERS.modelVersion]: p.modelVersion,
+    [PROVENANCE_HEADERS.artifactDigest]: p.artifactDigest,
+  };
+}
+
+/** Who asks, for the dataplane and the inference log: the request's id and the protocol whose route answers. */
+export function requestContext(request: FastifyRequest): RequestContext {
+  return { requestId: request.id, protocol: request.omafProtocol };
+}
+
+/**
+ * The request body as JSON. The HTTP listener hands every route the raw body as a Buffer (see http-listener.ts);
+ * JSON routes parse it here so a bad body is OMAF_ERR_BAD_INPUT in the protocol's own error shape.
+ */
+export function readJsonBody(request: FastifyRequest): unknown {
+  const body = request.body;
+  if (body === undefined || body === null || (Buffer.isBuffer(body) && body.length === 0)) {
+    throw new OmafError("OMAF_ERR_BAD_INPUT", "the request has no body; send a JSON document");
+  }
+  if (Buffer.isBuffer(body)) return parseJsonText(body, "the request body");
+  return body;
+}
+
+/**
+ * Waits for the model before an inference: a lazy model loads on its first request and a failed load is tried
+ * again (as OMI Run does). Draining answers OMAF_ERR_UNAVAILABLE; a failed load OMAF_ERR_MODEL_NOT_READY.
+ */
+export async function ensureLoaded(dataplane: DataPlane): Promise<void> {
+  if (dataplane.ready) return;
+  try {
+    await dataplane.load();
+  } catch (err) {
+    const e = toOmafError(err);
+    if (e.code === "OMAF_ERR_UNAVAILABLE" || e.code === "OMAF_ERR_MODEL_NOT_READY") throw e;
+    throw new OmafError("OMAF_ERR_MODEL_NOT_READY", `the model failed to load: ${e.code}: ${e.message}`);
+  }
+}
+
+/**
+ * Readiness probes start a lazy model's first load (so a probe-gated deployment ever becomes ready) but never wait
+ * for it and never retry a failed one; inference requests do that.
+ */
+export function kickLoad(dataplane: DataPlane): void {
+  if (dataplane.state === "unloaded") dataplane.load().catch(() => undefined);
+}
+
+/** Fastify's own errors (body too large, malformed request) in omaf's terms. */
+export function toHttpError(err: unknown): OmafError {
+  if (err instanceof OmafError) return err;
+  const e = err as { statusCode?: unknown; code?: unknown; message?: unknown } | undefined;
+  const status = typeof e?.statusCode === "number" ? e.statusCode : undefined;
+  const message = typeof e?.message === "string" ? e.message : String(err);
+  if (status === 413) return new OmafError("OMAF_ERR_PAYLOAD_TOO_LARGE", `the request body is larger than the limit: ${message}`, undefined, { cause: err });
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new OmafError("OMAF_ERR_BAD_INPUT", message, { httpStatus: status }, { cause: err });
+  }
+  return toOmafError(err, "OMAF_ERR_INTERNAL");
+}
+
+/**
+ * Sends `err` as the protocol's error body: `{"error": msg, "code": "OMAF_ERR_…"}` or `{"message": msg, "code": …}`,
+ * with the HTTP status from the error table. Busy or draining answers also say when to retry.
+ */
+export function sendError(reply: FastifyReply, err: unknown, shape: ErrorShape): FastifyReply {
+  const e = toHttpError(err);
+  // A malformed request fastify found keeps its own 4xx (e.g. 415); everything else follows the table.
+  const fastifyStatus = e.details?.httpStatus;
+  const status = typeof fastifyStatus === "number" ? fastifyStatus : e.httpStatus;
+  if (isOmafError(e, "OMAF_ERR_UNAVAILABLE") || isOmafError(e, "OMAF_ERR_MODEL_NOT_READY")) reply.header("retry-after", "1");
+  return reply.code(status).type("application/json; charset=utf-8").send({ [shape]: e.message, code: e.code });
+}
+
+/** JSON.stringify that also takes BigInt (INT64 outputs) and typed arrays, which plain JSON refuses. */
+export function toJsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return JSON.stringify(value, jsonSafe);
+  }
+}
+
+function jsonSafe(_key: string, value: unknown): unknown {
+  if (typeof value === "bigint") return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<unknown>);
+  return value;
+}
+
+/** Sends a JSON body (BigInt and typed arrays allowed). */
+export function sendJson(reply: FastifyReply, status: number, value: unknown): FastifyReply {
+  return reply.code(status).type("application/json; charset=utf-8").send(toJsonText(value));
+}

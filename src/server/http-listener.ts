@@ -1,0 +1,177 @@
+// One fastify instance per HTTP port, shared by every HTTP protocol assigned to that port. Each enabled protocol's
+// routes are a fastify plugin registered in its own scope, which marks its requests with the protocol's name and
+// gives its errors the protocol's body shape.
+//
+// What every route on the listener gets:
+// - `request.body` is the RAW body as a `Buffer` (or `undefined` when the request has none), whatever the
+//   Content-Type — `application/json`, `application/octet-stream`, none at all (tritonclient sends none with the OIP
+//   binary tensor extension) or anything else. JSON routes parse it with `readJsonBody()` from
+//   protocols/http-common.ts; OIP REST reads the JSON header and the binary tensors itself.
+// - `request.id` is the request id: the client's `x-request-id` (or Odahu's `request-id`) header, else a fresh UUID;
+//   every response echoes it as `x-request-id`.
+// - every response carries the provenance headers `x-omaf-model`, `x-omaf-model-version`, `x-omaf-artifact-digest`.
+// - a body above `maxBodyBytes` answers 413 OMAF_ERR_PAYLOAD_TOO_LARGE; errors thrown by a route become the
+//   protocol's error body through `sendError()`.
+// Shared routes on every HTTP listener: GET /healthz (liveness), GET /readyz (readiness), GET /metrics.
+import type { AddressInfo } from "node:net";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { DataPlane } from "../dataplane/dataplane.js";
+import { OmafError } from "../errors.js";
+import { kserveV1Routes } from "../protocols/kserve-v1/routes.js";
+import { odahuRoutes, type OdahuNames } from "../protocols/odahu/routes.js";
+import { oipRestRoutes } from "../protocols/oip-v2/rest.js";
+import { kickLoad, provenanceHeaders, requestIdFrom, sendError, type ErrorShape } from "../protocols/http-common.js";
+import type { InterfaceName } from "../settings.js";
+import { formatHostPort } from "./grpc-listener.js";
+import type { Listener } from "./listener.js";
+import type { ServerMetrics } from "./metrics.js";
+
+export { sendError, type ErrorShape } from "../protocols/http-common.js";
+
+/** The interfaces served over HTTP. */
+export const HTTP_INTERFACES = ["oip-rest", "kserve-v1", "odahu"] as const satisfies readonly InterfaceName[];
+export type HttpInterfaceName = (typeof HTTP_INTERFACES)[number];
+
+export function isHttpInterface(name: InterfaceName): name is HttpInterfaceName {
+  return (HTTP_INTERFACES as readonly string[]).includes(name);
+}
+
+/** Human names, used in the listening line. */
+export const HTTP_LABELS: Record<HttpInterfaceName, string> = {
+  "oip-rest": "OIP v2 REST",
+  "kserve-v1": "KServe v1",
+  odahu: "Odahu REST",
+};
+
+/** The error body key each protocol uses. */
+export const ERROR_SHAPES: Record<HttpInterfaceName, ErrorShape> = { "oip-rest": "error", "kserve-v1": "error", odahu: "message" };
+
+/** What a protocol's route plugin is given. */
+export interface HttpRouteOptions {
+  dataplane: DataPlane;
+}
+
+export interface HttpListenerOptions {
+  /** Protocols whose routes this port serves, in the order given. */
+  interfaces: HttpInterfaceName[];
+  host: string;
+  port: number;
+  /** Largest request body, in bytes. */
+  maxBodyBytes: number;
+  dataplane: DataPlane;
+  /** When given, /metrics serves it and every response is counted. */
+  metrics?: ServerMetrics;
+  /** Names the Odahu routes report (ODAHU_MODEL_NAME / ODAHU_MODEL_VERSION overrides); default: the manifest's. */
+  odahuNames?: Partial<OdahuNames>;
+}
+
+/** Builds the fastify instance without listening; `isClosing` tells it a stop began (see the onSend hook). */
+export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => boolean = () => false): Promise<FastifyInstance> {
+  const { dataplane, metrics } = opts;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: opts.maxBodyBytes,
+    genReqId: (req) => requestIdFrom(req.headers),
+    requestIdHeader: false,
+    // While closing, requests on open keep-alive connections still reach the routes: the draining dataplane answers
+    // them 503 in each protocol's own error shape (fastify adds `Connection: close`).
+    return503OnClosing: false,
+    forceCloseConnections: "idle",
+  });
+
+  // Every body reaches the routes as raw bytes; see the header comment.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+  app.decorateRequest("omafProtocol", "http");
+  const provenance = provenanceHeaders(dataplane.provenance);
+  app.addHook("onRequest", async (request, reply) => {
+    reply.headers(provenance);
+    reply.header("x-request-id", request.id);
+  });
+  // Once a stop began, every answer (including those of requests admitted before it) closes its connection:
+  // Node's server.close() only reaps connections idle at that moment, and a keep-alive connection that goes idle
+  // later would hold the stop until its keep-alive timeout.
+  app.addHook("onSend", async (_request, reply, payload) => {
+    const state = dataplane.state;
+    if (isClosing() || state === "draining" || state === "closed") reply.header("connection", "close");
+    return payload;
+  });
+  if (metrics) {
+    app.addHook("onResponse", async (request, reply) => {
+      metrics.observeHttpResponse(request.omafProtocol, reply.statusCode);
+    });
+  }
+
+  // A listener that only serves Odahu answers unknown routes in Odahu's shape too.
+  const rootShape: ErrorShape = opts.interfaces.every((i) => ERROR_SHAPES[i] === "message") ? "message" : "error";
+  app.setErrorHandler((err, _request, reply) => sendError(reply, err, rootShape));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new OmafError("OMAF_ERR_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`), rootShape),
+  );
+
+  app.get("/healthz", async () => ({ live: true }));
+  app.get("/readyz", async (_request, reply) => {
+    kickLoad(dataplane);
+    const ready = dataplane.ready;
+    return reply.code(ready ? 200 : 503).send({ ready, state: dataplane.state });
+  });
+  if (metrics) {
+    app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+  }
+
+  for (const name of opts.interfaces) {
+    await app.register(async (scope) => {
+      scope.addHook("onRequest", async (request) => {
+        request.omafProtocol = name;
+      });
+      scope.setErrorHandler((err, _request, reply) => sendError(reply, err, ERROR_SHAPES[name]));
+      switch (name) {
+        case "oip-rest":
+          await scope.register(oipRestRoutes, { dataplane });
+          break;
+        case "kserve-v1":
+          await scope.register(kserveV1Routes, { dataplane });
+          break;
+        case "odahu":
+          await scope.register(odahuRoutes, { dataplane, names: opts.odahuNames });
+          break;
+      }
+    });
+  }
+  await app.ready();
+  return app;
+}
+
+/** Starts an HTTP listener; rejects with OMAF_ERR_IO when the address cannot be bound. */
+export async function startHttpListener(opts: HttpListenerOptions): Promise<Listener> {
+  let closing = false;
+  const app = await buildHttpApp(opts, () => closing);
+  const label = opts.interfaces.map((i) => HTTP_LABELS[i]).join(" + ");
+  try {
+    await app.listen({ host: opts.host, port: opts.port });
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    const address = formatHostPort(opts.host, opts.port);
+    throw new OmafError("OMAF_ERR_IO", `cannot listen on ${address} for ${label}: ${(err as Error).message}`, { address }, { cause: err });
+  }
+  const port = (app.server.address() as AddressInfo).port;
+  let closed: Promise<void> | undefined;
+  return {
+    interfaceName: opts.interfaces[0],
+    interfaces: [...opts.interfaces],
+    label,
+    host: opts.host,
+    port,
+    // Readiness routes read the dataplane's state directly.
+    setServing() {},
+    close() {
+      closing = true;
+      closed ??= app.close();
+      return closed;
+    },
+    forceClose() {
+      app.server.closeAllConnections();
+    },
+  };
+}

@@ -1,0 +1,96 @@
+// OIP v2 REST adapters: JSON tensors, and the binary tensor extension as tritonclient.http sends it (JSON header +
+// raw little-endian bytes, Inference-Header-Content-Length, no Content-Type; all outputs asked for in binary).
+import { INFERENCE_HEADER_CONTENT_LENGTH, parseInferResponseBody, tensorToRaw } from "../../../src/tensor/binary.js";
+import type { Tensor } from "../../../src/tensor/tensor.js";
+import { dataFromValues, valuesFromData } from "../../../src/tensor/values.js";
+import { postBytes, type RawHttpResponse } from "../../helpers/oip-client.js";
+import {
+  kindOfHttpStatus,
+  predictionFromTensors,
+  type DecodedTensor,
+  type NeutralRequest,
+  type NeutralTensor,
+  type Outcome,
+  type ProtocolAdapter,
+  type ServedModel,
+  type WireProvenance,
+} from "../harness.js";
+
+const ALL: ProtocolAdapter["supports"] = {
+  good: true,
+  "good-with-version": true,
+  "wrong-shape": true,
+  "wrong-datatype": true,
+  "unknown-model": true,
+  "unknown-version": true,
+  "malformed-body": true,
+  "model-error": true,
+  "not-ready": true,
+};
+
+/** A neutral tensor in omaf's in-memory form. */
+export function toTensor(t: NeutralTensor): Tensor {
+  return { name: t.name, datatype: t.datatype, shape: t.shape, data: dataFromValues(t.datatype, t.data, `tensor '${t.name}'`) };
+}
+
+function inferUrl(server: ServedModel, request: NeutralRequest): string {
+  const base = `http://${server.host}:${server.ports["oip-rest"]}/v2/models/${encodeURIComponent(request.model)}`;
+  return request.version === undefined ? `${base}/infer` : `${base}/versions/${encodeURIComponent(request.version)}/infer`;
+}
+
+function provenanceOf(parameters: Record<string, unknown> | undefined): WireProvenance {
+  return {
+    modelName: String(parameters?.model_name),
+    modelVersion: String(parameters?.model_version),
+    artifactDigest: String(parameters?.artifact_digest),
+  };
+}
+
+function errorOutcome(res: RawHttpResponse): Outcome {
+  return { ok: false, kind: kindOfHttpStatus(res.status), detail: `HTTP ${res.status}: ${res.body.toString("utf8")}` };
+}
+
+function variant(name: string, encode: (request: NeutralRequest) => { body: Buffer; headers: Record<string, string> }): ProtocolAdapter {
+  return {
+    name,
+    interface: "oip-rest",
+    supports: ALL,
+    connect(server) {
+      return {
+        async ready() {
+          const res = await fetch(`http://${server.host}:${server.ports["oip-rest"]}/v2/models/${server.modelName}/ready`);
+          await res.arrayBuffer();
+          return res.status === 200;
+        },
+        async infer(request) {
+          const { body, headers } = encode(request);
+          const res = await postBytes(inferUrl(server, request), body, headers);
+          if (res.status !== 200) return errorOutcome(res);
+          const headerLength = res.headers.get(INFERENCE_HEADER_CONTENT_LENGTH) ?? undefined;
+          const parsed = parseInferResponseBody(res.body, headerLength);
+          const tensors: DecodedTensor[] = parsed.outputs.map((t) => ({ ...t, data: valuesFromData(t.datatype, t.data) }));
+          return { ok: true, prediction: predictionFromTensors(tensors), provenance: provenanceOf(parsed.header.parameters) };
+        },
+        close() {},
+      };
+    },
+  };
+}
+
+export const adapters: ProtocolAdapter[] = [
+  variant("oip-rest-json", (request) => {
+    if (request.malformed) return { body: Buffer.from('{"inputs": [{"name": "input", '), headers: { "content-type": "application/json" } };
+    const { name, datatype, shape, data } = request.input;
+    return { body: Buffer.from(JSON.stringify({ inputs: [{ name, datatype, shape, data }] })), headers: { "content-type": "application/json" } };
+  }),
+  variant("oip-rest-binary", (request) => {
+    const raw = tensorToRaw(toTensor(request.input));
+    const { name, datatype, shape } = request.input;
+    const header = Buffer.from(
+      JSON.stringify({ inputs: [{ name, datatype, shape, parameters: { binary_data_size: raw.length } }], parameters: { binary_data_output: true } }),
+    );
+    // Malformed: the header length claims more JSON than the body holds.
+    const length = request.malformed ? header.length + raw.length + 10 : header.length;
+    return { body: Buffer.concat([header, raw]), headers: { [INFERENCE_HEADER_CONTENT_LENGTH]: String(length) } };
+  }),
+];

@@ -4,7 +4,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from "grpc-health-check";
 import { OmafError } from "../errors.js";
-import type { Listener } from "./listener.js";
+import { formatHostPort, type Listener } from "./listener.js";
 
 export interface GrpcServiceEntry {
   /** Full service name, as health checks name it (e.g. `ModzyModel`). */
@@ -104,7 +104,3 @@ function dropLeadingDots(reflection: ReflectionService): void {
   }
 }
 
-/** `host:port`, bracketing IPv6 literals. */
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
-}

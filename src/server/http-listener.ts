@@ -22,7 +22,7 @@ import { odahuRoutes, type OdahuNames } from "../protocols/odahu/routes.js";
 import { oipRestRoutes } from "../protocols/oip-v2/rest.js";
 import { kickLoad, provenanceHeaders, requestIdFrom, sendError, type ErrorShape } from "../protocols/http-common.js";
 import type { InterfaceName } from "../settings.js";
-import { formatHostPort } from "./grpc-listener.js";
+import { formatHostPort } from "./listener.js";
 import type { Listener } from "./listener.js";
 import type { ServerMetrics } from "./metrics.js";
 

@@ -18,3 +18,8 @@ export interface Listener {
   /** Cuts whatever is still running. */
   forceClose(): void;
 }
+
+/** `host:port`, bracketing IPv6 literals. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,15 +1,9 @@
 // `omaf serve <artifact>`: materialise the artifact, load its model, serve it on the configured protocols until
 // SIGTERM/SIGINT or an OMI Shutdown call, then drain and exit 0. Every flag comes from the settings table.
 import { Option, type Command } from "commander";
-import { materializeArtifact } from "../../artifact/materialize.js";
-import { createInferenceLog } from "../../dataplane/inference-log.js";
-import { DataPlane } from "../../dataplane/dataplane.js";
-import { toOmafError } from "../../errors.js";
-import { createModel } from "../../runtime/load.js";
-import { handleStopSignals } from "../../server/signals.js";
-import { ServerMetrics } from "../../server/metrics.js";
-import { startServer, type RunningServer } from "../../server/server.js";
-import { formatHostPort } from "../../server/grpc-listener.js";
+import type { DataPlane } from "../../dataplane/dataplane.js";
+import type { RunningServer } from "../../server/server.js";
+import { formatHostPort } from "../../server/listener.js";
 import { describeDefault, isSwitch, loadSettings, SETTINGS, settingValueName, type SettingFlags } from "../../settings.js";
 import { action, type CommonOptions } from "../output.js";
 
@@ -42,36 +36,16 @@ async function serve(source: string, opts: CommonOptions & SettingFlags): Promis
   for (const d of SETTINGS) if (opts[d.key] !== undefined) flags[d.key] = opts[d.key];
   const settings = loadSettings({ flags });
 
-  const artifact = await materializeArtifact(source, { cacheDir: settings.cacheDir });
-  const model = createModel({ dir: artifact.dir, manifest: artifact.manifest, provenance: { artifactDigest: artifact.artifactDigest } });
-  const log = settings.inferenceLog ? createInferenceLog({ file: settings.inferenceLogFile || undefined }) : undefined;
-  const metrics = settings.metrics ? new ServerMetrics() : undefined;
-  const dataplane = new DataPlane(model, artifact, {
-    logger: log?.logger,
-    logPayloads: settings.logPayloads,
-    requestTimeoutMs: settings.requestTimeoutMs,
-    maxInFlight: settings.maxInFlight,
-    metrics,
-  });
-  metrics?.watch(dataplane);
-  keepServingOnStrayErrors(log?.logger);
-
-  let server: RunningServer;
-  try {
-    server = await startServer({ settings, dataplane, log: log?.logger, metrics });
-  } catch (err) {
-    await log?.flush();
-    throw err;
-  }
+  // The serving stack (gRPC, fastify, pino, runtimes) is loaded only by this command.
+  const { serveArtifact } = await import("../../server/serve.js");
+  const { handleStopSignals } = await import("../../server/signals.js");
+  const { dataplane, server, loadError, log, flushLog } = await serveArtifact(source, settings);
+  keepServingOnStrayErrors(log);
   const unwire = handleStopSignals(server, (signal, count) => {
     if (count > 1) process.stderr.write(`omaf: ${signal} again; cutting in-flight requests\n`);
   });
-
-  if (!settings.lazy) {
-    await dataplane.load().catch((err: unknown) => {
-      const e = toOmafError(err);
-      process.stderr.write(`omaf: model failed to load: ${e.code}: ${e.message} (Status answers 500 and retries the load)\n`);
-    });
+  if (loadError) {
+    process.stderr.write(`omaf: model failed to load: ${loadError.code}: ${loadError.message} (Status answers 500 and retries the load)\n`);
   }
   // No "serving" line when a signal arrived during the start: that server is already going away.
   if (dataplane.state !== "draining" && dataplane.state !== "closed") announce(dataplane, server, Boolean(opts.json));
@@ -80,7 +54,7 @@ async function serve(source: string, opts: CommonOptions & SettingFlags): Promis
   unwire();
   if (result.forced) process.stderr.write(`omaf: stopped (${result.reason}); in-flight requests were cut after ${result.durationMs} ms\n`);
   else process.stderr.write(`omaf: stopped (${result.reason})\n`);
-  await log?.flush();
+  await flushLog();
   // Model runtimes may keep threads or handles open; the stop is complete, so leave now.
   process.exit(0);
 }

@@ -1,0 +1,59 @@
+// serveArtifact: everything `omaf serve` does before it waits — materialise the artifact, build its Model, the
+// inference log, metrics and dataplane, start the chosen listeners and (unless lazy) load the model.
+import type { Logger } from "pino";
+import { materializeArtifact, type MaterializedArtifact } from "../artifact/materialize.js";
+import { createInferenceLog } from "../dataplane/inference-log.js";
+import { DataPlane } from "../dataplane/dataplane.js";
+import { toOmafError, type OmafError } from "../errors.js";
+import { createModel } from "../runtime/load.js";
+import type { Settings } from "../settings.js";
+import { ServerMetrics } from "./metrics.js";
+import { startServer, type RunningServer } from "./server.js";
+
+export interface ServingArtifact {
+  artifact: MaterializedArtifact;
+  dataplane: DataPlane;
+  server: RunningServer;
+  /** Why the eager load failed (the server keeps running and retries on the next request). */
+  loadError?: OmafError;
+  /** The inference logger, when the inference log is on. */
+  log?: Logger;
+  /** Writes out buffered inference-log lines; call before exiting. */
+  flushLog(): Promise<void>;
+}
+
+/** Starts serving `source` (an artifact or a model folder) with `settings` (see loadSettings). */
+export async function serveArtifact(source: string, settings: Settings): Promise<ServingArtifact> {
+  const artifact = await materializeArtifact(source, { cacheDir: settings.cacheDir });
+  const log = settings.inferenceLog ? createInferenceLog({ file: settings.inferenceLogFile || undefined }) : undefined;
+  const model = createModel({
+    dir: artifact.dir,
+    manifest: artifact.manifest,
+    provenance: { artifactDigest: artifact.artifactDigest },
+    pythonOptions: { requestTimeoutMs: settings.requestTimeoutMs },
+  });
+  const metrics = settings.metrics ? new ServerMetrics() : undefined;
+  const dataplane = new DataPlane(model, artifact, {
+    logger: log?.logger,
+    logPayloads: settings.logPayloads,
+    requestTimeoutMs: settings.requestTimeoutMs,
+    maxInFlight: settings.maxInFlight,
+    metrics,
+  });
+  metrics?.watch(dataplane);
+  const flushLog = async () => {
+    await log?.flush();
+  };
+
+  let server: RunningServer;
+  try {
+    server = await startServer({ settings, dataplane, log: log?.logger, metrics });
+  } catch (err) {
+    await model.close().catch(() => {});
+    await flushLog();
+    throw err;
+  }
+  let loadError: OmafError | undefined;
+  if (!settings.lazy) await dataplane.load().catch((err: unknown) => (loadError = toOmafError(err)));
+  return { artifact, dataplane, server, loadError, log: log?.logger, flushLog };
+}

@@ -34,6 +34,22 @@ export { manifestSchema } from "./manifest/schema.js";
 /** Types generated from schemas/odahuflow.model.schema.json. */
 export type { OmafManifest, OmafBinaries, OmafModel, OmafToolchain, OmafOutput } from "./manifest/manifest.types.js";
 
+// ── runtime and serving ──────────────────────────────────────────────────────
+/** The Model for an unpacked artifact (node, onnx or python environment); call `load()` before predicting. */
+export { createModel, type CreateModelOptions } from "./runtime/load.js";
+/** The one interface every environment implements, and what it answers. */
+export type { Model, ModelMetadata, MatrixInput, MatrixOutput, PredictMode, FieldSchema } from "./runtime/model.js";
+/** Checks that a Python interpreter can import a python artifact's declared conda dependencies. */
+export { checkPythonDependencies, type PythonDependencyReport } from "./runtime/python/dependencies.js";
+/** Serving settings: defaults ← OMAF_* environment ← flags, validated once; the table documents each one. */
+export { loadSettings, SETTINGS, type Settings } from "./settings.js";
+/** Starts serving an artifact on the listeners the settings choose (what `omaf serve` runs). */
+export { serveArtifact, type ServingArtifact } from "./server/serve.js";
+/** The dataplane every protocol calls: readiness, admission, timeouts, inference log, metrics and provenance. */
+export { DataPlane, type Provenance as PredictionProvenance } from "./dataplane/dataplane.js";
+/** Tensors: one in-memory form (typed array + shape + datatype) shared by every wire format. */
+export type { Tensor, TensorSpec, Datatype } from "./tensor/tensor.js";
+
 // ── errors ───────────────────────────────────────────────────────────────────
 /** The one error type (with a stable `code`), the code table, and the validation issue shape. */
 export { OmafError, ERROR_CODES, isOmafError, type ErrorCode, type ValidationIssue } from "./errors.js";

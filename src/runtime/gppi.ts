@@ -1,7 +1,8 @@
 // Pure helpers for the GPPI conventions shared by every GPPI-style environment: reading info() schemas, deriving a
 // tensor view from them, and normalising what predict_on_matrix() answers.
 import type { Datatype, TensorSpec } from "../tensor/tensor.js";
-import type { FieldSchema, MatrixOutput } from "./model.js";
+import { OmafError } from "../errors.js";
+import type { FieldSchema, MatrixInput, MatrixOutput } from "./model.js";
 
 /** Why a value returned by a model function was refused; the caller wraps it in the right OmafError. */
 export class GppiShapeError extends Error {}
@@ -118,4 +119,25 @@ export function checkMatrix(data: unknown, columns: unknown): { width: number } 
     }
   }
   return { width };
+}
+
+/**
+ * Checks a matrix request for a GPPI model: its shape (checkMatrix) and, when the model's info() lists input columns,
+ * the row width against them. Throws OMAF_ERR_BAD_INPUT.
+ */
+export function checkMatrixRequest(input: MatrixInput | undefined, inputSchema: FieldSchema[] | undefined): MatrixInput {
+  const { data, columns } = input ?? ({} as MatrixInput);
+  let width: number;
+  try {
+    ({ width } = checkMatrix(data, columns));
+  } catch (err) {
+    throw new OmafError("OMAF_ERR_BAD_INPUT", (err as Error).message);
+  }
+  if (inputSchema && inputSchema.length > 0 && width !== inputSchema.length) {
+    throw new OmafError(
+      "OMAF_ERR_BAD_INPUT",
+      `rows have ${width} values; the model's input schema has ${inputSchema.length} columns (${inputSchema.map((f) => f.name).join(", ")})`,
+    );
+  }
+  return { data, columns };
 }

@@ -11,11 +11,10 @@ import { existsSync } from "node:fs";
 import { extname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { OmafError } from "../errors.js";
-import { resolveEntrypoint } from "../manifest/entrypoint.js";
-import { folderIndex, TYPESCRIPT_EXTENSIONS } from "./entrypoint.js";
-import { checkMatrix, GppiShapeError, matrixTensorSpecs, normaliseMatrixResult, parseInfoSchemas } from "./gppi.js";
+import { TYPESCRIPT_EXTENSIONS } from "./entrypoint.js";
+import { checkMatrixRequest, GppiShapeError, matrixTensorSpecs, normaliseMatrixResult, parseInfoSchemas } from "./gppi.js";
 import type { MatrixInput, MatrixOutput, Model, ModelMetadata, PredictMode } from "./model.js";
-import { manifestMetadata, messageOf, modelLocation, notReady, type ModelSource } from "./source.js";
+import { entrypointFile, manifestMetadata, messageOf, notReady, type ModelSource } from "./source.js";
 
 type Fn = (...args: unknown[]) => unknown;
 type Serialise = (value: unknown) => unknown;
@@ -54,15 +53,7 @@ export class NodeModel implements Model {
 
   private async doLoad(): Promise<void> {
     const { manifest, dir } = this.source;
-    const location = modelLocation(this.source);
-    const rel = resolveEntrypoint(folderIndex(dir), "node", location.rel, manifest.model.entrypoint);
-    if (!rel) {
-      throw new OmafError(
-        "OMAF_ERR_ENTRYPOINT",
-        `entrypoint '${manifest.model.entrypoint}' does not resolve to a module file in '${location.rel || "."}'`,
-        { workDir: location.rel, entrypoint: manifest.model.entrypoint },
-      );
-    }
+    const { location, rel } = entrypointFile(this.source, "node");
     const file = rel;
     this.file = file;
     const absFile = join(dir, rel);
@@ -172,20 +163,7 @@ export class NodeModel implements Model {
 
   async predictMatrix(input: MatrixInput): Promise<MatrixOutput> {
     const loaded = this.readyFor("matrix");
-    const { data, columns } = input ?? ({} as MatrixInput);
-    let width: number;
-    try {
-      ({ width } = checkMatrix(data, columns));
-    } catch (err) {
-      throw new OmafError("OMAF_ERR_BAD_INPUT", messageOf(err));
-    }
-    const schema = loaded.metadata.inputSchema;
-    if (schema && schema.length > 0 && width !== schema.length) {
-      throw new OmafError(
-        "OMAF_ERR_BAD_INPUT",
-        `rows have ${width} values; the model's input schema has ${schema.length} columns (${schema.map((f) => f.name).join(", ")})`,
-      );
-    }
+    const { data, columns } = checkMatrixRequest(input, loaded.metadata.inputSchema);
     const answer = await this.call(loaded, "predict_on_matrix", columns == null ? [data] : [data, columns]);
     let out: MatrixOutput;
     try {

@@ -8,8 +8,6 @@ import type * as Ort from "onnxruntime-node";
 import { join } from "node:path";
 import { OmafError } from "../errors.js";
 import { elementCount, type Tensor, type TensorSpec } from "../tensor/tensor.js";
-import { resolveEntrypoint } from "../manifest/entrypoint.js";
-import { folderIndex } from "./entrypoint.js";
 import type { MatrixInput, MatrixOutput, Model, ModelMetadata } from "./model.js";
 import {
   bytesToStrings,
@@ -21,7 +19,7 @@ import {
   type CellReader,
   type CellWriter,
 } from "./onnx-tensors.js";
-import { manifestMetadata, messageOf, modelLocation, notReady, type ModelSource } from "./source.js";
+import { entrypointFile, manifestMetadata, messageOf, notReady, type ModelSource } from "./source.js";
 
 type OrtModule = typeof Ort;
 
@@ -156,16 +154,8 @@ export class OnnxModel implements Model {
   }
 
   private async doLoad(): Promise<void> {
-    const { manifest, dir } = this.source;
-    const location = modelLocation(this.source);
-    const file = resolveEntrypoint(folderIndex(dir), "onnx", location.rel, manifest.model.entrypoint);
-    if (!file) {
-      throw new OmafError(
-        "OMAF_ERR_ENTRYPOINT",
-        `entrypoint '${manifest.model.entrypoint}' does not name an .onnx file in '${location.rel || "."}'`,
-        { workDir: location.rel, entrypoint: manifest.model.entrypoint },
-      );
-    }
+    const { dir } = this.source;
+    const { rel: file } = entrypointFile(this.source, "onnx");
     const ort = await importOrt(this.options.runtimeModule ?? "onnxruntime-node");
     let session: Ort.InferenceSession;
     try {

@@ -3,6 +3,8 @@ import { resolve, sep } from "node:path";
 import { OmafError } from "../errors.js";
 import type { OmafManifest } from "../manifest/manifest.types.js";
 import { resolveInside } from "../manifest/file-index.js";
+import { resolveEntrypoint } from "../manifest/entrypoint.js";
+import { folderIndex } from "./entrypoint.js";
 import type { ModelMetadata } from "./model.js";
 
 /** The unpacked artifact a Model is created from. */
@@ -58,4 +60,22 @@ export function messageOf(err: unknown): string {
   } catch {
     return String(err);
   }
+}
+
+/**
+ * The model folder and the entrypoint file (relative to the artifact root) of a node or onnx model, resolved by the
+ * manifest's rules; OMAF_ERR_ENTRYPOINT when nothing matches.
+ */
+export function entrypointFile(source: ModelSource, type: "node" | "onnx"): { location: { rel: string; abs: string }; rel: string } {
+  const location = modelLocation(source);
+  const { entrypoint } = source.manifest.model;
+  const rel = resolveEntrypoint(folderIndex(source.dir), type, location.rel, entrypoint);
+  if (!rel) {
+    const what = type === "onnx" ? "an .onnx file" : "a module file";
+    throw new OmafError("OMAF_ERR_ENTRYPOINT", `entrypoint '${entrypoint}' does not resolve to ${what} in '${location.rel || "."}'`, {
+      workDir: location.rel,
+      entrypoint,
+    });
+  }
+  return { location, rel };
 }

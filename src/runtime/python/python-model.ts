@@ -15,7 +15,7 @@
 // request that mixes integers and fractions gives the model floats throughout (all-integer matrices stay ints).
 import { stat } from "node:fs/promises";
 import { OmafError } from "../../errors.js";
-import { checkMatrix, GppiShapeError, matrixTensorSpecs, normaliseMatrixResult, parseInfoSchemas } from "../gppi.js";
+import { checkMatrixRequest, GppiShapeError, matrixTensorSpecs, normaliseMatrixResult, parseInfoSchemas } from "../gppi.js";
 import type { MatrixInput, MatrixOutput, Model, ModelMetadata, PredictMode } from "../model.js";
 import { manifestMetadata, messageOf, modelLocation, notReady, type ModelSource } from "../source.js";
 import { resolvePythonSettings, WORKER_SCRIPT, type PythonOptions, type PythonSettings } from "./options.js";
@@ -126,20 +126,7 @@ export class PythonModel implements Model {
   /** predictMatrix, also answering how long the model function itself took (for overhead measurements). */
   async predictMatrixTimed(input: MatrixInput): Promise<TimedMatrixOutput> {
     const { meta, pool, ready } = this.readyFor("matrix");
-    const { data, columns } = input ?? ({} as MatrixInput);
-    let width: number;
-    try {
-      ({ width } = checkMatrix(data, columns));
-    } catch (err) {
-      throw new OmafError("OMAF_ERR_BAD_INPUT", messageOf(err));
-    }
-    const schema = meta.inputSchema;
-    if (schema && schema.length > 0 && width !== schema.length) {
-      throw new OmafError(
-        "OMAF_ERR_BAD_INPUT",
-        `rows have ${width} values; the model's input schema has ${schema.length} columns (${schema.map((f) => f.name).join(", ")})`,
-      );
-    }
+    const { data, columns } = checkMatrixRequest(input, meta.inputSchema);
     let frame: Buffer;
     try {
       frame = matrixFrame(data, columns ?? undefined, ready.numpy);

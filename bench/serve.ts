@@ -39,10 +39,40 @@ interface LevelResult {
   perSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU time the server process used per request (user + system), µs; NaN where /proc is not available. */
+  serverCpuUs: number;
+  /** CPU time this process (the load generator) used per request, µs. */
+  clientCpuUs: number;
+}
+
+/** The process whose CPU time is measured (the server under test), set before each target runs. */
+let serverPid: number | undefined;
+
+/** utime + stime of a process in seconds, from /proc (Linux); NaN elsewhere. */
+function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 14 and 15 of stat (utime, stime) are at 11 and 12 after the command name; in clock ticks (100/s).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Measures server and client CPU around `run`, which answers a result without CPU figures. */
+async function withCpu(run: () => Promise<Omit<LevelResult, "serverCpuUs" | "clientCpuUs">>): Promise<LevelResult> {
+  const server0 = processCpuSeconds(serverPid);
+  const client0 = process.cpuUsage();
+  const r = await run();
+  const client = process.cpuUsage(client0);
+  const server = processCpuSeconds(serverPid) - server0;
+  return { ...r, serverCpuUs: (server * 1e6) / r.count, clientCpuUs: (client.user + client.system) / r.count };
 }
 
 /** Percentiles of the first `n` latencies. */
-function summarise(concurrency: number, lat: Float64Array, n: number, elapsedS: number): LevelResult {
+function summarise(concurrency: number, lat: Float64Array, n: number, elapsedS: number): Omit<LevelResult, "serverCpuUs" | "clientCpuUs"> {
   const sorted = lat.subarray(0, n).sort();
   const pct = (p: number) => (n === 0 ? NaN : sorted[Math.min(n - 1, Math.floor((p / 100) * n))]);
   return { concurrency, count: n, perSecond: n / elapsedS, p50Ms: pct(50), p99Ms: pct(99) };
@@ -64,7 +94,7 @@ interface HttpTarget {
   headers: Record<string, string>;
 }
 
-async function httpLevel(target: HttpTarget, concurrency: number, durationS: number, record: boolean): Promise<LevelResult> {
+async function httpLevel(target: HttpTarget, concurrency: number, durationS: number, record: boolean): Promise<Omit<LevelResult, "serverCpuUs" | "clientCpuUs">> {
   const lat = new Float64Array(4_000_000);
   let n = 0;
   let bad = 0;
@@ -88,16 +118,17 @@ async function httpLevel(target: HttpTarget, concurrency: number, durationS: num
   return record ? summarise(concurrency, lat, n, elapsed) : summarise(concurrency, lat, 0, elapsed);
 }
 
-async function benchHttp(target: HttpTarget): Promise<LevelResult[]> {
+/** One measured level of an HTTP target, after `warmup` seconds at that concurrency. */
+async function httpMeasure(target: HttpTarget, concurrency: number): Promise<LevelResult> {
+  await httpLevel(target, concurrency, warmup, false);
+  return withCpu(() => httpLevel(target, concurrency, seconds, true));
+}
+
+/** Fails unless the target answers 200 once. */
+async function checkHttp(target: HttpTarget): Promise<void> {
   const check = await fetch(target.url, { method: "POST", body: target.body, headers: target.headers });
   if (check.status !== 200) throw new Error(`${target.url} answered ${check.status}: ${await check.text()}`);
   await check.arrayBuffer();
-  const out: LevelResult[] = [];
-  for (const c of LEVELS) {
-    await httpLevel(target, c, warmup, false);
-    out.push(await httpLevel(target, c, seconds, true));
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -118,14 +149,22 @@ async function drive(concurrency: number, call: () => Promise<void>): Promise<Le
   const loops = Array.from({ length: concurrency }, loop);
   await new Promise((r) => setTimeout(r, warmup * 1000));
   recording = true;
+  const server0 = processCpuSeconds(serverPid);
+  const client0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   recording = false;
   const elapsed = (performance.now() - t0) / 1000;
   const count = n;
+  const client = process.cpuUsage(client0);
+  const server = processCpuSeconds(serverPid) - server0;
   stop = true;
   await Promise.all(loops);
-  return summarise(concurrency, lat, count, elapsed);
+  return {
+    ...summarise(concurrency, lat, count, elapsed),
+    serverCpuUs: (server * 1e6) / count,
+    clientCpuUs: (client.user + client.system) / count,
+  };
 }
 
 function unary<Res>(client: grpc.Client, method: string, bytes: Buffer, decode: (b: Buffer) => Res, check: (res: Res) => void): () => Promise<void> {
@@ -141,13 +180,6 @@ function unary<Res>(client: grpc.Client, method: string, bytes: Buffer, decode: 
         }
       }),
     );
-}
-
-async function benchGrpc(call: () => Promise<void>): Promise<LevelResult[]> {
-  await call();
-  const out: LevelResult[] = [];
-  for (const c of LEVELS) out.push(await drive(c, call));
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -188,16 +220,20 @@ const loadBefore = loadavg()[0];
 const results: Record<string, LevelResult[]> = {};
 
 const oipJsonBody = Buffer.from(JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: ROW }] }));
-try {
-  // Baseline first, alone.
-  const baseline = await startChild([path.join(here, "serve-baseline.ts"), irisFile], /listening (\d+)/, "stdout");
-  try {
-    const port = Number(baseline.match[1]);
-    results.baseline = await benchHttp({ url: `http://127.0.0.1:${port}/infer`, body: oipJsonBody, headers: { "content-type": "application/json" } });
-  } finally {
-    await stopChild(baseline.child);
-  }
+/** A thing to measure: its server process and how to load it at one concurrency. */
+interface Target {
+  key: string;
+  pid: number | undefined;
+  check(): Promise<void>;
+  measure(concurrency: number): Promise<LevelResult>;
+}
 
+const children: ChildProcess[] = [];
+try {
+  // Both servers run for the whole benchmark and the targets are measured in turn at each level, so slow drifts in
+  // what the rest of the machine does hit the baseline and omaf alike.
+  const baseline = await startChild([path.join(here, "serve-baseline.ts"), irisFile], /listening (\d+)/, "stdout");
+  children.push(baseline.child);
   const serveArgs = [
     path.join(repo, "src/cli/main.ts"), "serve", irisDir, "--host", "127.0.0.1", "--json",
     "--interfaces", "omi,oip-rest,oip-grpc,kserve-v1",
@@ -205,64 +241,94 @@ try {
     ...(logOn ? ["--inference-log-file", path.join(work, "inference.jsonl")] : ["--no-inference-log"]),
   ];
   const omaf = await startChild(serveArgs, /^(\{.*"event":"listening".*\})$/m, "stdout");
-  try {
-    const line = JSON.parse(omaf.match[1]) as Listening;
-    const port = (name: string) => line.listeners.find((l) => l.interface === name || l.interfaces?.includes(name))!.port;
-    const http = `http://127.0.0.1:${port("oip-rest")}`;
+  children.push(omaf.child);
 
-    results.oipJson = await benchHttp({ url: `${http}/v2/models/iris-onnx/infer`, body: oipJsonBody, headers: { "content-type": "application/json" } });
+  const line = JSON.parse(omaf.match[1]) as Listening;
+  const port = (name: string) => line.listeners.find((l) => l.interface === name || l.interfaces?.includes(name))!.port;
+  const http = `http://127.0.0.1:${port("oip-rest")}`;
 
-    const raw = Buffer.alloc(16);
-    ROW.forEach((v, i) => raw.writeFloatLE(v, i * 4));
-    const header = Buffer.from(
-      JSON.stringify({
-        inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", parameters: { binary_data_size: 16 } }],
-        outputs: [
-          { name: "probabilities", parameters: { binary_data: true } },
-          { name: "label", parameters: { binary_data: true } },
-        ],
-      }),
-    );
+  const raw = Buffer.alloc(16);
+  ROW.forEach((v, i) => raw.writeFloatLE(v, i * 4));
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", parameters: { binary_data_size: 16 } }],
+      outputs: [
+        { name: "probabilities", parameters: { binary_data: true } },
+        { name: "label", parameters: { binary_data: true } },
+      ],
+    }),
+  );
+  const httpTarget = (key: string, pid: number | undefined, t: HttpTarget): Target => ({
+    key,
+    pid,
+    check: () => checkHttp(t),
+    measure: (c) => httpMeasure(t, c),
+  });
+
+  const oipDef = loadOipPackage()[OIP_SERVICE_NAME] as grpc.ServiceDefinition;
+  const oipClient = new grpc.Client(`127.0.0.1:${port("oip-grpc")}`, grpc.credentials.createInsecure(), { "grpc.enable_channelz": 0 });
+  const inferBytes = oipDef.ModelInfer.requestSerialize({
+    model_name: "iris-onnx",
+    inputs: [{ name: "input", datatype: "FP32", shape: [1, 4] }],
+    raw_input_contents: [raw],
+  });
+  const omiDef = loadOmiPackage().ModzyModel as unknown as grpc.ServiceDefinition;
+  const omiClient = new grpc.Client(`127.0.0.1:${port("omi")}`, grpc.credentials.createInsecure(), { "grpc.enable_channelz": 0 });
+  const runBytes = omiDef.Run.requestSerialize({ inputs: [{ input: { input: Buffer.from(JSON.stringify([ROW])) } }] });
+  const grpcLoad = (key: string, call: () => Promise<void>): Target => ({
+    key,
+    pid: omaf.child.pid,
+    check: call,
+    measure: (c) => drive(c, call),
+  });
+
+  const targets: Target[] = [
+    httpTarget("baseline", baseline.child.pid, {
+      url: `http://127.0.0.1:${baseline.match[1]}/infer`,
+      body: oipJsonBody,
+      headers: { "content-type": "application/json" },
+    }),
+    httpTarget("oipJson", omaf.child.pid, { url: `${http}/v2/models/iris-onnx/infer`, body: oipJsonBody, headers: { "content-type": "application/json" } }),
     // As tritonclient.http sends it: no Content-Type.
-    results.oipBinary = await benchHttp({
+    httpTarget("oipBinary", omaf.child.pid, {
       url: `${http}/v2/models/iris-onnx/infer`,
       body: Buffer.concat([header, raw]),
       headers: { "inference-header-content-length": String(header.length) },
-    });
-
-    results.kserve = await benchHttp({
-      url: `http://127.0.0.1:${port("kserve-v1")}/v1/models/iris-onnx:predict`,
-      body: Buffer.from(JSON.stringify({ instances: [ROW] })),
-      headers: { "content-type": "application/json" },
-    });
-
-    const oipDef = loadOipPackage()[OIP_SERVICE_NAME] as grpc.ServiceDefinition;
-    const oipClient = new grpc.Client(`127.0.0.1:${port("oip-grpc")}`, grpc.credentials.createInsecure(), { "grpc.enable_channelz": 0 });
-    const inferBytes = oipDef.ModelInfer.requestSerialize({
-      model_name: "iris-onnx",
-      inputs: [{ name: "input", datatype: "FP32", shape: [1, 4] }],
-      raw_input_contents: [raw],
-    });
-    results.oipGrpc = await benchGrpc(
+    }),
+    grpcLoad(
+      "oipGrpc",
       unary(oipClient, oipDef.ModelInfer.path, inferBytes, oipDef.ModelInfer.responseDeserialize as (b: Buffer) => GrpcModelInferResponse, (res) => {
         if (res.raw_output_contents?.length !== 2) throw new Error("expected 2 raw outputs");
       }),
-    );
-    oipClient.close();
-
-    const omiDef = loadOmiPackage().ModzyModel as unknown as grpc.ServiceDefinition;
-    const omiClient = new grpc.Client(`127.0.0.1:${port("omi")}`, grpc.credentials.createInsecure(), { "grpc.enable_channelz": 0 });
-    const runBytes = omiDef.Run.requestSerialize({ inputs: [{ input: { input: Buffer.from(JSON.stringify([ROW])) } }] });
-    results.omi = await benchGrpc(
+    ),
+    httpTarget("kserve", omaf.child.pid, {
+      url: `http://127.0.0.1:${port("kserve-v1")}/v1/models/iris-onnx:predict`,
+      body: Buffer.from(JSON.stringify({ instances: [ROW] })),
+      headers: { "content-type": "application/json" },
+    }),
+    grpcLoad(
+      "omi",
       unary(omiClient, "/ModzyModel/Run", runBytes, omiDef.Run.responseDeserialize as (b: Buffer) => RunResponse, (res) => {
         if (!res.outputs[0]?.success) throw new Error("OMI Run failed");
       }),
-    );
-    omiClient.close();
-  } finally {
-    await stopChild(omaf.child);
-  }
+    ),
+  ];
 
+  // Freshly started servers run their code cold: every path answers once, then runs a warm-up level unmeasured.
+  for (const t of targets) {
+    await t.check();
+    serverPid = t.pid;
+    await t.measure(16);
+  }
+  for (const c of LEVELS) {
+    for (const t of targets) {
+      serverPid = t.pid;
+      (results[t.key] ??= []).push(await t.measure(c));
+    }
+  }
+  oipClient.close();
+  omiClient.close();
+  for (const child of children) await stopChild(child);
   const loadAfter = loadavg()[0];
   const ortVersion = JSON.parse(readFileSync(path.join(repo, "node_modules/onnxruntime-node/package.json"), "utf8")).version as string;
   const acVersion = JSON.parse(readFileSync(path.join(repo, "node_modules/autocannon/package.json"), "utf8")).version as string;
@@ -278,7 +344,9 @@ try {
   for (const [key, label] of NAMES) {
     results[key].forEach((r, i) => {
       const b = results.baseline[i];
-      rows.push(`| ${label} | ${r.concurrency} | ${fmt(r.perSecond)} | ${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} | ${fmt(r.perSecond / b.perSecond, 2)}× |`);
+      rows.push(
+        `| ${label} | ${r.concurrency} | ${fmt(r.perSecond)} | ${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} | ${fmt(r.serverCpuUs)} | ${fmt(r.clientCpuUs)} | ${fmt(r.perSecond / b.perSecond, 2)}× |`,
+      );
     });
   }
   const ratio = (a: string, b: string, i: number) => results[a][i].perSecond / results[b][i].perSecond;
@@ -301,11 +369,15 @@ try {
     "tritonclient.grpc); KServe v1 `{\"instances\": [[...]]}`; OMI = one Run item holding `[[...]]`.",
     "HTTP load: autocannon in this process (one connection per concurrent request, no pipelining; latency per response).",
     "gRPC load: grpc-js loops on one channel in this process (request encoded once, every answer decoded and checked).",
+    "Both servers run for the whole benchmark; at each level the targets are measured one after another (baseline first), after",
+    "every path was warmed up once.",
     "Baseline: bench/serve-baseline.ts in a child process: a bare fastify POST route that reads the same OIP JSON body, runs the",
     "same .onnx file with the same session options and answers the outputs as JSON (no checks, provenance or logging).",
+    "CPU columns: user + system time of the server process (from /proc) and of this load-generating process, per answered",
+    "request, during the measured seconds; unlike req/s they barely depend on what else the machine runs.",
     "",
-    "| target | concurrency | req/s | p50 ms | p99 ms | ÷ baseline |",
-    "|---|---:|---:|---:|---:|---:|",
+    "| target | concurrency | req/s | p50 ms | p99 ms | server CPU µs/req | client CPU µs/req | ÷ baseline (req/s) |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
     ...rows,
     "",
     `Targets: OIP REST JSON ≥ 0.8× baseline — ${restMet ? "met" : "not met"} (${restTarget}); ` +
@@ -333,5 +405,6 @@ try {
     process.stdout.write(`\nwrote the ## serve section of ${path.relative(repo, file)}\n`);
   }
 } finally {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   rmSync(work, { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
 // Lists the files of a model folder that go into an artifact: sorted, ignore rules applied, links checked.
-import { readFile, readdir, realpath, stat, lstat } from "node:fs/promises";
-import type { Stats } from "node:fs";
+import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
+import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import ignore from "ignore";
 import { OmafError, toOmafError } from "../errors.js";
@@ -66,20 +66,25 @@ export async function listFolder(dir: string, opts: ListFolderOptions = {}): Pro
 
   const files: FolderFile[] = [];
 
-  async function describe(rel: string, absPath: string, isLink: boolean): Promise<FolderFile | undefined> {
-    let stats: Stats;
+  function describe(rel: string, absPath: string, isLink: boolean): FolderFile {
+    let stats: Stats | undefined;
     if (isLink) {
-      const target = await realpath(absPath).catch(() => undefined);
+      let target: string | undefined;
+      try {
+        target = realpathSync(absPath);
+      } catch {
+        // dangling
+      }
       const inside = target !== undefined && (target === realRoot || target.startsWith(realRoot + path.sep));
-      stats = inside ? await stat(target) : (undefined as unknown as Stats);
-      if (!inside || !stats.isFile()) {
+      if (inside) stats = statSync(target!);
+      if (!stats?.isFile()) {
         throw new OmafError("OMAF_ERR_UNSAFE_LINK", `${rel} is a link that does not point to a file inside the folder`, {
           path: rel,
           target: target ?? null,
         });
       }
     } else {
-      stats = await lstat(absPath);
+      stats = lstatSync(absPath);
       if (!stats.isFile()) {
         throw new OmafError("OMAF_ERR_IO", `${rel} is not a regular file (socket, FIFO or device)`, { path: rel });
       }
@@ -87,11 +92,15 @@ export async function listFolder(dir: string, opts: ListFolderOptions = {}): Pro
     return { path: rel, absPath, size: stats.size, mode: stats.mode & 0o7777, mtimeMs: stats.mtimeMs };
   }
 
-  async function walk(relDir: string): Promise<void> {
-    const absDir = relDir === "" ? root : path.join(root, relDir);
-    const dirents = await readdir(absDir, { withFileTypes: true });
-    await Promise.all(
-      dirents.map(async (d) => {
+  // Synchronous file-system calls cost a few microseconds each where a thread-pool round trip costs tens; the walk
+  // yields to the event loop every few hundred calls so that a large folder does not stall other work.
+  const pending = [""];
+  let calls = 0;
+  try {
+    while (pending.length > 0) {
+      const relDir = pending.pop()!;
+      const absDir = relDir === "" ? root : path.join(root, relDir);
+      for (const d of readdirSync(absDir, { withFileTypes: true })) {
         const rel = relDir === "" ? d.name : `${relDir}/${d.name}`;
         const absPath = path.join(absDir, d.name);
         if (/[\\\r\n]/.test(d.name)) {
@@ -100,18 +109,14 @@ export async function listFolder(dir: string, opts: ListFolderOptions = {}): Pro
           });
         }
         if (d.isDirectory()) {
-          if (!rules.ignores(rel + "/")) await walk(rel);
-          return;
+          if (!rules.ignores(rel + "/")) pending.push(rel);
+          continue;
         }
-        if (rules.ignores(rel) || excluded.has(absPath)) return;
-        const file = await describe(rel, absPath, d.isSymbolicLink());
-        if (file) files.push(file);
-      }),
-    );
-  }
-
-  try {
-    await walk("");
+        if (rules.ignores(rel) || excluded.has(absPath)) continue;
+        files.push(describe(rel, absPath, d.isSymbolicLink()));
+        if (++calls % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
   } catch (err) {
     throw toOmafError(err, "OMAF_ERR_IO");
   }

@@ -22,7 +22,10 @@ export interface UnpackOptions {
   limits?: Partial<UnpackLimits>;
   /** Replace a non-empty `dest` (the old content is moved away first and deleted after the new one is in place). */
   force?: boolean;
-  /** Check every file against the provenance record when there is one (default true). */
+  /**
+   * Check every file against the provenance record when there is one (default true). With `false` the record is only
+   * parsed (and left out of the result when malformed) and ZIP CRC-32s are checked instead.
+   */
   verify?: boolean;
   /** Called as content is written: bytes done and bytes in total (declared). */
   onProgress?: (done: number, total: number) => void;
@@ -69,7 +72,12 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
 
     const files = reader.entries.filter((e) => e.type === "file");
     const provenanceEntry = files.find((e) => e.name === PROVENANCE_PATH);
-    const provenance = provenanceEntry ? parseProvenance(await reader.readEntry(PROVENANCE_PATH, MAX_PROVENANCE_BYTES)) : undefined;
+    let provenance: Provenance | undefined;
+    if (provenanceEntry) {
+      const record = await reader.readEntry(PROVENANCE_PATH, MAX_PROVENANCE_BYTES);
+      // Without verification a malformed record is simply not reported (and the digest is computed from the files).
+      provenance = verify ? parseProvenance(record) : tryParse(record);
+    }
     const expected = provenance && verify ? expectedFiles(provenance, files) : undefined;
 
     await mkdir(path.dirname(target), { recursive: true });
@@ -145,6 +153,14 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
   } finally {
     await reader.close();
     if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+function tryParse(record: Buffer): Provenance | undefined {
+  try {
+    return parseProvenance(record);
+  } catch {
+    return undefined;
   }
 }
 

@@ -11,6 +11,7 @@ import zlib from "node:zlib";
 import { ZipArchive } from "archiver";
 import { OmafError, toOmafError } from "../errors.js";
 import type { FolderFile } from "./folder.js";
+import { normaliseEntryName } from "./entry-name.js";
 import { Interrupt } from "./stream-util.js";
 import { PROVENANCE_PATH, buildProvenance, canonicalOrder, serializeProvenance, type FileDigest, type Provenance } from "./provenance.js";
 
@@ -201,7 +202,8 @@ export async function writeZip(opts: WriteZipOptions): Promise<WriteZipResult> {
 /** Rejects names that a ZIP writer or reader would change or that cannot be represented. */
 function checkPackableName(name: string): void {
   // archiver strips a leading "word:" prefix and leading "../" or "/" from names; refuse rather than be renamed.
-  if (name === "" || /^\w+:/.test(name) || name.startsWith("/") || name.split("/").includes("..") || /[\\\r\n\0]/.test(name)) {
+  // Names must also be in the normal form readers produce, or a round trip would not give the same paths.
+  if (name === "" || /^\w+:/.test(name) || normaliseEntryName(name) !== name || name.split("/").includes("..") || /[\\\r\n\0]/.test(name)) {
     throw new OmafError("OMAF_ERR_USAGE", `cannot store ${JSON.stringify(name)} in an archive`, { path: name });
   }
   if (name === PROVENANCE_PATH) {

@@ -1,4 +1,5 @@
-// ZIP reading on top of yauzl: only the central directory is read at open time; content streams on demand.
+// ZIP reading on top of yauzl: only the central directory is read at open time; small entries are then read whole,
+// larger ones stream.
 import fs from "node:fs";
 import { Readable, Transform, pipeline } from "node:stream";
 import zlib from "node:zlib";
@@ -29,7 +30,7 @@ const BLOCKS = 8;
 /** Entries up to this uncompressed size are read whole into memory (no streams); see `contentOf`. */
 export const SMALL_ENTRY = 1024 * 1024;
 /** Up to this size they are inflated synchronously (cheaper than a thread-pool round trip). */
-const SYNC_INFLATE = 128 * 1024;
+const SYNC_INFLATE = 64 * 1024;
 const inflateRaw = promisify(zlib.inflateRaw);
 
 interface Block {

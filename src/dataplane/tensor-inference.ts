@@ -31,22 +31,21 @@ export interface TensorSignature {
 }
 
 /**
- * The tensor view of a loaded model: a tensor-native model's own inputs and outputs; a matrix model's specs from
- * its GPPI schema, else `input` / `prediction` FP64 [-1, -1]; an objects model's `input` / `prediction` BYTES [-1].
+ * The tensor view of a loaded model: a tensor-native model's own inputs and outputs; a matrix model's `input` /
+ * `prediction` specs derived from its GPPI schema (none when it has no schema of one kind of field: such a model
+ * takes any datatype); an objects model's `input` / `prediction` BYTES [-1].
  */
 export function tensorSignature(meta: ModelMetadata, takesTensors: boolean): TensorSignature {
-  if (takesTensors) return { inputs: meta.inputs, outputs: meta.outputs };
-  if (meta.mode === "objects") {
-    return {
-      inputs: [{ name: MATRIX_INPUT_NAME, datatype: "BYTES", shape: [-1] }],
-      outputs: [{ name: MATRIX_OUTPUT_NAME, datatype: "BYTES", shape: [-1] }],
-    };
-  }
+  if (takesTensors || meta.mode === "matrix") return { inputs: meta.inputs, outputs: meta.outputs };
   return {
-    inputs: meta.inputs.length > 0 ? meta.inputs : [{ name: MATRIX_INPUT_NAME, datatype: "FP64", shape: [-1, -1] }],
-    outputs: meta.outputs.length > 0 ? meta.outputs : [{ name: MATRIX_OUTPUT_NAME, datatype: "FP64", shape: [-1, -1] }],
+    inputs: [{ name: MATRIX_INPUT_NAME, datatype: "BYTES", shape: [-1] }],
+    outputs: [OBJECTS_OUTPUT],
   };
 }
+
+const OBJECTS_OUTPUT: TensorSpec = { name: MATRIX_OUTPUT_NAME, datatype: "BYTES", shape: [-1] };
+/** What a matrix model answers when its schema declares no output spec. */
+const MATRIX_OUTPUT: TensorSpec = { name: MATRIX_OUTPUT_NAME, datatype: "FP64", shape: [-1, -1] };
 
 /**
  * Runs one inference on named tensors, whatever kind of model is served; answers the output tensors (only those in
@@ -63,15 +62,14 @@ export async function inferTensors(
   if (dataplane.takesTensors || !dataplane.ready) return dataplane.predictTensors(inputs, outputNames, ctx);
   const meta = dataplane.metadata();
   if (meta.mode === "objects") return inferObjects(dataplane, inputs, outputNames, ctx);
-  const signature = tensorSignature(meta, false);
-  checkOutputNames(outputNames, signature.outputs);
-  const input = matrixInput(inputs, signature.inputs[0]);
+  checkOutputNames(outputNames, meta.outputs.length > 0 ? meta.outputs : [MATRIX_OUTPUT]);
+  const input = matrixInput(inputs, meta.inputs.length === 1 ? meta.inputs[0] : undefined);
   const output = await dataplane.predictMatrix(input, ctx);
   return [predictionTensor(output, meta.outputs[0]?.datatype)];
 }
 
 /** Requested outputs must be ones the model answers. */
-function checkOutputNames(outputNames: string[] | undefined, outputs: TensorSpec[]): void {
+function checkOutputNames(outputNames: string[] | undefined, outputs: readonly TensorSpec[]): void {
   if (!outputNames) return;
   for (const name of outputNames) {
     if (!outputs.some((o) => o.name === name)) {
@@ -87,12 +85,12 @@ function datatypeFits(datatype: Datatype, spec: TensorSpec): boolean {
   return NUMERIC.has(spec.datatype) ? NUMERIC.has(datatype) : datatype === spec.datatype;
 }
 
-/** Tensors → the rows (and column names) a matrix model takes. */
-function matrixInput(inputs: Tensor[], spec: TensorSpec): MatrixInput {
-  if (inputs.length === 0) throw bad(`the request has no inputs; the model takes ${spec.name} ${formatSpec(spec)}`);
+/** Tensors → the rows (and column names) a matrix model takes; `spec` is the model's declared input, if any. */
+function matrixInput(inputs: Tensor[], spec: TensorSpec | undefined): MatrixInput {
+  if (inputs.length === 0) throw bad(`the request has no inputs; the model takes ${spec ? `${spec.name} ${formatSpec(spec)}` : "rows"}`);
   for (const t of inputs) {
     checkTensor(t, "OMAF_ERR_BAD_INPUT");
-    if (!datatypeFits(t.datatype, spec)) {
+    if (spec && !datatypeFits(t.datatype, spec)) {
       const allowed = NUMERIC.has(spec.datatype) ? "a numeric datatype" : spec.datatype;
       throw bad(`input '${t.name}' is ${t.datatype}; the model takes ${allowed} (${spec.name} ${formatSpec(spec)})`, { input: t.name });
     }
@@ -185,7 +183,7 @@ function jsonCellsTensor(prediction: unknown[]): Tensor {
 
 /** Objects models: each element of one BYTES input is a JSON request; the answers come back in the same shape. */
 async function inferObjects(dataplane: DataPlane, inputs: Tensor[], outputNames: string[] | undefined, ctx: RequestContext): Promise<Tensor[]> {
-  checkOutputNames(outputNames, [{ name: MATRIX_OUTPUT_NAME, datatype: "BYTES", shape: [-1] }]);
+  checkOutputNames(outputNames, [OBJECTS_OUTPUT]);
   if (inputs.length !== 1) throw bad(`an objects model takes one BYTES input of JSON documents; got ${inputs.length} inputs`);
   const t = checkTensor(inputs[0], "OMAF_ERR_BAD_INPUT");
   if (t.datatype !== "BYTES") throw bad(`input '${t.name}' is ${t.datatype}; an objects model takes BYTES elements holding JSON`, { input: t.name });

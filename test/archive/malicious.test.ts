@@ -159,7 +159,11 @@ test("tampered content under the old provenance is refused (OMAF_ERR_DIGEST_MISM
     assert.deepEqual(await unpackArchive(await writeTo(root, "honest.zip", rebuild(() => {})), path.join(root, "honest")).then((r) => r.files.length), 2);
     const flipped = Buffer.from(original.get("w/weights.bin")!);
     flipped[100] ^= 0xff;
-    await refused(root, rebuild((m) => m.set("w/weights.bin", flipped)), "OMAF_ERR_DIGEST_MISMATCH");
+    const tampered = rebuild((m) => m.set("w/weights.bin", flipped));
+    await refused(root, tampered, "OMAF_ERR_DIGEST_MISMATCH");
+    // verify: false extracts it anyway, and the digest it reports is the content's, not the record's.
+    const unverified = await unpackArchive(await writeTo(root, "tampered.zip", tampered), path.join(root, "unverified"), { verify: false });
+    assert.notEqual(unverified.artifactDigest, unverified.provenance?.artifactDigest);
     await refused(root, rebuild((m) => m.set("w/weights.bin", Buffer.concat([flipped, Buffer.from("x")]))), "OMAF_ERR_DIGEST_MISMATCH");
     await refused(root, rebuild((m) => m.set("extra.py", Buffer.from("import os"))), "OMAF_ERR_PROVENANCE_INVALID");
     await refused(root, rebuild((m) => m.delete("w/weights.bin")), "OMAF_ERR_PROVENANCE_INVALID");
@@ -181,6 +185,11 @@ test("corrupt data is refused (OMAF_ERR_ARCHIVE_FORMAT)", async () => {
     const good = craftZip([file("a.txt", "hello"), file("b.txt", "world")]);
     await refused(root, good.subarray(0, good.length - 30), "OMAF_ERR_ARCHIVE_FORMAT");
     await refused(root, randomBytes(1000), "OMAF_ERR_ARCHIVE_FORMAT");
+    await refused(root, craftZip([file("device", "", { unixMode: 0o020644 })]), "OMAF_ERR_ARCHIVE_FORMAT");
+    const encrypted = craftZip([file("a.txt", "hello")]);
+    encrypted.writeUInt16LE(0x0801, 6);
+    encrypted.writeUInt16LE(0x0801, encrypted.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])) + 8);
+    await refused(root, encrypted, "OMAF_ERR_ARCHIVE_FORMAT");
     const garbledDeflate = craftZip([{ name: "a.bin", compressed: randomBytes(5000), method: 8, declaredSize: 20000, crc: 0 }]);
     await refused(root, garbledDeflate, "OMAF_ERR_ARCHIVE_FORMAT");
   } finally {

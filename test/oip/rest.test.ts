@@ -2,8 +2,10 @@
 // extension built byte by byte the way tritonclient.http builds it.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { deflateSync, gzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
-import { tempDir } from "../helpers/fixtures.js";
+import { stringify } from "yaml";
+import { tempDir, writeTree } from "../helpers/fixtures.js";
 import { postBytes } from "../helpers/oip-client.js";
 import { writeFailingInitModel } from "../helpers/serve.js";
 import type { ConformanceServer } from "../conformance/harness.js";
@@ -36,26 +38,49 @@ function splitBinary(body: Buffer, headerLength: string | null): { header: Recor
   return { header: JSON.parse(body.subarray(0, n).toString("utf8")), rest: body.subarray(n) };
 }
 
+/** A matrix model with a mixed schema (a string and a number column): rows [city, n] → [city:n, 2n]. */
+async function writeMixedModel(dir: string): Promise<string> {
+  await writeTree(dir, {
+    "odahuflow.model.yaml": stringify({
+      binaries: { type: "node", dependencies: "none" },
+      model: { name: "mixed", version: "1.0.0-1", workDir: "src", entrypoint: "model.mjs" },
+      odahuflowVersion: "1.0",
+      toolchain: { name: "omaf-test", version: "0.1.0" },
+    }),
+    "src/model.mjs": `export function init() { return "matrix"; }
+export function predict_on_matrix(rows, columns) {
+  return [rows.map(([city, n]) => [city + ":" + n, 2 * n]), ["label", "double"]];
+}
+export function get_info() {
+  return [[{ name: "city", type: "string" }, { name: "n", type: "number" }], [{ name: "label", type: "string" }, { name: "double", type: "number" }]];
+}
+`,
+  });
+  return dir;
+}
+
 describe("OIP v2 REST", () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let iris: ConformanceServer;
   let matrix: ConformanceServer;
   let objects: ConformanceServer;
   let broken: ConformanceServer;
+  let mixed: ConformanceServer;
   let base: string;
 
   before(async () => {
     tmp = await tempDir("omaf-oip-rest-");
-    [iris, matrix, objects, broken] = await Promise.all([
+    [iris, matrix, objects, broken, mixed] = await Promise.all([
       startOip(example("iris-onnx")),
       startOip(example("node-matrix")),
       startOip(example("node-objects")),
       startOip(await writeFailingInitModel(join(tmp.dir, "broken"))),
+      startOip(await writeMixedModel(join(tmp.dir, "mixed"))),
     ]);
     base = `${restBase(iris)}/v2`;
   });
   after(async () => {
-    await Promise.all([iris?.stop(), matrix?.stop(), objects?.stop(), broken?.stop()]);
+    await Promise.all([iris?.stop(), matrix?.stop(), objects?.stop(), broken?.stop(), mixed?.stop()]);
     await tmp?.cleanup();
   });
 
@@ -201,6 +226,25 @@ describe("OIP v2 REST", () => {
     assert.deepEqual(body.outputs[1].data, [0]);
   });
 
+  it("takes gzip and deflate request bodies (tritonclient's request compression)", async () => {
+    const raw = float32Bytes(VIRGINICA);
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", parameters: { binary_data_size: 16 } }] }));
+    const plain = Buffer.concat([header, raw]);
+    for (const [encoding, bytes] of [["gzip", gzipSync(plain)], ["deflate", deflateSync(plain)]] as const) {
+      const res = await postBytes(`${base}/models/iris-onnx/infer`, bytes, {
+        "content-encoding": encoding,
+        "inference-header-content-length": String(header.length),
+      });
+      assert.equal(res.status, 200, `${encoding}: ${res.body}`);
+      assert.deepEqual(JSON.parse(res.body.toString("utf8")).outputs[1].data, [2], encoding);
+    }
+    const unsupported = await postBytes(`${base}/models/iris-onnx/infer`, plain, { "content-encoding": "br" });
+    assert.equal(unsupported.status, 400);
+    assert.match(JSON.parse(unsupported.body.toString("utf8")).error, /Content-Encoding 'br'/);
+    const corrupt = await postBytes(`${base}/models/iris-onnx/infer`, Buffer.from("not gzip"), { "content-encoding": "gzip" });
+    assert.equal(corrupt.status, 400);
+  });
+
   it("refuses malformed bodies and bad tensors with 400 and the error body", async () => {
     const url = `${base}/models/iris-onnx/infer`;
     const header = Buffer.from(JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", parameters: { binary_data_size: 16 } }] }));
@@ -275,6 +319,29 @@ describe("OIP v2 REST", () => {
     const wide = await postJson(`${b}/infer`, { inputs: [{ name: "input", shape: [1, 2], datatype: "FP64", data: [1, 2] }] });
     assert.equal(wide.status, 400);
     assert.match(String(wide.body.error), /3 values/);
+  });
+
+  it("serves a matrix model with a mixed schema: no tensor signature, columns of any datatype, JSON cells out", async () => {
+    const b = `${restBase(mixed)}/v2/models/mixed`;
+    const meta = await getJson(b);
+    assert.deepEqual([meta.body.inputs, meta.body.outputs], [[], []]);
+    const res = await postJson(`${b}/infer`, {
+      inputs: [
+        { name: "city", shape: [2], datatype: "BYTES", data: ["Oslo", "Rome"] },
+        { name: "n", shape: [2, 1], datatype: "INT32", data: [1, 2] },
+      ],
+      outputs: [{ name: "prediction" }],
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body.outputs, [
+      {
+        name: "prediction",
+        shape: [2, 2],
+        datatype: "BYTES",
+        data: ['"Oslo:1"', "2", '"Rome:2"', "4"],
+        parameters: { content_type: "json", columns: ["label", "double"] },
+      },
+    ]);
   });
 
   it("serves a GPPI objects model: BYTES elements of JSON in and out", async () => {

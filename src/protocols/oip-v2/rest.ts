@@ -2,16 +2,15 @@
 // tritonclient.http uses it. A fastify plugin registered by the HTTP listener when `oip-rest` is enabled: bodies
 // arrive as raw Buffers (tritonclient sends no Content-Type), errors thrown here become `{"error": ..., "code": ...}`
 // through the listener's error handler, with the status from the error table.
+import { gunzipSync, inflateSync } from "node:zlib";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { DataPlane } from "../../dataplane/dataplane.js";
 import { inferTensors } from "../../dataplane/tensor-inference.js";
 import { OmafError } from "../../errors.js";
 import { binaryOutputsOf, encodeInferResponse, INFERENCE_HEADER_CONTENT_LENGTH, parseInferBody } from "../../tensor/binary.js";
+import { tensorToJson } from "../../tensor/json.js";
 import { ensureLoaded, kickLoad, requestContext } from "../http-common.js";
 import { checkModel, modelMetadata, provenanceParameters, serverMetadata } from "./shared.js";
-
-/** Protocol name in the inference log and metrics. */
-export const OIP_REST_PROTOCOL = "oip-rest";
 
 interface ModelParams {
   model: string;
@@ -21,10 +20,40 @@ interface ModelParams {
 const JSON_TYPE = "application/json; charset=utf-8";
 const BINARY_TYPE = "application/octet-stream";
 
+/** Largest request body after gzip/deflate decoding (a compressed body may not expand beyond it). */
+export const MAX_DECODED_BODY_BYTES = 256 * 1024 ** 2;
+
+/**
+ * The request body as bytes, decoded when it came with `Content-Encoding: gzip` or `deflate` (what tritonclient
+ * sends with request compression on; Inference-Header-Content-Length counts the decoded bytes).
+ */
+function decodedBody(request: FastifyRequest): Buffer {
+  const body = request.body;
+  if (!Buffer.isBuffer(body) || body.length === 0) {
+    throw new OmafError("OMAF_ERR_BAD_INPUT", 'the request has no body; send {"inputs": [...]} (or the binary tensor form)');
+  }
+  const encoding = request.headers["content-encoding"]?.trim().toLowerCase();
+  if (!encoding || encoding === "identity") return body;
+  const options = { maxOutputLength: MAX_DECODED_BODY_BYTES };
+  try {
+    if (encoding === "gzip" || encoding === "x-gzip") return gunzipSync(body, options);
+    if (encoding === "deflate") return inflateSync(body, options);
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new OmafError("OMAF_ERR_PAYLOAD_TOO_LARGE", `the ${encoding} request body decodes to more than ${MAX_DECODED_BODY_BYTES} bytes`);
+    }
+    throw new OmafError("OMAF_ERR_BAD_INPUT", `the ${encoding} request body cannot be decoded: ${(err as Error).message}`);
+  }
+  throw new OmafError("OMAF_ERR_BAD_INPUT", `Content-Encoding '${encoding}' is not supported; use gzip, deflate or none`);
+}
+
 /** Registers every OIP v2 REST endpoint on `app`. */
 export async function oipRestRoutes(app: FastifyInstance, opts: { dataplane: DataPlane }): Promise<void> {
   const { dataplane } = opts;
   const provenance = provenanceParameters(dataplane.provenance);
+  // The response envelope around `id` and `outputs`, in encodeInferResponse's key order.
+  const envelopeHead = `{"model_name":${JSON.stringify(dataplane.provenance.modelName)},"model_version":${JSON.stringify(dataplane.provenance.modelVersion)}`;
+  const envelopeParameters = `,"parameters":${JSON.stringify(provenance)},"outputs":`;
   // Server metadata never changes; serialise it once.
   const serverMetadataText = JSON.stringify(serverMetadata());
 
@@ -55,15 +84,19 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { dataplane: Dat
 
   const infer = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     checkModel(dataplane, request.params.model, request.params.version);
-    await ensureLoaded(dataplane);
-    const body = request.body;
-    if (!Buffer.isBuffer(body) || body.length === 0) {
-      throw new OmafError("OMAF_ERR_BAD_INPUT", 'the request has no body; send {"inputs": [...]} (or the binary tensor form)');
-    }
+    if (!dataplane.ready) await ensureLoaded(dataplane);
+    const body = decodedBody(request);
     const headerLength = request.headers[INFERENCE_HEADER_CONTENT_LENGTH];
     const { header, inputs } = parseInferBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
     const requested = header.outputs && header.outputs.length > 0 ? header.outputs.map((o) => o.name) : undefined;
     const outputs = await inferTensors(dataplane, inputs, requested, requestContext(request));
+    const binary = binaryOutputsOf(header);
+    if (binary !== "all" && binary.size === 0) {
+      // All-JSON answer (the common case): the fixed part of the envelope is serialised once, and the body goes out
+      // as a string, which Node writes together with the headers.
+      const id = header.id !== undefined ? `,"id":${JSON.stringify(header.id)}` : "";
+      return reply.type(JSON_TYPE).send(`${envelopeHead}${id}${envelopeParameters}${JSON.stringify(outputs.map(tensorToJson))}}`);
+    }
     const encoded = encodeInferResponse(
       {
         model_name: dataplane.provenance.modelName,
@@ -72,7 +105,7 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { dataplane: Dat
         parameters: provenance,
         outputs,
       },
-      binaryOutputsOf(header),
+      binary,
     );
     if (encoded.headerLength === undefined) return reply.type(JSON_TYPE).send(encoded.body);
     return reply.header(INFERENCE_HEADER_CONTENT_LENGTH, encoded.headerLength).type(BINARY_TYPE).send(encoded.body);

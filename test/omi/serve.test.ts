@@ -1,6 +1,6 @@
 // `omaf serve` as a real process on a real socket, called with a grpc-js client built from spec/omi.proto.
 import assert from "node:assert/strict";
-import { readdir } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -147,6 +147,10 @@ describe("omaf serve (OMI)", () => {
         client.close();
         await proc.kill();
       }
+      // A file dropped into the unpacked copy survives the restart only if the copy is reused, not unpacked again.
+      const unpacked = join(cache, digest.slice("sha256:".length));
+      if (start === 0) await writeFile(join(unpacked, "marker"), "first start");
+      else assert.equal(await readFile(join(unpacked, "marker"), "utf8"), "first start");
     }
     const entries = await readdir(cache, { withFileTypes: true });
     assert.equal(entries.filter((e) => e.isDirectory()).length, 1, "one unpacked copy, reused by the second start");

@@ -253,7 +253,7 @@ try {
     "",
     `Target < 100 µs over the function's own time: ${echoSmall.p50 < 100 ? "met" : "not met"} (p50 ${fmt(echoSmall.p50, 1)} µs on the echo model).`,
     "",
-    `Iris example (one row per request) for ${SECONDS} s per line, bounded load loop from this process over 127.0.0.1 (the bridge is called in-process, without an HTTP layer; protocol-level numbers come later):`,
+    `Iris example (one row per request) for ${SECONDS} s per line, bounded load loop from this process over 127.0.0.1 (the bridge is called in-process, without an HTTP layer; numbers over a protocol are under "protocol level" below, from bench/python-serve.ts):`,
     "",
     "| server | concurrency | requests/s | p50 | p99 |",
     "|---|---|---|---|---|",
@@ -283,7 +283,11 @@ try {
     else {
       const rest = text.slice(start + 1);
       const next = rest.search(/^## /m);
-      text = text.slice(0, start) + section + (next < 0 ? "" : `\n${rest.slice(next)}`);
+      const old = next < 0 ? rest : rest.slice(0, next);
+      // The "### protocol level" part is bench/python-serve.ts's: keep it.
+      const own = old.search(/^### protocol level\s*$/m);
+      const kept = own < 0 ? "" : `\n${old.slice(own).trimEnd()}\n`;
+      text = text.slice(0, start) + section + kept + (next < 0 ? "" : `\n${rest.slice(next)}`);
     }
     writeFileSync(file, text.endsWith("\n") ? text : `${text}\n`);
     process.stdout.write(`\nwrote the ## python section of ${path.relative(repo, file)}\n`);

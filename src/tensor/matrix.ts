@@ -1,11 +1,30 @@
 // Tensor <-> rows of values, for GPPI matrix models (predict_on_matrix takes and answers rows, not tensors).
 import { badInput, checkTensor } from "./datatype.js";
-import type { Datatype, Tensor } from "./tensor.js";
+import { halfToNumber } from "./half.js";
+import type { Datatype, Tensor, TensorData } from "./tensor.js";
 import { dataFromValues, valuesFromData, type JsonElement } from "./values.js";
 
 /**
- * A 2-D tensor [rows, columns] as rows of values: numbers for numeric datatypes (FP16 decoded; INT64/UINT64 beyond
- * 2^53 as exact decimal strings), booleans for BOOL, UTF-8 strings for BYTES. Other ranks are OMAF_ERR_BAD_INPUT.
+ * Tensor data as the values a model gets in a row: like valuesFromData, except that floats stay numbers when they
+ * are not finite. NaN (a missing value, as tabular clients send it) and ±Infinity are numbers to a model; only JSON
+ * needs them as text, and as text they would read as strings, which a numeric model refuses.
+ */
+export function rowValuesFromData(datatype: Datatype, data: TensorData): JsonElement[] {
+  switch (datatype) {
+    case "FP16":
+      return Array.from(data as Uint16Array, halfToNumber);
+    case "FP32":
+    case "FP64":
+      return Array.from(data as ArrayLike<number>);
+    default:
+      return valuesFromData(datatype, data);
+  }
+}
+
+/**
+ * A 2-D tensor [rows, columns] as rows of values: numbers for numeric datatypes (FP16 decoded, NaN and ±Infinity
+ * kept as numbers; INT64/UINT64 beyond 2^53 as exact decimal strings), booleans for BOOL, UTF-8 strings for BYTES.
+ * Other ranks are OMAF_ERR_BAD_INPUT.
  */
 export function matrixFromTensor(t: Tensor): JsonElement[][] {
   checkTensor(t, "OMAF_ERR_BAD_INPUT");
@@ -15,7 +34,7 @@ export function matrixFromTensor(t: Tensor): JsonElement[][] {
     });
   }
   const [rows, cols] = t.shape;
-  const values = valuesFromData(t.datatype, t.data);
+  const values = rowValuesFromData(t.datatype, t.data);
   const out = new Array<JsonElement[]>(rows);
   for (let r = 0; r < rows; r++) out[r] = values.slice(r * cols, (r + 1) * cols);
   return out;

@@ -58,10 +58,10 @@ for (const env of ENVIRONMENTS) {
       tmp = await tempDir(`omaf-conformance-${env.name}-`);
       const [artifact, brokenArtifact] = await Promise.all([env.artifact(tmp.dir), env.broken(tmp.dir)]);
       [server, broken] = await Promise.all([
-        startConformanceServer(artifact, { interfaces }),
-        startConformanceServer(brokenArtifact, { interfaces }),
+        startConformanceServer(artifact, { interfaces, env: env.env }),
+        startConformanceServer(brokenArtifact, { interfaces, env: env.env }),
       ]);
-      ({ prediction: expected, digest } = await expectedPrediction(artifact, env.good, join(tmp.dir, "cache")));
+      ({ prediction: expected, digest } = await expectedPrediction(artifact, env.good, join(tmp.dir, "cache"), env.modelOptions));
     });
     after(async () => {
       await Promise.all([server?.stop(), broken?.stop()]);

@@ -10,7 +10,7 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { materializeArtifact } from "../../src/artifact/materialize.js";
-import { createModel } from "../../src/runtime/load.js";
+import { createModel, type CreateModelOptions } from "../../src/runtime/load.js";
 import type { MatrixOutput } from "../../src/runtime/model.js";
 import type { Datatype } from "../../src/tensor/tensor.js";
 import { omafSpawn } from "../helpers/cli.js";
@@ -247,6 +247,10 @@ export interface ConformanceEnvironment {
   wrongDatatype: NeutralTensor;
   /** An input the model raises an error for; undefined when the environment has no such model. */
   modelError?: NeutralTensor;
+  /** Environment variables both servers need (e.g. OMAF_PYTHON); the suite's servers otherwise get no OMAF_* from outside. */
+  env?: Record<string, string>;
+  /** Options for the in-process model that computes the expected answer (e.g. the python interpreter). */
+  modelOptions?: Pick<CreateModelOptions, "onnx" | "pythonOptions">;
 }
 
 /** The model's own answer for `input`, computed in this process by the runtime (not through any protocol). */
@@ -254,9 +258,10 @@ export async function expectedPrediction(
   artifactPath: string,
   input: NeutralTensor,
   cacheDir: string,
+  modelOptions: Pick<CreateModelOptions, "onnx" | "pythonOptions"> = {},
 ): Promise<{ prediction: MatrixOutput; digest: string }> {
   const art = await materializeArtifact(artifactPath, { cacheDir });
-  const model = createModel({ dir: art.dir, manifest: art.manifest, provenance: { artifactDigest: art.artifactDigest } });
+  const model = createModel({ ...modelOptions, dir: art.dir, manifest: art.manifest, provenance: { artifactDigest: art.artifactDigest } });
   await model.load();
   try {
     return { prediction: await model.predictMatrix({ data: rowsOf(input) }), digest: art.artifactDigest };
@@ -313,11 +318,11 @@ interface ListeningLine {
  */
 export async function startConformanceServer(
   artifact: string,
-  opts: { interfaces?: readonly string[]; args?: string[]; timeoutMs?: number } = {},
+  opts: { interfaces?: readonly string[]; args?: string[]; env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<ConformanceServer> {
   const interfaces = (opts.interfaces ?? ALL_INTERFACES).join(",");
   const child = omafSpawn(["serve", artifact, "--host", "127.0.0.1", "--json", "--no-inference-log", ...PORT_FLAGS, ...(opts.args ?? [])], {
-    env: cleanEnv({ OMAF_INTERFACES: interfaces }),
+    env: cleanEnv({ ...opts.env, OMAF_INTERFACES: interfaces }),
   });
   let out = "";
   let err = "";

@@ -14,7 +14,7 @@ import { OmafError } from "../errors.js";
 import { TYPESCRIPT_EXTENSIONS } from "./entrypoint.js";
 import { checkMatrixRequest, GppiShapeError, matrixTensorSpecs, normaliseMatrixResult, parseInfoSchemas } from "./gppi.js";
 import type { MatrixInput, MatrixOutput, Model, ModelMetadata, PredictMode } from "./model.js";
-import { entrypointFile, manifestMetadata, messageOf, notReady, type ModelSource } from "./source.js";
+import { entrypointFile, sharedLoad, manifestMetadata, messageOf, notReady, type ModelSource } from "./source.js";
 
 type Fn = (...args: unknown[]) => unknown;
 type Serialise = (value: unknown) => unknown;
@@ -37,7 +37,6 @@ async function importModule(absPath: string, tsconfigSearch: string[]): Promise<
 
 /** A GPPI model written as a JS/TS module (`binaries.type: node`). */
 export class NodeModel implements Model {
-  private loading?: Promise<void>;
   private loaded?: Loaded;
   /** The entrypoint file relative to the artifact root, once resolved (named in error messages). */
   private file: string;
@@ -46,10 +45,7 @@ export class NodeModel implements Model {
     this.file = source.manifest.model.entrypoint;
   }
 
-  load(): Promise<void> {
-    this.loading ??= this.doLoad();
-    return this.loading;
-  }
+  readonly load = sharedLoad(() => this.doLoad());
 
   private async doLoad(): Promise<void> {
     const { manifest, dir } = this.source;

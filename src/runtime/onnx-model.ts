@@ -19,7 +19,7 @@ import {
   type CellReader,
   type CellWriter,
 } from "./onnx-tensors.js";
-import { entrypointFile, manifestMetadata, messageOf, notReady, type ModelSource } from "./source.js";
+import { entrypointFile, manifestMetadata, messageOf, notReady, sharedLoad, type ModelSource } from "./source.js";
 
 type OrtModule = typeof Ort;
 
@@ -140,7 +140,6 @@ function nested(read: CellReader, data: unknown, offset: number, dims: readonly 
 
 /** A model stored as an `.onnx` file (`binaries.type: onnx`). */
 export class OnnxModel implements Model {
-  private loading?: Promise<void>;
   private s?: Session;
 
   constructor(
@@ -148,10 +147,8 @@ export class OnnxModel implements Model {
     private readonly options: OnnxModelOptions = {},
   ) {}
 
-  load(): Promise<void> {
-    this.loading ??= this.doLoad();
-    return this.loading;
-  }
+  /** Loads the session; after close() the next load() creates a new one. */
+  load = sharedLoad(() => this.doLoad());
 
   private async doLoad(): Promise<void> {
     const { dir } = this.source;
@@ -297,7 +294,7 @@ export class OnnxModel implements Model {
   async close(): Promise<void> {
     const s = this.s;
     this.s = undefined;
-    this.loading = undefined;
+    this.load = sharedLoad(() => this.doLoad());
     await s?.session.release();
   }
 

@@ -79,3 +79,16 @@ export function entrypointFile(source: ModelSource, type: "node" | "onnx"): { lo
   }
   return { location, rel };
 }
+
+/**
+ * Wraps a model's load so that callers during a load share it, a success is kept, and a failure lets the next call
+ * try again (the dataplane retries a failed load on the next Status or request, as Chassis does).
+ */
+export function sharedLoad(load: () => Promise<void>): () => Promise<void> {
+  let current: Promise<void> | undefined;
+  return () =>
+    (current ??= load().catch((err: unknown) => {
+      current = undefined;
+      throw err;
+    }));
+}

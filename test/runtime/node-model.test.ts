@@ -183,9 +183,21 @@ describe("node model errors", () => {
     const err = await rejectsWith(model.load(), "OMAF_ERR_ENTRYPOINT_FUNCTION", /init\(\)/);
     assert.match(err.message, /src\/noinit\.mjs/);
     assert.deepEqual(err.details, { file: "src/noinit.mjs", function: "init" });
-    // A failed load stays failed, with the same error.
+    // The next load tries again (and fails the same way while the module is unchanged).
     await rejectsWith(model.load(), "OMAF_ERR_ENTRYPOINT_FUNCTION");
     await rejectsWith(() => model.metadata(), "OMAF_ERR_MODEL_NOT_READY");
+  });
+
+  test("a failed init is retried by the next load(), which can then succeed", async () => {
+    const { model } = await nodeModel(
+      "flaky.mjs",
+      `let calls = 0;
+export const init = () => { if (++calls === 1) throw new Error("database not up yet"); return "matrix"; };
+export const predict_on_matrix = (rows) => [rows.map(() => [calls]), ["calls"]];`,
+    );
+    await rejectsWith(model.load(), "OMAF_ERR_MODEL_INIT", /database not up yet/);
+    await model.load();
+    assert.deepEqual(await model.predictMatrix({ data: [[1]] }), { prediction: [[2]], columns: ["calls"] });
   });
 
   test("init that is not a function → OMAF_ERR_ENTRYPOINT_FUNCTION", async () => {

@@ -17,7 +17,7 @@ import { stat } from "node:fs/promises";
 import { OmafError } from "../../errors.js";
 import { checkMatrixRequest, GppiShapeError, matrixTensorSpecs, normaliseMatrixResult, parseInfoSchemas } from "../gppi.js";
 import type { MatrixInput, MatrixOutput, Model, ModelMetadata, PredictMode } from "../model.js";
-import { manifestMetadata, messageOf, modelLocation, notReady, type ModelSource } from "../source.js";
+import { manifestMetadata, messageOf, modelLocation, notReady, sharedLoad, type ModelSource } from "../source.js";
 import { resolvePythonSettings, WORKER_SCRIPT, type PythonOptions, type PythonSettings } from "./options.js";
 import { WorkerPool } from "./pool.js";
 import { decodeBinaryResult, decodeJson, FrameType, jsonFrame, matrixFrame, type Frame, type MatrixAnswer } from "./protocol.js";
@@ -36,7 +36,6 @@ export interface TimedMatrixOutput {
 /** A Python GPPI model served by a pool of worker processes. */
 export class PythonModel implements Model {
   private readonly settings: PythonSettings;
-  private loading?: Promise<void>;
   private pool?: WorkerPool;
   private meta?: ModelMetadata;
   private ready?: ReadyInfo;
@@ -54,10 +53,7 @@ export class PythonModel implements Model {
     return rest;
   }
 
-  load(): Promise<void> {
-    this.loading ??= this.doLoad();
-    return this.loading;
-  }
+  readonly load = sharedLoad(() => this.doLoad());
 
   private async doLoad(): Promise<void> {
     const location = modelLocation(this.opts);

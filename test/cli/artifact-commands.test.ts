@@ -109,6 +109,21 @@ test("pack refuses an invalid folder, lists every issue and writes nothing", asy
   assert.deepEqual(readdirSync(dir), ["model"]);
 });
 
+test("unpack limits given as flags reject the archive with their code and leave nothing behind", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const zip = path.join(dir, "model.zip");
+  assert.equal(omaf(["pack", await seedFolder(dir), "-o", zip]).code, 0);
+  const out = path.join(dir, "out");
+  const many = omaf(["unpack", "--json", zip, "-d", out, "--max-entries", "2"]);
+  assert.equal(many.code, 1);
+  assert.equal(JSON.parse(many.stdout).error.code, "OMAF_ERR_TOO_MANY_ENTRIES");
+  const big = omaf(["unpack", "--json", zip, "-d", out, "--max-size", "1000"]);
+  assert.equal(big.code, 1);
+  assert.equal(JSON.parse(big.stdout).error.code, "OMAF_ERR_TOO_LARGE");
+  assert.deepEqual(readdirSync(dir).sort(), ["model", "model.zip"]);
+});
+
 test("usage errors exit 2", async () => {
   assert.equal(omaf(["pack"]).code, 2);
   assert.equal(omaf(["validate", "--bogus", "x"]).code, 2);

@@ -10,6 +10,7 @@ import { action, type CommonOptions } from "../output.js";
 export function registerServe(program: Command): void {
   const cmd = program
     .command("serve")
+    .summary("Serve an artifact's model over OMI gRPC, Open Inference Protocol v2, KServe v1 and Odahu REST")
     .description(
       "Serve an artifact's model from one process over the chosen protocols — OMI gRPC (Chassis ModzyModel), " +
         "Open Inference Protocol v2 REST and gRPC, KServe v1 REST, Odahu REST — until SIGTERM/SIGINT or an OMI Shutdown call. " +

@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { Command } from "commander";
-import { unpackArchive } from "../../archive/unpack.js";
+import { DEFAULT_UNPACK_LIMITS } from "../../archive/limits.js";
 import { abortOnSignals, action, integer, printJson, progressBar, type CommonOptions } from "../output.js";
 
 interface UnpackFlags extends CommonOptions {
@@ -21,25 +21,22 @@ export function registerUnpack(program: Command): void {
     .option("-d, --dir <dir>", "target folder (default: the artifact's name without extension)")
     .option("-f, --force", "replace an existing target folder")
     .option("--no-verify", "skip SHA-256 verification against the provenance record")
-    .option("--max-entries <n>", "refuse archives with more entries", integer("--max-entries"))
-    .option("--max-size <bytes>", "refuse archives whose total uncompressed size is larger", integer("--max-size"))
-    .option("--max-ratio <n>", "refuse entries compressed more than n:1", integer("--max-ratio"))
+    .option("--max-entries <n>", `refuse archives with more entries (default ${DEFAULT_UNPACK_LIMITS.maxEntries})`, integer("--max-entries"))
+    .option("--max-size <bytes>", `refuse archives whose total uncompressed size is larger (default ${DEFAULT_UNPACK_LIMITS.maxTotalBytes}, 64 GiB)`, integer("--max-size"))
+    .option("--max-ratio <n>", `refuse entries compressed more than n:1 (default ${DEFAULT_UNPACK_LIMITS.maxRatio})`, integer("--max-ratio"))
     .option("--no-progress", "no progress bar")
     .option("--json", "print the result as JSON")
     .action(
       action(async (source: string, opts: UnpackFlags) => {
         const dest = opts.dir ?? path.basename(source).replace(/\.(zip|tar\.gz|tgz)$/i, "");
+        const { unpackArchive } = await import("../../archive/unpack.js");
         const bar = progressBar("unpacking", opts.progress && !opts.json);
         const abort = abortOnSignals();
         try {
           const r = await unpackArchive(source, dest, {
             force: opts.force,
             verify: opts.verify,
-            limits: {
-              ...(opts.maxEntries ? { maxEntries: opts.maxEntries } : {}),
-              ...(opts.maxSize ? { maxTotalBytes: opts.maxSize } : {}),
-              ...(opts.maxRatio ? { maxRatio: opts.maxRatio } : {}),
-            },
+            limits: { maxEntries: opts.maxEntries, maxTotalBytes: opts.maxSize, maxRatio: opts.maxRatio },
             onProgress: bar.update,
             signal: abort.signal,
           });

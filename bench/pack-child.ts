@@ -39,7 +39,8 @@ if (op === "pack") {
   throw new Error(`unknown operation ${op}`);
 }
 const ms = performance.now() - t0;
-process.stdout.write(JSON.stringify({ ms, maxRssMB: peakRssMB(), ...extra }) + "\n");
+const cpu = process.cpuUsage();
+process.stdout.write(JSON.stringify({ ms, maxRssMB: peakRssMB(), cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, ...extra }) + "\n");
 
 /**
  * Peak RSS of this process in MB. VmHWM belongs to this process image only; getrusage's maxRSS

@@ -1,4 +1,4 @@
-// Opens an artifact for reading, whatever its container: ZIP, or gzip-compressed tar (older Odahu operators wrote
+// Opens an artifact for reading, whatever its container: ZIP, or gzip-compressed tar (later Odahu operators wrote
 // those under a .zip name). The format is told by magic bytes, never by the file name.
 import { open } from "node:fs/promises";
 import { OmafError, toOmafError } from "../errors.js";
@@ -8,6 +8,7 @@ import { TarGzReader } from "./tar-reader.js";
 import { ZipReader } from "./zip-reader.js";
 
 export type { ArchiveEntry, ArchiveEntryType, ArchiveFormat, ArchiveReader, ForEachFileOptions } from "./archive-types.js";
+export { checkEntries } from "./safety.js";
 
 export interface OpenArchiveOptions {
   /**

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream, writeFileSync } from "node:fs";
 import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { Transform, type Readable } from "node:stream";
+import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import { OmafError, toOmafError } from "../errors.js";

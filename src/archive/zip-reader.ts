@@ -24,7 +24,7 @@ const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
 const DOS_DIRECTORY = 0x10;
 const RANGE_CHUNK = 256 * 1024;
-const INFLATE_CHUNK = 64 * 1024;
+const INFLATE_CHUNK = 256 * 1024;
 const BLOCK_SIZE = 1024 * 1024;
 const BLOCKS = 8;
 /** Entries up to this uncompressed size are read whole into memory (no streams); see `contentOf`. */

@@ -5,7 +5,8 @@ import path from "node:path";
 import { OmafError, toOmafError, type ValidationIssue } from "../errors.js";
 import { openArchive, type ArchiveEntry } from "../archive/read.js";
 import { listFolder, type FolderFile } from "../archive/folder.js";
-import { checkEntryName } from "../archive/entry-name.js";
+import { checkEntries } from "../archive/safety.js";
+import { DEFAULT_UNPACK_LIMITS } from "../archive/limits.js";
 import { PROVENANCE_PATH, parseProvenance, type Provenance } from "../archive/provenance.js";
 import { MANIFEST_NAMES, MAX_MANIFEST_BYTES, findManifestName, parseManifestText } from "../manifest/parse.js";
 import { fileIndex } from "../manifest/file-index.js";
@@ -140,25 +141,14 @@ async function readManifest(
   }
 }
 
-/** Entry problems visible in the central directory alone: unsafe names, links, duplicates. */
+/** What unpack would refuse, as seen in the central directory alone: unsafe names, links, duplicates, bomb limits. */
 function entryIssues(entries: ArchiveEntry[]): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
-  const seen = new Set<string>();
-  for (const e of entries) {
-    try {
-      checkEntryName(e.name);
-    } catch (err) {
-      const x = toOmafError(err);
-      issues.push({ code: x.code, severity: "error", path: e.rawName, message: x.message });
-      continue;
-    }
-    if (e.type === "symlink" || e.type === "other") {
-      issues.push({ code: "OMAF_ERR_UNSAFE_LINK", severity: "error", path: e.name, message: `${e.name} is a link or special file; artifacts hold regular files only` });
-    }
-    if (seen.has(e.name)) issues.push({ code: "OMAF_ERR_DUPLICATE_ENTRY", severity: "error", path: e.name, message: `${e.name} appears more than once` });
-    seen.add(e.name);
-  }
-  return issues;
+  return checkEntries(entries, DEFAULT_UNPACK_LIMITS).map((e) => ({
+    code: e.code,
+    severity: "error",
+    path: typeof e.details?.entry === "string" ? e.details.entry : "",
+    message: e.message,
+  }));
 }
 
 /** The provenance must list exactly the archive's files, with their sizes. Digests are checked on unpack. */

@@ -5,6 +5,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { omaf } from "../helpers/cli.js";
+import { stringify } from "yaml";
+import { craftZip } from "../archive/craft.js";
 import { seedFolder, seedManifest, tempDir } from "../helpers/fixtures.js";
 
 test("validate: a valid folder exits 0 and says so", async (t) => {
@@ -122,6 +124,31 @@ test("unpack limits given as flags reject the archive with their code and leave 
   assert.equal(big.code, 1);
   assert.equal(JSON.parse(big.stdout).error.code, "OMAF_ERR_TOO_LARGE");
   assert.deepEqual(readdirSync(dir).sort(), ["model", "model.zip"]);
+});
+
+test("validate lists what unpack would refuse, read from the central directory alone", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const manifest = Buffer.from(stringify(seedManifest()));
+  const zip = path.join(dir, "evil.zip");
+  await writeFile(
+    zip,
+    craftZip([
+      { name: "odahuflow.model.yaml", data: manifest },
+      { name: "mlflow/model/entrypoint.py", data: Buffer.from("x") },
+      { name: "mlflow/model/mlflow_env.yml", data: Buffer.from("x") },
+      { name: "../escape.txt", data: Buffer.from("x") },
+      { name: "mlflow/model/link", data: Buffer.from("/etc/passwd"), unixMode: 0o120777 },
+      { name: "mlflow/model/entrypoint.py", data: Buffer.from("y") },
+    ]),
+  );
+  const r = omaf(["validate", "--json", zip]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).issues.map((i: { code: string }) => i.code).sort(), [
+    "OMAF_ERR_DUPLICATE_ENTRY",
+    "OMAF_ERR_UNSAFE_LINK",
+    "OMAF_ERR_UNSAFE_TRAVERSAL",
+  ]);
 });
 
 test("usage errors exit 2", async () => {

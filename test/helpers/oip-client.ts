@@ -1,14 +1,13 @@
 // Clients for the OIP v2 server in tests and benchmarks: a grpc-js GRPCInferenceService client built from
 // spec/grpc_predict_v2.proto, and a small REST helper that sends raw bytes and reads raw bytes back.
 import * as grpc from "@grpc/grpc-js";
+import { CLIENT_OPTIONS, promisify, type Unary } from "./grpc-unary.js";
 import {
   loadOipPackage,
   OIP_SERVICE_NAME,
   type GrpcModelInferRequest,
   type GrpcModelInferResponse,
 } from "../../src/tensor/grpc-contents.js";
-
-type Unary<Req, Res> = (req: Req, metadata?: grpc.Metadata) => Promise<Res>;
 
 export interface TensorMetadata {
   name: string;
@@ -30,17 +29,6 @@ export interface OipGrpcClient {
   /** Sends `bytes` as the ModelInfer request message as they are (for malformed-request tests). */
   inferBytes(bytes: Buffer): Promise<GrpcModelInferResponse>;
   close(): void;
-}
-
-const CLIENT_OPTIONS: grpc.ChannelOptions = {
-  "grpc.max_receive_message_length": -1,
-  "grpc.max_send_message_length": -1,
-};
-
-function promisify<Req, Res>(client: grpc.Client, method: string): Unary<Req, Res> {
-  const fn = (client as unknown as Record<string, Function>)[method].bind(client);
-  return (req, metadata = new grpc.Metadata()) =>
-    new Promise<Res>((resolve, reject) => fn(req, metadata, (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res))));
 }
 
 /** A client for the OIP gRPC server at `address` (host:port). */

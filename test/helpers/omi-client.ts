@@ -3,12 +3,11 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
+import { CLIENT_OPTIONS, promisify, type Unary } from "./grpc-unary.js";
 import * as protoLoader from "@grpc/proto-loader";
 import { protoPath as healthProtoPath } from "grpc-health-check";
 import { loadOmiPackage, OMI_LOADER_OPTIONS } from "../../src/protocols/omi/proto.js";
 import type { RunRequest, RunResponse, ShutdownResponse, StatusResponse } from "../../src/protocols/omi/messages.js";
-
-type Unary<Req, Res> = (req: Req, metadata?: grpc.Metadata) => Promise<Res>;
 
 export interface OmiClient {
   raw: grpc.Client;
@@ -22,17 +21,6 @@ export interface OmiClient {
   /** How many file descriptors reflection answers for a symbol; rejects with its error message. */
   fileContainingSymbol(symbol: string): Promise<number>;
   close(): void;
-}
-
-const CLIENT_OPTIONS: grpc.ChannelOptions = {
-  "grpc.max_receive_message_length": -1,
-  "grpc.max_send_message_length": -1,
-};
-
-function promisify<Req, Res>(client: grpc.Client, method: string): Unary<Req, Res> {
-  const fn = (client as unknown as Record<string, Function>)[method].bind(client);
-  return (req, metadata = new grpc.Metadata()) =>
-    new Promise<Res>((resolve, reject) => fn(req, metadata, (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res))));
 }
 
 /** A client for the OMI server at `address` (host:port). */

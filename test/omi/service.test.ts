@@ -24,7 +24,7 @@ interface Served {
 
 async function serve(dir: string, flags: SettingFlags = {}): Promise<Served> {
   const manifest = parse(await readFile(join(dir, "odahuflow.model.yaml"), "utf8"));
-  const settings = loadSettings({ env: {}, flags: { host: "127.0.0.1", omiPort: 0, lazy: true, ...flags } });
+  const settings = loadSettings({ env: {}, flags: { host: "127.0.0.1", interfaces: ["omi"], omiPort: 0, lazy: true, ...flags } });
   const model = createModel({ dir, manifest, provenance: { artifactDigest: DIGEST } });
   const dataplane = new DataPlane(model, { manifest, artifactDigest: DIGEST, source: dir }, {
     requestTimeoutMs: settings.requestTimeoutMs,

@@ -78,8 +78,17 @@ async function writeLarge(file: string, bytes: number, make: (n: number) => Buff
 
 async function buildDataset(sizeMB: number): Promise<string> {
   const dir = path.join(work, `model-${sizeMB}mb`);
+  /** The files the manifest names, so the packed artifact is valid and `validate()` can be timed on it. */
+  const writeNamedFiles = (root: string) => {
+    mkdirSync(path.join(root, "src"), { recursive: true });
+    writeFileSync(path.join(root, "src", "entry.py"), "def init():\n    return 'matrix'\n");
+    writeFileSync(path.join(root, "env.yml"), "dependencies:\n  - python=3.11\n");
+  };
   const marker = `${dir}.done`;
-  if (existsSync(marker)) return dir;
+  if (existsSync(marker)) {
+    writeNamedFiles(dir); // datasets cached before these files existed
+    return dir;
+  }
   rmSync(dir, { recursive: true, force: true });
   const MB = 1024 * 1024;
   const total = sizeMB * MB;
@@ -90,6 +99,7 @@ async function buildDataset(sizeMB: number): Promise<string> {
     "binaries:\n  type: python\n  dependencies: conda\n  conda_path: env.yml\nmodel:\n  name: bench\n  version: 1.0.0-1\n" +
       "  workDir: src\n  entrypoint: entry\nodahuflowVersion: '1.0'\ntoolchain:\n  name: bench\n  version: 1.0.0\n",
   );
+  writeNamedFiles(dir);
   // Small files: ~12 % of the bytes, 4,000 files of 1–64 KiB (3/4 text, 1/4 random).
   const smallBudget = total * 0.12;
   let small = 0;
@@ -270,8 +280,8 @@ for (let r = 0; r < runs; r++) {
   rmSync(unzipDir, { recursive: true, force: true });
   rmSync(omafDir, { recursive: true, force: true });
 }
-openResult = await omaf("open", omafOut, "odahuflow.model.yaml");
-console.log(`open   ${JSON.stringify(openResult.child)}`);
+openResult = await omaf("validate", omafOut);
+console.log(`validate ${JSON.stringify(openResult.child)}`);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const zipBytes = statSync(zipOut).size;
@@ -281,7 +291,7 @@ const unpackRatio = median(results.omafUnpack) / median(results.unzip);
 const rss = Math.max(...results.packRss, ...results.unpackRss);
 const openMs = Number(openResult.child?.firstMs);
 const verdict = (ok: boolean) => (ok ? "meets target" : "MISSES target");
-console.log(`pack ratio ${packRatio.toFixed(2)} (${verdict(packRatio <= 1)}), unpack ratio ${unpackRatio.toFixed(2)} (${verdict(unpackRatio <= 1)}), peak RSS ${rss.toFixed(0)} MB, open ${openMs.toFixed(1)} ms`);
+console.log(`pack ratio ${packRatio.toFixed(2)} (${verdict(packRatio <= 1)}), unpack ratio ${unpackRatio.toFixed(2)} (${verdict(unpackRatio <= 1)}), peak RSS ${rss.toFixed(0)} MB, validate ${openMs.toFixed(1)} ms`);
 
 if (!process.argv.includes("--no-write")) {
   const cpu = (readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/) ?? [])[1] ?? cpus()[0]?.model ?? "unknown";
@@ -306,8 +316,7 @@ if (!process.argv.includes("--no-write")) {
     `| pack | \`zip -r -6 -q\` ${s(median(results.zipPack))} | ${s(median(results.omafPack))} (in-process ${s(median(inProcessPack))}) | **${packRatio.toFixed(2)}** (≤ 1.0, ${verdict(packRatio <= 1)}) | ${s(median(results.zipPackCpu))} / ${s(median(results.omafPackCpu))} | zip ${(zipBytes / 1024 ** 2).toFixed(0)} MiB vs omaf ${(omafBytes / 1024 ** 2).toFixed(0)} MiB |`,
     `| unpack | \`unzip -q\` ${s(median(results.unzip))} | ${s(median(results.omafUnpack))} (in-process ${s(median(inProcessUnpack))}) | **${unpackRatio.toFixed(2)}** (≤ 1.0, ${verdict(unpackRatio <= 1)}) | ${s(median(results.unzipCpu))} / ${s(median(results.omafUnpackCpu))} | omaf verifies SHA-256 of every file; same artifact for both |`,
     `| peak RSS | | ${rss.toFixed(0)} MB | (< 200 MB, ${verdict(rss < 200)}) | | max of pack (${Math.max(...results.packRss).toFixed(0)} MB) and unpack (${Math.max(...results.unpackRss).toFixed(0)} MB) |`,
-    `| open + central directory + manifest | | ${openMs.toFixed(1)} ms first, ${Number(openResult.child?.bestMs).toFixed(1)} ms best of 5 | (< 100 ms, ${verdict(openMs < 100)}) | | ${openResult.child?.entries} entries; first = fresh process (cold JIT) |`,
-    `| … + provenance record parsed and checked | | ${Number(openResult.child?.withProvenanceFirstMs).toFixed(1)} ms first, ${Number(openResult.child?.withProvenanceBestMs).toFixed(1)} ms best of 5 | | | JSON Schema compile on first use, digest recomputed |`,
+    `| validate (central directory, manifest, provenance, schema, cross-checks) | | ${openMs.toFixed(1)} ms first, ${Number(openResult.child?.bestMs).toFixed(1)} ms best of 5 | (< 100 ms, ${verdict(openMs < 100)}) | | \`validate()\` as \`omaf validate\` calls it; first = fresh process (cold JIT) |`,
     "",
     "How omaf gets there: files are hashed on their way into the deflater (one read); small files are read ahead in " +
       "parallel while the previous entry deflates; files whose samples deflate by less than 3 % (random or already " +

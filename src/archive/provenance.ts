@@ -1,7 +1,6 @@
 // The provenance record omaf stores in every artifact it writes, and the artifact digest (spec/provenance.md).
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { Ajv, type ValidateFunction } from "ajv";
+import { validateProvenance } from "../schemas/validators.js";
 import { OmafError } from "../errors.js";
 import { checkEntryName, normaliseEntryName } from "./entry-name.js";
 
@@ -86,15 +85,6 @@ export function serializeProvenance(p: Provenance): Buffer {
   return Buffer.from(`{\n${lines.join(",\n")}\n}\n`, "utf8");
 }
 
-let validator: ValidateFunction | undefined;
-function schemaValidator(): ValidateFunction {
-  if (!validator) {
-    const schema = JSON.parse(readFileSync(new URL("../../schemas/provenance.schema.json", import.meta.url), "utf8"));
-    validator = new Ajv({ allErrors: true, strict: true }).compile(schema);
-  }
-  return validator;
-}
-
 function invalid(message: string, details?: Record<string, unknown>): OmafError {
   return new OmafError("OMAF_ERR_PROVENANCE_INVALID", `provenance record: ${message}`, details);
 }
@@ -111,7 +101,7 @@ export function parseProvenance(buf: Buffer | string): Provenance {
   } catch (err) {
     throw invalid(`not valid JSON (${(err as Error).message})`);
   }
-  const validate = schemaValidator();
+  const validate = validateProvenance;
   if (!validate(data)) {
     const issues = (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? "is invalid"}`);
     throw invalid(issues.join("; "), { issues });

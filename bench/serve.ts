@@ -1,10 +1,12 @@
 // Benchmark of `omaf serve` on the iris ONNX example, every protocol in one run against one server process:
 // OIP v2 REST (JSON and binary tensors), OIP v2 gRPC (raw contents, as tritonclient.grpc), KServe v1 and OMI —
 // next to a baseline measured in the same run: a bare fastify route in a child process calling the same
-// onnxruntime session (bench/serve-baseline.ts). HTTP load comes from autocannon, gRPC load from a grpc-js loop,
-// both in this process. Prints req/s and p50/p99 latency at concurrency 1, 16 and 64 and the ratios, and writes the
-// `## serve` section of bench/RESULTS.md unless --no-write.
-//   node --import tsx bench/serve.ts [--seconds 3] [--warmup 1] [--log] [--no-write]
+// onnxruntime session (bench/serve-baseline.ts). Both servers run as compiled JavaScript (what the published CLI
+// runs). Load comes from h2load (HTTP/1.1 and h2c gRPC; `apt-get install -y nghttp2-client`), which uses little CPU,
+// so the two cores go to the servers; without h2load, from autocannon and grpc-js loops in this process (the output
+// says which). Prints req/s and p50/p99 latency at concurrency 1, 16 and 64, CPU per request and the ratios, and
+// writes the `## serve` section of bench/RESULTS.md unless --no-write.
+//   node --import tsx bench/serve.ts [--seconds 3] [--warmup 1] [--log] [--no-write] [--in-process-load]
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +18,7 @@ import * as grpc from "@grpc/grpc-js";
 import { loadOmiPackage } from "../src/protocols/omi/proto.ts";
 import type { RunResponse } from "../src/protocols/omi/messages.ts";
 import { loadOipPackage, OIP_SERVICE_NAME, type GrpcModelInferResponse } from "../src/tensor/grpc-contents.ts";
+import { checkGrpcAnswer, checkGrpcBytes, compileServer, grpcFrame, h2load, h2loadVersion, processCpuSeconds } from "./load-tools.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.join(here, "..");
@@ -32,6 +35,8 @@ const seconds = arg("--seconds", 3);
 const warmup = arg("--warmup", 1);
 const logOn = process.argv.includes("--log");
 const write = !process.argv.includes("--no-write");
+/** h2load's version when it generates the load; undefined when the load comes from this process. */
+const h2 = process.argv.includes("--in-process-load") ? undefined : h2loadVersion();
 
 interface LevelResult {
   concurrency: number;
@@ -47,19 +52,6 @@ interface LevelResult {
 
 /** The process whose CPU time is measured (the server under test), set before each target runs. */
 let serverPid: number | undefined;
-
-/** utime + stime of a process in seconds, from /proc (Linux); NaN elsewhere. */
-function processCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // Fields 14 and 15 of stat (utime, stime) are at 11 and 12 after the command name; in clock ticks (100/s).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
 
 /** Measures server and client CPU around `run`, which answers a result without CPU figures. */
 async function withCpu(run: () => Promise<Omit<LevelResult, "serverCpuUs" | "clientCpuUs">>): Promise<LevelResult> {
@@ -120,8 +112,33 @@ async function httpLevel(target: HttpTarget, concurrency: number, durationS: num
 
 /** One measured level of an HTTP target, after `warmup` seconds at that concurrency. */
 async function httpMeasure(target: HttpTarget, concurrency: number): Promise<LevelResult> {
+  if (h2) return h2loadMeasure({ url: target.url, h1: true, body: target.body, headers: target.headers }, concurrency);
   await httpLevel(target, concurrency, warmup, false);
   return withCpu(() => httpLevel(target, concurrency, seconds, true));
+}
+
+/**
+ * One measured level with h2load: an unmeasured warm-up run, then the measured run with the server's CPU read around
+ * it; `answerBytes` (gRPC) checks that every answer carried the full message.
+ */
+async function h2loadMeasure(
+  run: { url: string; h1: boolean; body: Buffer; headers: Record<string, string>; answerBytes?: number },
+  concurrency: number,
+): Promise<LevelResult> {
+  await h2load({ ...run, concurrency, seconds: warmup });
+  const server0 = processCpuSeconds(serverPid);
+  const r = await h2load({ ...run, concurrency, seconds });
+  const server = processCpuSeconds(serverPid) - server0;
+  if (run.answerBytes !== undefined) checkGrpcBytes(run.url, r, run.answerBytes, concurrency);
+  return {
+    concurrency,
+    count: r.count,
+    perSecond: r.perSecond,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    serverCpuUs: (server * 1e6) / r.count,
+    clientCpuUs: (r.clientCpuS * 1e6) / r.count,
+  };
 }
 
 /** Fails unless the target answers 200 once. */
@@ -186,7 +203,7 @@ function unary<Res>(client: grpc.Client, method: string, bytes: Buffer, decode: 
 // Processes
 
 async function startChild(args: string[], ready: RegExp, from: "stdout" | "stderr"): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
   let text = "";
   let err = "";
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
@@ -229,13 +246,16 @@ interface Target {
 }
 
 const children: ChildProcess[] = [];
+// Both servers run as compiled JavaScript, as the published package does (no TypeScript loader in the measured
+// processes).
+const compiled = compileServer(repo, [path.join(here, "serve-baseline.ts")]);
 try {
   // Both servers run for the whole benchmark and the targets are measured in turn at each level, so slow drifts in
   // what the rest of the machine does hit the baseline and omaf alike.
-  const baseline = await startChild([path.join(here, "serve-baseline.ts"), irisFile], /listening (\d+)/, "stdout");
+  const baseline = await startChild([path.join(compiled.root, "bench", "serve-baseline.js"), irisFile], /listening (\d+)/, "stdout");
   children.push(baseline.child);
   const serveArgs = [
-    path.join(repo, "src/cli/main.ts"), "serve", irisDir, "--host", "127.0.0.1", "--json",
+    path.join(compiled.root, "dist", "cli", "main.js"), "serve", irisDir, "--host", "127.0.0.1", "--json",
     "--interfaces", "omi,oip-rest,oip-grpc,kserve-v1",
     "--omi-port", "0", "--http-port", "0", "--oip-grpc-port", "0",
     ...(logOn ? ["--inference-log-file", path.join(work, "inference.jsonl")] : ["--no-inference-log"]),
@@ -275,12 +295,32 @@ try {
   const omiDef = loadOmiPackage().ModzyModel as unknown as grpc.ServiceDefinition;
   const omiClient = new grpc.Client(`127.0.0.1:${port("omi")}`, grpc.credentials.createInsecure(), { "grpc.enable_channelz": 0 });
   const runBytes = omiDef.Run.requestSerialize({ inputs: [{ input: { input: Buffer.from(JSON.stringify([ROW])) } }] });
-  const grpcLoad = (key: string, call: () => Promise<void>): Target => ({
-    key,
-    pid: omaf.child.pid,
-    check: call,
-    measure: (c) => drive(c, call),
-  });
+  // gRPC targets: grpc-js checks the answer once; h2load sends the same bytes (one HTTP/2 connection, `concurrency`
+  // streams, as one gRPC channel) and each run is checked by the bytes of its answers (see checkGrpcBytes).
+  const GRPC_HEADERS = { "content-type": "application/grpc", te: "trailers" };
+  const grpcLoad = <Res,>(
+    key: string,
+    client: grpc.Client,
+    grpcPort: number,
+    method: string,
+    bytes: Buffer,
+    decode: (b: Buffer) => Res,
+    check: (res: Res) => void,
+  ): Target => {
+    const call = unary(client, method, bytes, decode, check);
+    const body = grpcFrame(bytes);
+    let answerBytes = 0;
+    return {
+      key,
+      pid: omaf.child.pid,
+      async check() {
+        await call();
+        if (h2) answerBytes = await checkGrpcAnswer(`http://127.0.0.1:${grpcPort}`, method, body, GRPC_HEADERS, (m) => check(decode(m)));
+      },
+      measure: (c) =>
+        h2 ? h2loadMeasure({ url: `http://127.0.0.1:${grpcPort}${method}`, h1: false, body, headers: GRPC_HEADERS, answerBytes }, c) : drive(c, call),
+    };
+  };
 
   const targets: Target[] = [
     httpTarget("baseline", baseline.child.pid, {
@@ -297,21 +337,23 @@ try {
     }),
     grpcLoad(
       "oipGrpc",
-      unary(oipClient, oipDef.ModelInfer.path, inferBytes, oipDef.ModelInfer.responseDeserialize as (b: Buffer) => GrpcModelInferResponse, (res) => {
+      oipClient,
+      port("oip-grpc"),
+      oipDef.ModelInfer.path,
+      inferBytes,
+      oipDef.ModelInfer.responseDeserialize as (b: Buffer) => GrpcModelInferResponse,
+      (res) => {
         if (res.raw_output_contents?.length !== 2) throw new Error("expected 2 raw outputs");
-      }),
+      },
     ),
     httpTarget("kserve", omaf.child.pid, {
       url: `http://127.0.0.1:${port("kserve-v1")}/v1/models/iris-onnx:predict`,
       body: Buffer.from(JSON.stringify({ instances: [ROW] })),
       headers: { "content-type": "application/json" },
     }),
-    grpcLoad(
-      "omi",
-      unary(omiClient, "/ModzyModel/Run", runBytes, omiDef.Run.responseDeserialize as (b: Buffer) => RunResponse, (res) => {
-        if (!res.outputs[0]?.success) throw new Error("OMI Run failed");
-      }),
-    ),
+    grpcLoad("omi", omiClient, port("omi"), "/ModzyModel/Run", runBytes, omiDef.Run.responseDeserialize as (b: Buffer) => RunResponse, (res) => {
+      if (!res.outputs[0]?.success) throw new Error("OMI Run failed");
+    }),
   ];
 
   // Freshly started servers run their code cold: every path answers once, then runs a warm-up level unmeasured.
@@ -359,22 +401,33 @@ try {
     "## serve",
     "",
     `Measured ${new Date().toISOString().slice(0, 10)} with \`node --import tsx bench/serve.ts\` (${seconds} s per level after ${warmup} s warm-up, one run).`,
-    `Machine: ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${fmt(totalmem() / 1024 ** 3, 1)} GiB RAM, Node ${process.version}, onnxruntime-node ${ortVersion}, autocannon ${acVersion}.`,
+    `Machine: ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${fmt(totalmem() / 1024 ** 3, 1)} GiB RAM, Node ${process.version}, onnxruntime-node ${ortVersion}, ${h2 ?? `autocannon ${acVersion}`}.`,
     `Other people were using the same two cores during the run (1-minute load average ${fmt(loadBefore, 2)} before, ${fmt(loadAfter, 2)} after),`,
     "so absolute numbers are noisy; every row comes from the same run.",
     "",
-    `Server: one \`omaf serve examples/iris-onnx\` child process with omi, oip-rest, oip-grpc and kserve-v1 enabled, inference log ${logOn ? "on (to a file)" : "off"}.`,
+    `Server: one \`omaf serve examples/iris-onnx\` child process with omi, oip-rest, oip-grpc and kserve-v1 enabled, inference log ${logOn ? "on (to a file)" : "off"},`,
+    "run as compiled JavaScript (src/ transpiled as the published package is; no TypeScript loader), as is the baseline.",
     "Each request is one row `[5.1, 3.5, 1.4, 0.2]`: OIP REST JSON `{\"inputs\": [{FP32 [1,4]}]}`; OIP REST binary = JSON header + 16 raw bytes,",
     "both outputs asked for in binary, no Content-Type (as tritonclient.http); OIP gRPC = ModelInfer with raw_input_contents (as",
     "tritonclient.grpc); KServe v1 `{\"instances\": [[...]]}`; OMI = one Run item holding `[[...]]`.",
-    "HTTP load: autocannon in this process (one connection per concurrent request, no pipelining; latency per response).",
-    "gRPC load: grpc-js loops on one channel in this process (request encoded once, every answer decoded and checked).",
+    ...(h2
+      ? [
+          "Load: h2load (C, one thread) in its own process, so nearly all of the two cores go to the servers. HTTP: one connection per",
+          "concurrent request, one request at a time on each (no pipelining). gRPC: one HTTP/2 connection with `concurrency` streams",
+          "(as one gRPC channel), the request encoded once; before the runs grpc-js checks an answer, and every run checks that each",
+          "answer carried the full message (a gRPC error answers HTTP 200 with no message). Latency per request from h2load's log.",
+        ]
+      : [
+          "Load (h2load not installed, `apt-get install -y nghttp2-client`): generated in this Node process, which then competes with",
+          "the servers for the cores. HTTP: autocannon (one connection per concurrent request, no pipelining; latency per response).",
+          "gRPC: grpc-js loops on one channel (request encoded once, every answer decoded and checked).",
+        ]),
     "Both servers run for the whole benchmark; at each level the targets are measured one after another (baseline first), after",
     "every path was warmed up once.",
     "Baseline: bench/serve-baseline.ts in a child process: a bare fastify POST route that reads the same OIP JSON body, runs the",
     "same .onnx file with the same session options and answers the outputs as JSON (no checks, provenance or logging).",
-    "CPU columns: user + system time of the server process (from /proc) and of this load-generating process, per answered",
-    "request, during the measured seconds; unlike req/s they barely depend on what else the machine runs.",
+    `CPU columns: user + system time of the server process (from /proc, all threads) and of the load generator (${h2 ? "h2load" : "this process"}), per`,
+    "answered request, during the measured seconds; they depend less than req/s on what else the machine runs.",
     "",
     "| target | concurrency | req/s | p50 ms | p99 ms | server CPU µs/req | client CPU µs/req | ÷ baseline (req/s) |",
     "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -384,6 +437,7 @@ try {
       `OIP gRPC ≥ 0.5× OIP REST — ${grpcMet ? "met" : "not met"} (${grpcTarget}).`,
     "",
   ].join("\n");
+  if (!h2) process.stdout.write("\nh2load not found: the load came from this process (install nghttp2-client for a fairer measurement)\n");
   process.stdout.write(`\n${section}\n`);
 
   if (write) {
@@ -407,4 +461,5 @@ try {
 } finally {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   rmSync(work, { recursive: true, force: true });
+  compiled.remove();
 }

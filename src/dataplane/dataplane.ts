@@ -7,6 +7,7 @@ import { OmafError, toOmafError } from "../errors.js";
 import type { OmafManifest } from "../manifest/manifest.types.js";
 import type { MatrixInput, MatrixOutput, Model, ModelMetadata } from "../runtime/model.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { Deadlines } from "./deadlines.js";
 import { parseMatrixBody, parseObjectsBody } from "./json-input.js";
 import { validateMatrix, validateTensors } from "./validate.js";
 
@@ -82,7 +83,7 @@ export class DataPlane {
   private listeners = new Set<(state: DataPlaneState) => void>();
   private readonly log?: Logger;
   private readonly logPayloads: boolean;
-  private readonly timeoutMs: number;
+  private readonly deadlines: Deadlines;
   private readonly maxInFlight: number;
   private readonly metrics?: DataPlaneMetrics;
   readonly provenance: Provenance;
@@ -104,7 +105,8 @@ export class DataPlane {
       digest: this.provenance.artifactDigest,
     });
     this.logPayloads = opts.logPayloads ?? false;
-    this.timeoutMs = opts.requestTimeoutMs;
+    const timeoutMs = opts.requestTimeoutMs;
+    this.deadlines = new Deadlines(timeoutMs, () => new OmafError("OMAF_ERR_TIMEOUT", `the prediction took longer than ${timeoutMs} ms`));
     this.maxInFlight = opts.maxInFlight;
     this.metrics = opts.metrics;
   }
@@ -189,27 +191,27 @@ export class DataPlane {
 
   /** Matrix-mode prediction. */
   async predictMatrix(input: MatrixInput, ctx: RequestContext): Promise<MatrixOutput> {
-    const release = this.admit(ctx);
+    this.admit(ctx);
     try {
       return await this.matrix(input, ctx);
     } finally {
-      release();
+      this.release();
     }
   }
 
   /** Objects-mode prediction: JSON in, JSON out. */
   async predictObjects(input: unknown, ctx: RequestContext): Promise<unknown> {
-    const release = this.admit(ctx);
+    this.admit(ctx);
     try {
       return await this.objects(input, ctx);
     } finally {
-      release();
+      this.release();
     }
   }
 
   /** Named tensors in and out (tensor-native models only; others answer OMAF_ERR_NOT_IMPLEMENTED). */
   async predictTensors(inputs: Tensor[], outputNames: string[] | undefined, ctx: RequestContext): Promise<Tensor[]> {
-    const release = this.admit(ctx);
+    this.admit(ctx);
     try {
       const meta = this.metadata();
       const model = this.model;
@@ -219,17 +221,17 @@ export class DataPlane {
         return model.predictTensors!(inputs, outputNames);
       });
     } finally {
-      release();
+      this.release();
     }
   }
 
   /** A JSON body, read by the model's mode: matrix (`{"columns"?,"data"}` or a 2-D array) or objects. */
   async predictJson(body: unknown, ctx: RequestContext): Promise<JsonPrediction> {
-    const release = this.admit(ctx);
+    this.admit(ctx);
     try {
       return await this.json(body, ctx, undefined);
     } finally {
-      release();
+      this.release();
     }
   }
 
@@ -238,7 +240,7 @@ export class DataPlane {
    * Items run one after another; each answers its own result or error, and a failing item never fails the others.
    */
   async predictJsonBatch(items: ReadonlyArray<ItemResult<unknown>>, ctx: RequestContext): Promise<ItemResult<JsonPrediction>[]> {
-    const release = this.admit(ctx);
+    this.admit(ctx);
     try {
       const out: ItemResult<JsonPrediction>[] = new Array(items.length);
       for (let i = 0; i < items.length; i++) {
@@ -257,7 +259,7 @@ export class DataPlane {
       }
       return out;
     } finally {
-      release();
+      this.release();
     }
   }
 
@@ -312,56 +314,75 @@ export class DataPlane {
     return this.call(ctx, index, input, () => this.model.predictObjects(parseObjectsBody(input)));
   }
 
-  /** Runs one prediction under the timeout, maps its error, and logs it. */
-  private async call<T>(ctx: RequestContext, index: number | undefined, input: unknown, run: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one prediction under the timeout, maps its error, logs and counts it. One promise per prediction: it
+   * settles with the model's answer, or with OMAF_ERR_TIMEOUT when the model is still running at the deadline (a
+   * late answer is then dropped).
+   */
+  private call<T>(ctx: RequestContext, index: number | undefined, input: unknown, run: () => Promise<T>): Promise<T> {
     const t0 = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new OmafError("OMAF_ERR_TIMEOUT", `the prediction took longer than ${this.timeoutMs} ms`)), this.timeoutMs);
-      });
-      const output = await Promise.race([run(), timeout]);
-      this.metrics?.observePrediction(ctx.protocol, "ok", (performance.now() - t0) / 1000);
-      if (this.log) this.logSuccess(ctx, index, t0, input, output);
-      return output;
-    } catch (err) {
-      // OmafErrors (bad input found by the runtime, a timeout) keep their code; anything else the model threw is a predict error.
-      const error = toOmafError(err, "OMAF_ERR_PREDICT");
-      this.logFailure(ctx, index, t0, error, input);
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
+    return new Promise<T>((resolve, reject) => {
+      const fail = (err: unknown) => reject(this.failed(ctx, index, t0, err, input));
+      let output: Promise<T>;
+      try {
+        output = run();
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      const pending = this.deadlines.add(t0, fail);
+      Promise.resolve(output).then(
+        (value) => {
+          if (!this.deadlines.settle(pending)) return;
+          const elapsedMs = performance.now() - t0;
+          this.metrics?.observePrediction(ctx.protocol, "ok", elapsedMs / 1000);
+          if (this.log) this.logSuccess(ctx, index, elapsedMs, input, value);
+          resolve(value);
+        },
+        (err: unknown) => {
+          if (this.deadlines.settle(pending)) fail(err);
+        },
+      );
+    });
   }
 
-  /** Admits one request or throws OMAF_ERR_UNAVAILABLE / OMAF_ERR_MODEL_NOT_READY (counted); returns its release. */
-  private admit(ctx: RequestContext): () => void {
+  /** A failed prediction as the OmafError it answers, logged and counted. */
+  private failed(ctx: RequestContext, index: number | undefined, t0: number, err: unknown, input: unknown): OmafError {
+    // OmafErrors (bad input found by the runtime, a timeout) keep their code; anything else the model threw is a predict error.
+    const error = toOmafError(err, "OMAF_ERR_PREDICT");
+    this.logFailure(ctx, index, t0, error, input);
+    return error;
+  }
+
+  /**
+   * Admits one request or throws OMAF_ERR_UNAVAILABLE / OMAF_ERR_MODEL_NOT_READY (counted). Every admitted request
+   * calls release() exactly once, from the `finally` of the public method that admitted it.
+   */
+  private admit(ctx: RequestContext): void {
     try {
-      return this.tryAdmit();
+      this.tryAdmit();
     } catch (err) {
       this.metrics?.observePrediction(ctx.protocol, (err as OmafError).code, 0);
       throw err;
     }
   }
 
-  private tryAdmit(): () => void {
+  private tryAdmit(): void {
     if (this.draining || this.closed) throw unavailable();
     if (!this.loaded) throw this.notReady();
     if (this.maxInFlight > 0 && this.inFlight >= this.maxInFlight) {
       throw new OmafError("OMAF_ERR_UNAVAILABLE", `too many requests in flight (limit ${this.maxInFlight}); retry later`);
     }
     this.inFlight++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.inFlight--;
-      if (this.inFlight === 0 && this.drainWaiters.length > 0) {
-        const waiters = this.drainWaiters;
-        this.drainWaiters = [];
-        for (const w of waiters) w();
-      }
-    };
+  }
+
+  private release(): void {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.drainWaiters.length > 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
   }
 
   private notReady(): OmafError {
@@ -371,11 +392,11 @@ export class DataPlane {
     return new OmafError("OMAF_ERR_MODEL_NOT_READY", this.loading ? "the model is still loading" : "the model is not loaded yet");
   }
 
-  private logSuccess(ctx: RequestContext, index: number | undefined, t0: number, input: unknown, output: unknown): void {
+  private logSuccess(ctx: RequestContext, index: number | undefined, elapsedMs: number, input: unknown, output: unknown): void {
     const record: Record<string, unknown> = {
       requestId: ctx.requestId,
       protocol: ctx.protocol,
-      latencyMs: round(performance.now() - t0),
+      latencyMs: round(elapsedMs),
       status: "ok",
     };
     if (index !== undefined) record.item = index;

@@ -11,9 +11,9 @@ import { OmafError } from "../errors.js";
 import { MATRIX_INPUT_NAME, MATRIX_OUTPUT_NAME } from "../runtime/gppi.js";
 import type { MatrixInput, MatrixOutput, ModelMetadata } from "../runtime/model.js";
 import { checkTensor } from "../tensor/datatype.js";
-import { matrixFromTensor, tensorFromMatrix } from "../tensor/matrix.js";
+import { matrixFromTensor, rowValuesFromData, tensorFromMatrix } from "../tensor/matrix.js";
 import type { Datatype, Tensor, TensorSpec } from "../tensor/tensor.js";
-import { valuesFromData, type JsonElement } from "../tensor/values.js";
+import type { JsonElement } from "../tensor/values.js";
 import type { DataPlane, ItemResult, RequestContext } from "./dataplane.js";
 import { formatSpec } from "./validate.js";
 
@@ -52,14 +52,15 @@ const MATRIX_OUTPUT: TensorSpec = { name: MATRIX_OUTPUT_NAME, datatype: "FP64", 
  * `outputNames` when given). Bad inputs are OMAF_ERR_BAD_INPUT; readiness, timeouts and model errors come from the
  * dataplane as for every other call.
  */
-export async function inferTensors(
-  dataplane: DataPlane,
-  inputs: Tensor[],
-  outputNames: string[] | undefined,
-  ctx: RequestContext,
-): Promise<Tensor[]> {
-  // Tensor-native models, and any model that is not ready (the dataplane answers why, and counts the refusal).
+export function inferTensors(dataplane: DataPlane, inputs: Tensor[], outputNames: string[] | undefined, ctx: RequestContext): Promise<Tensor[]> {
+  // Tensor-native models, and any model that is not ready (the dataplane answers why, and counts the refusal):
+  // handed straight through, without another promise in between.
   if (dataplane.takesTensors || !dataplane.ready) return dataplane.predictTensors(inputs, outputNames, ctx);
+  return inferRows(dataplane, inputs, outputNames, ctx);
+}
+
+/** GPPI models: tensors become rows (matrix) or JSON documents (objects). */
+async function inferRows(dataplane: DataPlane, inputs: Tensor[], outputNames: string[] | undefined, ctx: RequestContext): Promise<Tensor[]> {
   const meta = dataplane.metadata();
   if (meta.mode === "objects") return inferObjects(dataplane, inputs, outputNames, ctx);
   checkOutputNames(outputNames, meta.outputs.length > 0 ? meta.outputs : [MATRIX_OUTPUT]);
@@ -99,7 +100,7 @@ function matrixInput(inputs: Tensor[], spec: TensorSpec | undefined): MatrixInpu
     const t = inputs[0];
     let data: JsonElement[][];
     if (t.shape.length === 2) data = matrixFromTensor(t);
-    else if (t.shape.length === 1) data = [valuesFromData(t.datatype, t.data)];
+    else if (t.shape.length === 1) data = [rowValuesFromData(t.datatype, t.data)];
     else throw bad(`input '${t.name}' has shape [${t.shape.join(",")}]; the model takes rows: [rows, columns], or [columns] for one row`, { input: t.name });
     const columns = columnsOf(t);
     return columns ? { data, columns } : { data };
@@ -118,7 +119,7 @@ function matrixInput(inputs: Tensor[], spec: TensorSpec | undefined): MatrixInpu
         { input: t.name },
       );
     }
-    columns.push(valuesFromData(t.datatype, t.data));
+    columns.push(rowValuesFromData(t.datatype, t.data));
   }
   const data = Array.from({ length: n }, (_, r) => columns.map((col) => col[r]));
   return { data, columns: inputs.map((t) => t.name) };

@@ -8,10 +8,16 @@ import { parseJsonText } from "../dataplane/json-input.js";
 
 declare module "fastify" {
   interface FastifyRequest {
-    /** The protocol whose route answers this request (`kserve-v1`, `odahu`, `oip-rest`; `http` for shared routes). */
-    omafProtocol: string;
+    /**
+     * The protocol whose route answers this request (`kserve-v1`, `odahu`, `oip-rest`): a default value of each
+     * protocol scope's request class, so undefined on the listener's shared routes and unknown routes.
+     */
+    omafProtocol?: string;
   }
 }
+
+/** The protocol label of the listener's shared routes (/healthz, /readyz, /metrics) and of unknown routes. */
+export const SHARED_ROUTES_PROTOCOL = "http";
 
 /** Which key an error body uses: KServe v1 and OIP v2 say `error`, Odahu says `message`. */
 export type ErrorShape = "error" | "message";
@@ -31,8 +37,11 @@ const USABLE_REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
 
 /** The request id of an incoming request: the client's (see REQUEST_ID_HEADERS) or a fresh UUID. */
 export function requestIdFrom(headers: Record<string, string | string[] | undefined>): string {
-  for (const name of REQUEST_ID_HEADERS) {
-    const value = headers[name];
+  // Runs on every request: most carry neither header, so look them up before anything else.
+  const first = headers[REQUEST_ID_HEADERS[0]];
+  const second = headers[REQUEST_ID_HEADERS[1]];
+  if (first === undefined && second === undefined) return newRequestId();
+  for (const value of [first, second]) {
     const text = Array.isArray(value) ? value[0] : value;
     if (text !== undefined && USABLE_REQUEST_ID.test(text)) return text;
   }
@@ -50,7 +59,7 @@ export function provenanceHeaders(p: Provenance): Record<string, string> {
 
 /** Who asks, for the dataplane and the inference log: the request's id and the protocol whose route answers. */
 export function requestContext(request: FastifyRequest): RequestContext {
-  return { requestId: request.id, protocol: request.omafProtocol };
+  return { requestId: request.id, protocol: request.omafProtocol ?? SHARED_ROUTES_PROTOCOL };
 }
 
 /**

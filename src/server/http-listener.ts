@@ -20,7 +20,7 @@ import { OmafError } from "../errors.js";
 import { kserveV1Routes } from "../protocols/kserve-v1/routes.js";
 import { odahuRoutes, type OdahuNames } from "../protocols/odahu/routes.js";
 import { oipRestRoutes } from "../protocols/oip-v2/rest.js";
-import { kickLoad, provenanceHeaders, requestIdFrom, sendError, type ErrorShape } from "../protocols/http-common.js";
+import { kickLoad, provenanceHeaders, requestIdFrom, sendError, SHARED_ROUTES_PROTOCOL, type ErrorShape } from "../protocols/http-common.js";
 import type { InterfaceName } from "../settings.js";
 import { formatHostPort } from "./listener.js";
 import type { Listener } from "./listener.js";
@@ -79,29 +79,30 @@ export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => b
     forceCloseConnections: "idle",
   });
 
-  // Every body reaches the routes as raw bytes; see the header comment.
+  // Every body reaches the routes as raw bytes; see the header comment. The catch-all takes every type; the usual
+  // ones are named too, because fastify remembers the parser it found for a named type but looks the catch-all up
+  // anew (parsing the Content-Type header) on every request.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+  const rawBody = (_req: unknown, body: Buffer, done: (err: null, body: Buffer) => void) => done(null, body);
+  app.addContentTypeParser(["application/json", "application/octet-stream"], { parseAs: "buffer" }, rawBody);
+  app.addContentTypeParser("*", { parseAs: "buffer" }, rawBody);
 
-  app.decorateRequest("omafProtocol", "http");
+  // Everything every response carries is set in one synchronous onSend hook (it runs for routes, errors and 404s
+  // alike): no per-request promise, and one hook runner instead of one per concern.
   const provenance = provenanceHeaders(dataplane.provenance);
-  app.addHook("onRequest", async (request, reply) => {
-    reply.headers(provenance);
+  const provenanceNames = Object.keys(provenance);
+  const provenanceValues = Object.values(provenance);
+  app.addHook("onSend", (request, reply, payload, done) => {
+    for (let i = 0; i < provenanceNames.length; i++) reply.header(provenanceNames[i], provenanceValues[i]);
     reply.header("x-request-id", request.id);
-  });
-  // Once a stop began, every answer (including those of requests admitted before it) closes its connection:
-  // Node's server.close() only reaps connections idle at that moment, and a keep-alive connection that goes idle
-  // later would hold the stop until its keep-alive timeout.
-  app.addHook("onSend", async (_request, reply, payload) => {
+    // Once a stop began, every answer (including those of requests admitted before it) closes its connection:
+    // Node's server.close() only reaps connections idle at that moment, and a keep-alive connection that goes idle
+    // later would hold the stop until its keep-alive timeout.
     const state = dataplane.state;
     if (isClosing() || state === "draining" || state === "closed") reply.header("connection", "close");
-    return payload;
+    metrics?.observeHttpResponse(request.omafProtocol ?? SHARED_ROUTES_PROTOCOL, reply.statusCode);
+    done(null, payload);
   });
-  if (metrics) {
-    app.addHook("onResponse", async (request, reply) => {
-      metrics.observeHttpResponse(request.omafProtocol, reply.statusCode);
-    });
-  }
 
   // A listener that only serves Odahu answers unknown routes in Odahu's shape too.
   const rootShape: ErrorShape = opts.interfaces.every((i) => ERROR_SHAPES[i] === "message") ? "message" : "error";
@@ -122,9 +123,8 @@ export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => b
 
   for (const name of opts.interfaces) {
     await app.register(async (scope) => {
-      scope.addHook("onRequest", async (request) => {
-        request.omafProtocol = name;
-      });
+      // Each scope has its own request class: the protocol tag is a default value of that class, not a hook.
+      scope.decorateRequest("omafProtocol", name);
       scope.setErrorHandler((err, _request, reply) => sendError(reply, err, ERROR_SHAPES[name]));
       switch (name) {
         case "oip-rest":

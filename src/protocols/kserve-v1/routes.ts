@@ -42,7 +42,7 @@ export async function kserveV1Routes(app: FastifyInstance, opts: KserveV1RouteOp
     }
     checkName(target.slice(0, colon));
     if (verb === "explain") throw new OmafError("OMAF_ERR_NOT_IMPLEMENTED", `Model ${name} does not offer explanations.`);
-    await ensureLoaded(dataplane);
+    if (!dataplane.ready) await ensureLoaded(dataplane);
     const predictRequest = readPredictRequest(readJsonBody(request));
     const predictions = await predict(dataplane, predictRequest, requestContext(request));
     return sendJson(reply, 200, { predictions });

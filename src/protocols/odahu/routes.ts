@@ -28,9 +28,11 @@ export async function odahuRoutes(app: FastifyInstance, opts: OdahuRouteOptions)
   };
   const headers = { "Model-Name": names.modelName, "Model-Version": names.modelVersion };
 
-  app.addHook("onRequest", async (request, reply) => {
+  // Synchronous: no per-request promise.
+  app.addHook("onRequest", (request, reply, done) => {
     reply.headers(headers);
     reply.header("request-id", request.id);
+    done();
   });
 
   // Odahu deployments probe this for readiness.
@@ -52,7 +54,7 @@ export async function odahuRoutes(app: FastifyInstance, opts: OdahuRouteOptions)
   });
 
   app.post("/api/model/invoke", async (request, reply) => {
-    await ensureLoaded(dataplane);
+    if (!dataplane.ready) await ensureLoaded(dataplane);
     const body = readJsonBody(request);
     const out = await dataplane.predictJson(body, requestContext(request));
     if (dataplane.metadata().mode === "objects") return sendJson(reply, 200, out.result);

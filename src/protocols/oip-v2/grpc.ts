@@ -66,7 +66,7 @@ export function createOipGrpcService(dataplane: DataPlane): OipGrpcService {
   async function modelInfer(request: GrpcModelInferRequest | Undecodable, ctx: RequestContext): Promise<GrpcModelInferResponse> {
     if ("undecodable" in request) throw new OmafError("OMAF_ERR_BAD_INPUT", `the ModelInferRequest cannot be decoded: ${request.undecodable}`);
     checkModel(dataplane, request.model_name, request.model_version);
-    await ensureLoaded(dataplane);
+    if (!dataplane.ready) await ensureLoaded(dataplane);
     const inputs = inputsFromGrpcRequest(request);
     const requested = request.outputs && request.outputs.length > 0 ? request.outputs.map((o) => o.name) : undefined;
     const outputs = await inferTensors(dataplane, inputs, requested, ctx);

@@ -8,7 +8,9 @@ import type { DataPlane } from "../../dataplane/dataplane.js";
 import { inferTensors } from "../../dataplane/tensor-inference.js";
 import { OmafError } from "../../errors.js";
 import { binaryOutputsOf, encodeInferResponse, INFERENCE_HEADER_CONTENT_LENGTH, parseInferBody } from "../../tensor/binary.js";
-import { tensorToJson } from "../../tensor/json.js";
+import { checkTensor } from "../../tensor/datatype.js";
+import type { Tensor } from "../../tensor/tensor.js";
+import { valuesFromData } from "../../tensor/values.js";
 import { ensureLoaded, kickLoad, requestContext } from "../http-common.js";
 import { checkModel, modelMetadata, provenanceParameters, serverMetadata } from "./shared.js";
 
@@ -45,6 +47,25 @@ function decodedBody(request: FastifyRequest): Buffer {
     throw new OmafError("OMAF_ERR_BAD_INPUT", `the ${encoding} request body cannot be decoded: ${(err as Error).message}`);
   }
   throw new OmafError("OMAF_ERR_BAD_INPUT", `Content-Encoding '${encoding}' is not supported; use gzip, deflate or none`);
+}
+
+const NO_BINARY: ReadonlySet<string> = new Set();
+
+/**
+ * The outputs as OIP JSON tensors: the text of `JSON.stringify(outputs.map(tensorToJson))` (same checks, same
+ * values, same key order), written directly instead of through an object per tensor, on every JSON answer.
+ */
+export function jsonOutputsText(outputs: readonly Tensor[]): string {
+  let text = "[";
+  for (let i = 0; i < outputs.length; i++) {
+    const t = checkTensor(outputs[i]);
+    if (i > 0) text += ",";
+    // checkTensor vouched for the datatype, one of a fixed set of plain names.
+    text += `{"name":${JSON.stringify(t.name)},"shape":${JSON.stringify(t.shape)},"datatype":"${t.datatype}","data":${JSON.stringify(valuesFromData(t.datatype, t.data))}`;
+    if (t.parameters && Object.keys(t.parameters).length > 0) text += `,"parameters":${JSON.stringify(t.parameters)}`;
+    text += "}";
+  }
+  return `${text}]`;
 }
 
 /** Registers every OIP v2 REST endpoint on `app`. */
@@ -90,12 +111,13 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { dataplane: Dat
     const { header, inputs } = parseInferBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
     const requested = header.outputs && header.outputs.length > 0 ? header.outputs.map((o) => o.name) : undefined;
     const outputs = await inferTensors(dataplane, inputs, requested, requestContext(request));
-    const binary = binaryOutputsOf(header);
+    // Binary outputs only when the request names outputs or asks for all of them in binary.
+    const binary = header.outputs?.length || header.parameters?.binary_data_output === true ? binaryOutputsOf(header) : NO_BINARY;
     if (binary !== "all" && binary.size === 0) {
       // All-JSON answer (the common case): the fixed part of the envelope is serialised once, and the body goes out
       // as a string, which Node writes together with the headers.
       const id = header.id !== undefined ? `,"id":${JSON.stringify(header.id)}` : "";
-      return reply.type(JSON_TYPE).send(`${envelopeHead}${id}${envelopeParameters}${JSON.stringify(outputs.map(tensorToJson))}}`);
+      return reply.type(JSON_TYPE).send(`${envelopeHead}${id}${envelopeParameters}${jsonOutputsText(outputs)}}`);
     }
     const encoded = encodeInferResponse(
       {

@@ -1,0 +1,38 @@
+// OIP REST writes its JSON outputs directly as text; the text must be exactly JSON.stringify of tensorToJson's objects.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { jsonOutputsText } from "../../src/protocols/oip-v2/rest.js";
+import { tensorToJson } from "../../src/tensor/json.js";
+import type { Tensor } from "../../src/tensor/tensor.js";
+
+const TENSORS: Tensor[] = [
+  { name: "b", datatype: "BOOL", shape: [3], data: new Uint8Array([1, 0, 1]) },
+  { name: "u8", datatype: "UINT8", shape: [2], data: new Uint8Array([0, 255]) },
+  { name: "i8", datatype: "INT8", shape: [2], data: new Int8Array([-128, 127]) },
+  { name: "u16", datatype: "UINT16", shape: [1], data: new Uint16Array([65535]) },
+  { name: "i16", datatype: "INT16", shape: [1], data: new Int16Array([-32768]) },
+  { name: "u32", datatype: "UINT32", shape: [1], data: new Uint32Array([4294967295]) },
+  { name: "i32", datatype: "INT32", shape: [2, 1], data: new Int32Array([-1, 2147483647]) },
+  { name: "i64", datatype: "INT64", shape: [3], data: new BigInt64Array([-9223372036854775808n, 0n, 9007199254740991n]) },
+  { name: "u64", datatype: "UINT64", shape: [2], data: new BigUint64Array([18446744073709551615n, 7n]) },
+  { name: "f16", datatype: "FP16", shape: [3], data: new Uint16Array([0x3800, 0x7c00, 0x7e00]) },
+  { name: "f32", datatype: "FP32", shape: [1, 5], data: new Float32Array([1.5, -0, NaN, -Infinity, 1.7172912680300633e-40]) },
+  { name: "f64", datatype: "FP64", shape: [2], data: new Float64Array([0.1, 5e-324]) },
+  { name: 'by"tes', datatype: "BYTES", shape: [2], data: [Buffer.from("héllo"), Buffer.from('"quoted"\n')] },
+  { name: "with-params", datatype: "FP32", shape: [], data: new Float32Array([2]), parameters: { columns: ["a"], content_type: "json" } },
+  { name: "empty-params", datatype: "INT32", shape: [0], data: new Int32Array(0), parameters: {} },
+];
+
+describe("OIP REST JSON outputs", () => {
+  it("are the text of JSON.stringify(outputs.map(tensorToJson)) for every datatype, parameters included", () => {
+    assert.equal(jsonOutputsText(TENSORS), JSON.stringify(TENSORS.map(tensorToJson)));
+    assert.equal(jsonOutputsText([]), "[]");
+    for (const t of TENSORS) assert.equal(jsonOutputsText([t]), JSON.stringify([tensorToJson(t)]), t.name);
+  });
+
+  it("refuse a malformed model output as tensorToJson does", () => {
+    const broken = { name: "x", datatype: "FP32", shape: [3], data: new Float32Array(2) } as Tensor;
+    assert.throws(() => tensorToJson(broken), { code: "OMAF_ERR_INTERNAL" });
+    assert.throws(() => jsonOutputsText([broken]), { code: "OMAF_ERR_INTERNAL" });
+  });
+});

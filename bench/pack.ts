@@ -162,7 +162,7 @@ function run(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<
 }
 
 /**
- * Compiles the archive layer and bench/pack-child.ts to plain JavaScript under bench/.work/dist, so the measured
+ * Compiles src/ and bench/pack-child.ts to plain JavaScript under bench/.work/dist, so the measured
  * child runs what the published CLI runs (compiled JS), without the TypeScript loader's start-up and memory.
  */
 function compileChild(): string {
@@ -171,8 +171,9 @@ function compileChild(): string {
   rmSync(dist, { recursive: true, force: true });
   const sources = [
     "bench/pack-child.ts",
-    "src/errors.ts",
-    ...readdirSync(path.join(root, "src/archive")).filter((f) => f.endsWith(".ts")).map((f) => `src/archive/${f}`),
+    ...(readdirSync(path.join(root, "src"), { recursive: true }) as string[])
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => `src/${f.split(path.sep).join("/")}`),
   ];
   for (const rel of sources) {
     const js = ts.transpileModule(readFileSync(path.join(root, rel), "utf8"), {
@@ -183,7 +184,7 @@ function compileChild(): string {
     writeFileSync(outFile, js);
   }
   mkdirSync(path.join(dist, "schemas"), { recursive: true });
-  writeFileSync(path.join(dist, "schemas/provenance.schema.json"), readFileSync(path.join(root, "schemas/provenance.schema.json")));
+  for (const f of readdirSync(path.join(root, "schemas"))) writeFileSync(path.join(dist, "schemas", f), readFileSync(path.join(root, "schemas", f)));
   writeFileSync(path.join(dist, "package.json"), JSON.stringify({ type: "module" }));
   return path.join(dist, "bench/pack-child.js");
 }

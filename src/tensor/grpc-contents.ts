@@ -1,7 +1,7 @@
 // Open Inference Protocol gRPC tensors (spec/grpc_predict_v2.proto, loaded with @grpc/proto-loader) <-> Tensor:
 // typed InferTensorContents lists, or raw_input_contents / raw_output_contents bytes (what tritonclient.grpc uses).
-import { fileURLToPath } from "node:url";
-import * as protoLoader from "@grpc/proto-loader";
+import type * as protoLoader from "@grpc/proto-loader";
+import { PROTO_LOADER_OPTIONS, protoPackage, protoService, specPath } from "../spec-files.js";
 import type { ServiceDefinition } from "@grpc/grpc-js";
 import { OmafError } from "../errors.js";
 import { badInput, checkShape, checkTensor, parseDatatype, show } from "./datatype.js";
@@ -10,44 +10,22 @@ import { withParameters } from "./json.js";
 import { numbersOf } from "./values.js";
 import { elementCount, type Datatype, type Tensor } from "./tensor.js";
 
-/** spec/grpc_predict_v2.proto; the same relative path works from src/ (development) and dist/ (the built package). */
-export const OIP_PROTO_PATH = fileURLToPath(new URL("../../spec/grpc_predict_v2.proto", import.meta.url));
+export const OIP_PROTO_PATH = specPath("grpc_predict_v2.proto");
 
 /** The full gRPC service name: methods are /inference.GRPCInferenceService/<Rpc>. */
 export const OIP_SERVICE_NAME = "inference.GRPCInferenceService";
 
-/**
- * proto-loader options every OIP gRPC user must share (server, tests, benchmarks), because the converters here rely
- * on the object shapes they produce:
- * - keepCase: field names as in the proto (raw_input_contents, fp32_contents, ...).
- * - longs: String: int64/uint64 fields (shape, int64_contents, uint64_contents, int64_param, uint64_param) arrive as
- *   exact decimal strings; Number would silently round values beyond 2^53. Shapes are turned into numbers by
- *   tensorFromGrpc; when sending, numbers and decimal strings are both accepted for these fields.
- * - defaults: absent repeated fields are [] and strings "", so handlers need no undefined checks (`contents` stays
- *   null when absent).
- * - oneofs: InferParameter gets `parameter_choice` naming the field set.
- * - bytes fields are left as Buffers (proto-loader's default): raw_input_contents entries are zero-copy views into the
- *   received message.
- */
-export const OIP_PROTO_LOADER_OPTIONS: protoLoader.Options = {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-};
-
-let cached: protoLoader.PackageDefinition | undefined;
+/** The shared proto-loader options (see spec-files.ts); the converters here rely on the shapes they produce. */
+export const OIP_PROTO_LOADER_OPTIONS: protoLoader.Options = PROTO_LOADER_OPTIONS;
 
 /** The parsed OIP package definition (parsed once per process). */
 export function loadOipPackage(): protoLoader.PackageDefinition {
-  cached ??= protoLoader.loadSync(OIP_PROTO_PATH, OIP_PROTO_LOADER_OPTIONS);
-  return cached;
+  return protoPackage("grpc_predict_v2.proto");
 }
 
 /** The GRPCInferenceService definition, ready for grpc.Server.addService or makeGenericClientConstructor. */
 export function oipServiceDefinition(): ServiceDefinition {
-  return loadOipPackage()[OIP_SERVICE_NAME] as unknown as ServiceDefinition;
+  return protoService("grpc_predict_v2.proto", OIP_SERVICE_NAME);
 }
 
 /** A 64-bit integer as proto-loader gives it (string with OIP_PROTO_LOADER_OPTIONS) or accepts it. */

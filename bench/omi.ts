@@ -7,7 +7,7 @@
 //   node --import tsx bench/omi.ts [--seconds 5] [--warmup 1] [--no-log] [--no-write] [--in-process-load]
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,7 @@ import * as grpc from "@grpc/grpc-js";
 import { loadOmiPackage } from "../src/protocols/omi/proto.ts";
 import type { RunResponse } from "../src/protocols/omi/messages.ts";
 import { checkGrpcAnswer, checkGrpcBytes, compileServer, grpcFrame, h2load, h2loadVersion, processCpuSeconds } from "./load-tools.ts";
+import { RESULTS_FILE, writeResultsSection } from "./results.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.join(here, "..");
@@ -222,22 +223,8 @@ try {
   process.stdout.write(`\n${section}\n`);
 
   if (write) {
-    const file = path.join(here, "RESULTS.md");
-    let text = "";
-    try {
-      text = readFileSync(file, "utf8");
-    } catch {
-      text = "# Benchmark results\n\n";
-    }
-    const start = text.search(/^## omi\s*$/m);
-    if (start < 0) text = `${text.trimEnd()}\n\n${section}`;
-    else {
-      const rest = text.slice(start + 1);
-      const next = rest.search(/^## /m);
-      text = text.slice(0, start) + section + (next < 0 ? "" : `\n${rest.slice(next)}`);
-    }
-    writeFileSync(file, text.endsWith("\n") ? text : `${text}\n`);
-    process.stdout.write(`\nwrote the ## omi section of ${path.relative(repo, file)}\n`);
+    writeResultsSection("omi", section);
+    process.stdout.write(`\nwrote the ## omi section of ${path.relative(repo, RESULTS_FILE)}\n`);
   }
 } finally {
   if (server && server.exitCode === null && server.signalCode === null) server.kill("SIGKILL");

@@ -11,6 +11,7 @@ import { cpus } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
+import { RESULTS_FILE, writeResultsSection } from "./results.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const work = path.join(here, ".work");
@@ -329,11 +330,7 @@ if (!process.argv.includes("--no-write")) {
       "takes that core its wall time approaches unzip's or exceeds it.",
     "",
   ].join("\n");
-  const resultsFile = path.join(here, "RESULTS.md");
-  const before = existsSync(resultsFile) ? readFileSync(resultsFile, "utf8") : "# Benchmark results\n\n";
-  const re = /## pack\n[\s\S]*?(?=\n## |$)/;
-  const next = re.test(before) ? before.replace(re, section.trimEnd() + "\n") : before.trimEnd() + "\n\n" + section;
-  writeFileSync(resultsFile, next);
-  console.log(`wrote ${resultsFile}`);
+  writeResultsSection("pack", section);
+  console.log(`wrote ${RESULTS_FILE}`);
 }
 rmSync(out, { recursive: true, force: true });

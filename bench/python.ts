@@ -155,6 +155,7 @@ server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
 print(server.server_address[1], flush=True)
 server.serve_forever()
 `;
+import { RESULTS_FILE, writeResultsSection } from "./results.js";
 
 async function startHttpServer(root: string): Promise<{ port: number; stop: () => void }> {
   const script = path.join(root, "server.py");
@@ -271,26 +272,9 @@ try {
   process.stdout.write(`\n${section}\n`);
 
   if (write) {
-    const file = path.join(here, "RESULTS.md");
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch {
-      text = "# Benchmark results\n\n";
-    }
-    const start = text.search(/^## python\s*$/m);
-    if (start < 0) text = `${text.trimEnd()}\n\n${section}`;
-    else {
-      const rest = text.slice(start + 1);
-      const next = rest.search(/^## /m);
-      const old = next < 0 ? rest : rest.slice(0, next);
-      // The "### protocol level" part is bench/python-serve.ts's: keep it.
-      const own = old.search(/^### protocol level\s*$/m);
-      const kept = own < 0 ? "" : `\n${old.slice(own).trimEnd()}\n`;
-      text = text.slice(0, start) + section + kept + (next < 0 ? "" : `\n${rest.slice(next)}`);
-    }
-    writeFileSync(file, text.endsWith("\n") ? text : `${text}\n`);
-    process.stdout.write(`\nwrote the ## python section of ${path.relative(repo, file)}\n`);
+    // The "### protocol level" part is bench/python-serve.ts's: keep it.
+    writeResultsSection("python", section, { keep: "protocol level" });
+    process.stdout.write(`\nwrote the ## python section of ${path.relative(repo, RESULTS_FILE)}\n`);
   }
 } finally {
   rmSync(root, { recursive: true, force: true });

@@ -9,7 +9,7 @@
 //   node --import tsx bench/serve.ts [--seconds 3] [--warmup 1] [--log] [--no-write] [--in-process-load]
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import path from "node:path";
@@ -19,6 +19,7 @@ import { loadOmiPackage } from "../src/protocols/omi/proto.ts";
 import type { RunResponse } from "../src/protocols/omi/messages.ts";
 import { loadOipPackage, OIP_SERVICE_NAME, type GrpcModelInferResponse } from "../src/tensor/grpc-contents.ts";
 import { checkGrpcAnswer, checkGrpcBytes, compileServer, grpcFrame, h2load, h2loadVersion, processCpuSeconds } from "./load-tools.ts";
+import { RESULTS_FILE, writeResultsSection } from "./results.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.join(here, "..");
@@ -441,22 +442,8 @@ try {
   process.stdout.write(`\n${section}\n`);
 
   if (write) {
-    const file = path.join(here, "RESULTS.md");
-    let text = "";
-    try {
-      text = readFileSync(file, "utf8");
-    } catch {
-      text = "# Benchmark results\n\n";
-    }
-    const start = text.search(/^## serve\s*$/m);
-    if (start < 0) text = `${text.trimEnd()}\n\n${section}`;
-    else {
-      const rest = text.slice(start + 1);
-      const next = rest.search(/^## /m);
-      text = text.slice(0, start) + section + (next < 0 ? "" : `\n${rest.slice(next)}`);
-    }
-    writeFileSync(file, text.endsWith("\n") ? text : `${text}\n`);
-    process.stdout.write(`\nwrote the ## serve section of ${path.relative(repo, file)}\n`);
+    writeResultsSection("serve", section);
+    process.stdout.write(`\nwrote the ## serve section of ${path.relative(repo, RESULTS_FILE)}\n`);
   }
 } finally {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");

@@ -163,6 +163,17 @@ export async function predict_on_objects(input) {
   return dir;
 }
 
+/** A matrix model (`first-value`) that answers each row's first value and names no output columns. */
+export async function writeNoColumnsModel(dir: string): Promise<string> {
+  await writeTree(dir, {
+    "odahuflow.model.yaml": manifest("first-value", "model.mjs"),
+    "src/model.mjs": `export const init = () => "matrix";
+export const predict_on_matrix = (rows) => [rows.map((r) => [r[0]]), null];
+`,
+  });
+  return dir;
+}
+
 /** A model whose init() throws. */
 export async function writeFailingInitModel(dir: string): Promise<string> {
   await writeTree(dir, {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { tempDir } from "../helpers/fixtures.js";
-import { startServe, writeBehaveModel, writeSumModel, type ServeProcess } from "../helpers/serve.js";
+import { startServe, writeBehaveModel, writeNoColumnsModel, writeSumModel, type ServeProcess } from "../helpers/serve.js";
 import { assertProvenance, freePort, http } from "./helpers.js";
 
 type Json = Record<string, any>;
@@ -100,6 +100,17 @@ describe("Odahu REST", () => {
     assert.deepEqual(doc.definitions.PredictionResponse.properties.columns.example, ["sum"]);
     // The checker itself finds a broken document.
     assert.notDeepEqual(swaggerProblems({ ...doc, swagger: "3.0", definitions: {} }), []);
+  });
+
+  it("answers \"columns\": null when the model names no output columns, as Odahu's server did", async () => {
+    const proc = await startServe(await writeNoColumnsModel(join(root.dir, "no-columns")), { args: ["--interfaces", "odahu"] });
+    try {
+      const res = await http(`${proc.url("Odahu REST")}/api/model/invoke`, { body: { data: [[5, 6], [7, 8]] } });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.text, '{"prediction":[[5],[7]],"columns":null}');
+    } finally {
+      await proc.kill();
+    }
   });
 
   it("invokes with and without columns; errors keep the message key", async () => {

@@ -58,6 +58,7 @@ export async function odahuRoutes(app: FastifyInstance, opts: OdahuRouteOptions)
     const body = readJsonBody(request);
     const out = await dataplane.predictJson(body, requestContext(request));
     if (dataplane.metadata().mode === "objects") return sendJson(reply, 200, out.result);
-    return sendJson(reply, 200, out.columns ? { prediction: out.result, columns: out.columns } : { prediction: out.result });
+    // As Odahu's server: `columns` is always there, null when the model names none.
+    return sendJson(reply, 200, { prediction: out.result, columns: out.columns ?? null });
   });
 }

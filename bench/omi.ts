@@ -191,7 +191,7 @@ try {
     "",
     `Measured ${new Date().toISOString().slice(0, 10)} with \`node --import tsx bench/omi.ts\` (${seconds} s per level after ${warmup} s warm-up, one run).`,
     `Machine: ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${fmt(totalmem() / 1024 ** 3, 1)} GiB RAM, Node ${process.version}, onnxruntime-node ${inProcess.version}${h2 ? `, ${h2}` : ""}.`,
-    `Other people were using the same two cores during the run (1-minute load average ${fmt(loadBefore, 2)} before, ${fmt(loadAfter, 2)} after),`,
+    `Machine load during the run: 1-minute load average ${fmt(loadBefore, 2)} before, ${fmt(loadAfter, 2)} after;`,
     "so absolute numbers are noisy; the two columns come from the same run.",
     "",
     `Server: \`omaf serve examples/iris-onnx\` as a child process run as compiled JavaScript (as the published package), inference log ${logOn ? "on (to a file)" : "off"}.`,

@@ -303,8 +303,8 @@ if (!process.argv.includes("--no-write")) {
     "",
     `Run \`node --import tsx bench/pack.ts --size-mb ${sizeMB}${runs > 1 ? ` --runs ${runs}` : ""}\` on ${new Date().toISOString().slice(0, 10)}; ` +
       `machine: ${nproc} CPUs (${cpu}), Node ${process.version}, Info-ZIP zip/unzip from /usr/bin. ` +
-      `The CPUs were shared with other people's work during the run (1-minute load average ${loadBefore} before, ` +
-      `${loadAverage()} after), so wall times carry noise; CPU times (user + system, all threads) are steadier.`,
+      `Machine load during the run: 1-minute load average ${loadBefore} before, ` +
+      `${loadAverage()} after; wall times carry noise, CPU times (user + system, all threads) are steadier.`,
     "",
     `Dataset: ${fileCount} files, ${(dataBytes / 1024 ** 2).toFixed(0)} MiB — ~12 % small files (1–64 KiB; 3/4 text, 1/4 random), ` +
       "text CSV 33 %, random bytes 35 %, float32 weights 20 %. Page cache warmed and dirty pages synced before each " +

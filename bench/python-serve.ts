@@ -370,7 +370,7 @@ try {
     `Measured ${new Date().toISOString().slice(0, 10)} with \`node --import tsx bench/python-serve.ts --seconds ${seconds} --rounds ${rounds} --workers ${workers}\`.`,
     `Machine: ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${fmt(totalmem() / 1024 ** 3, 1)} GiB RAM, Node ${process.version}, ` +
       `${PYTHON} (Python ${pythonVersion[0]}, scikit-learn ${pythonVersion[1]}, pandas ${pythonVersion[2]}, numpy ${pythonVersion[3]}), autocannon ${acVersion}.`,
-    `Other people were using the same two cores during the run (1-minute load average ${fmt(loadBefore, 2)} before, ${fmt(loadAfter, 2)} after), ` +
+    `Machine load during the run: 1-minute load average ${fmt(loadBefore, 2)} before, ${fmt(loadAfter, 2)} after; ` +
       "so absolute numbers are noisy; both servers ran side by side for the whole run and took turns at each level.",
     "",
     `omaf: \`omaf serve examples/python-sklearn --interfaces oip-rest --no-inference-log\` with \`OMAF_PYTHON_WORKERS=${workers}\`, from source ` +

@@ -244,7 +244,7 @@ try {
     "",
     `Run \`node --import tsx bench/python.ts --seconds ${SECONDS} --calls ${CALLS}\` on ${new Date().toISOString().slice(0, 10)}; ` +
       `machine: ${cpus().length} CPUs (${cpu}), Node ${process.version}, ${PYTHON} (numpy/pandas/scikit-learn from Debian). ` +
-      "The CPUs were shared with other people's work during the run, so single numbers carry noise.",
+      "Other work on the machine skews single numbers; the CPU columns are steadier.",
     "",
     `Bridge overhead per call: wall time of \`predictMatrix()\` minus the time \`predict_on_matrix()\` took inside the worker, ${fmt(CALLS)} sequential calls on one worker after 500 warm-up calls; best of ${ROUNDS} rounds by median.`,
     "",

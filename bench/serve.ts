@@ -403,7 +403,7 @@ try {
     "",
     `Measured ${new Date().toISOString().slice(0, 10)} with \`node --import tsx bench/serve.ts\` (${seconds} s per level after ${warmup} s warm-up, one run).`,
     `Machine: ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${fmt(totalmem() / 1024 ** 3, 1)} GiB RAM, Node ${process.version}, onnxruntime-node ${ortVersion}, ${h2 ?? `autocannon ${acVersion}`}.`,
-    `Other people were using the same two cores during the run (1-minute load average ${fmt(loadBefore, 2)} before, ${fmt(loadAfter, 2)} after),`,
+    `Machine load during the run: 1-minute load average ${fmt(loadBefore, 2)} before, ${fmt(loadAfter, 2)} after;`,
     "so absolute numbers are noisy; every row comes from the same run.",
     "",
     `Server: one \`omaf serve examples/iris-onnx\` child process with omi, oip-rest, oip-grpc and kserve-v1 enabled, inference log ${logOn ? "on (to a file)" : "off"},`,

@@ -82,6 +82,8 @@ export class DataPlane {
   private drainWaiters: Array<() => void> = [];
   private listeners = new Set<(state: DataPlaneState) => void>();
   private readonly log?: Logger;
+  /** Errors already written to the inference log (see reportRejected). */
+  private readonly logged = new WeakSet<object>();
   private readonly logPayloads: boolean;
   private readonly deadlines: Deadlines;
   private readonly maxInFlight: number;
@@ -362,7 +364,8 @@ export class DataPlane {
     try {
       this.tryAdmit();
     } catch (err) {
-      this.metrics?.observePrediction(ctx.protocol, (err as OmafError).code, 0);
+      // Refused (draining, not loaded, too busy): still one inference-log line and one count.
+      this.logFailure(ctx, undefined, 0, err as OmafError);
       throw err;
     }
   }
@@ -407,7 +410,18 @@ export class DataPlane {
     this.log!.info(record, "inference");
   }
 
+  /**
+   * Logs and counts a request that a protocol refused before it reached the dataplane (a malformed body, an unknown
+   * model, a body over the limit), so every inference request leaves a line in the inference log. Errors the
+   * dataplane itself already logged are not logged again.
+   */
+  reportRejected(ctx: RequestContext, err: unknown): void {
+    if (err !== null && typeof err === "object" && this.logged.has(err)) return;
+    this.logFailure(ctx, undefined, 0, toOmafError(err, "OMAF_ERR_BAD_INPUT"));
+  }
+
   private logFailure(ctx: RequestContext, index: number | undefined, t0: number, error: OmafError, input?: unknown): void {
+    this.logged.add(error);
     this.metrics?.observePrediction(ctx.protocol, error.code, t0 === 0 ? 0 : (performance.now() - t0) / 1000);
     if (!this.log) return;
     const record: Record<string, unknown> = {

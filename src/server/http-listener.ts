@@ -20,7 +20,7 @@ import { OmafError } from "../errors.js";
 import { kserveV1Routes } from "../protocols/kserve-v1/routes.js";
 import { odahuRoutes, type OdahuNames } from "../protocols/odahu/routes.js";
 import { oipRestRoutes } from "../protocols/oip-v2/rest.js";
-import { kickLoad, provenanceHeaders, requestIdFrom, sendError, SHARED_ROUTES_PROTOCOL, type ErrorShape } from "../protocols/http-common.js";
+import { kickLoad, provenanceHeaders, requestContext, requestIdFrom, sendError, SHARED_ROUTES_PROTOCOL, type ErrorShape } from "../protocols/http-common.js";
 import type { InterfaceName } from "../settings.js";
 import { formatHostPort } from "./listener.js";
 import type { Listener } from "./listener.js";
@@ -125,7 +125,11 @@ export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => b
     await app.register(async (scope) => {
       // Each scope has its own request class: the protocol tag is a default value of that class, not a hook.
       scope.decorateRequest("omafProtocol", name);
-      scope.setErrorHandler((err, _request, reply) => sendError(reply, err, ERROR_SHAPES[name]));
+      scope.setErrorHandler((err, request, reply) => {
+        // Inference requests (all POST) refused before the dataplane still get their inference-log line.
+        if (request.method === "POST") dataplane.reportRejected(requestContext(request), err);
+        return sendError(reply, err, ERROR_SHAPES[name]);
+      });
       switch (name) {
         case "oip-rest":
           await scope.register(oipRestRoutes, { dataplane });

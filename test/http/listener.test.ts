@@ -104,12 +104,14 @@ describe("HTTP listener (real omaf serve)", () => {
 
       await http(`${base}/v1/models/sum-check:predict`, { body: { instances: [[1, 2]] }, headers: { "x-request-id": "metrics-1" } });
       await http(`${base}/v1/models/sum-check:predict`, { body: { instances: [[3, 4]] } });
-      await http(`${base}/v1/models/sum-check:predict`, { body: { instances: [[-3, 4]] } });
+      await http(`${base}/v1/models/sum-check:predict`, { body: { instances: [[-3, 4]] }, headers: { "x-request-id": "metrics-err" } });
+      await http(`${base}/v1/models/sum-check:predict`, { body: "[[1,", headers: { "x-request-id": "metrics-bad" } });
       await http(`${base}/api/model/invoke`, { body: { data: [[1, 1]] }, headers: { "request-id": "metrics-2" } });
 
       const later = await scrape();
       assert.equal(sampleValue(later, "omaf_requests_total", ok), okBefore + 2);
       assert.equal(sampleValue(later, "omaf_requests_total", { protocol: "kserve-v1", status: "OMAF_ERR_PREDICT" }), 1);
+      assert.equal(sampleValue(later, "omaf_requests_total", { protocol: "kserve-v1", status: "OMAF_ERR_BAD_INPUT" }), 1);
       assert.equal(sampleValue(later, "omaf_requests_total", { protocol: "odahu", status: "ok" }), 1);
       assert.equal(sampleValue(later, "omaf_request_duration_seconds_count", ok), okBefore + 2);
       assert.equal(sampleValue(later, "omaf_request_duration_seconds_bucket", { ...ok, le: "+Inf" }), okBefore + 2);
@@ -122,6 +124,11 @@ describe("HTTP listener (real omaf serve)", () => {
       assert.equal(kserve?.protocol, "kserve-v1");
       const odahu = lines.find((l) => l.msg === "inference" && l.requestId === "metrics-2");
       assert.equal(odahu?.protocol, "odahu");
+      // A model error is logged once; a body refused before reaching the model is logged too.
+      const failed = lines.filter((l) => l.msg === "inference" && l.requestId === "metrics-err");
+      assert.deepEqual(failed.map((l) => l.code), ["OMAF_ERR_PREDICT"]);
+      const refused = lines.filter((l) => l.msg === "inference" && l.requestId === "metrics-bad");
+      assert.deepEqual(refused.map((l) => [l.protocol, l.status, l.code]), [["kserve-v1", "error", "OMAF_ERR_BAD_INPUT"]]);
     } finally {
       await proc.kill();
     }

@@ -111,7 +111,13 @@ export function createOipGrpcService(dataplane: DataPlane): OipGrpcService {
     },
     ModelInfer(call: ServerUnaryCall<GrpcModelInferRequest | Undecodable, GrpcModelInferResponse>, callback: sendUnaryData<GrpcModelInferResponse>) {
       const ctx: RequestContext = { requestId: requestIdOf(call), protocol: OIP_GRPC_PROTOCOL };
-      modelInfer(call.request, ctx).then((res) => callback(null, res), (err) => callback(grpcError(err)));
+      modelInfer(call.request, ctx).then(
+        (res) => callback(null, res),
+        (err) => {
+          dataplane.reportRejected(ctx, err);
+          callback(grpcError(err));
+        },
+      );
     },
   };
   return { definition: definitionWithSafeDecoding(), implementation };

@@ -12,14 +12,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { RESULTS_FILE, writeResultsSection } from "./results.js";
+import { numberFlag } from "./flags.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const work = path.join(here, ".work");
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Dataset: compressible text (code, configs, CSV), random bytes (incompressible) and float weights (compress a bit),
@@ -222,8 +219,8 @@ function dirBytes(dir: string): { files: number; bytes: number } {
   return { files, bytes };
 }
 
-const sizeMB = Number(arg("--size-mb", "1024"));
-const runs = Number(arg("--runs", "1"));
+const sizeMB = numberFlag("--size-mb", 1024);
+const runs = numberFlag("--runs", 1);
 const dataset = await buildDataset(sizeMB);
 const { files: fileCount, bytes: dataBytes } = dirBytes(dataset);
 console.log(`dataset ${dataset}: ${fileCount} files, ${(dataBytes / 1024 ** 2).toFixed(0)} MiB`);

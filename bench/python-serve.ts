@@ -13,6 +13,7 @@ import { createRequire } from "node:module";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { numberFlag } from "./flags.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.join(here, "..");
@@ -21,14 +22,10 @@ const PYTHON = process.env.OMAF_PYTHON || "/usr/bin/python3";
 const LEVELS = [1, 8];
 const ROW = [5.1, 3.5, 1.4, 0.2];
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const seconds = arg("--seconds", 5);
-const warmup = arg("--warmup", 1);
-const rounds = arg("--rounds", 3);
-const workers = arg("--workers", 2);
+const seconds = numberFlag("--seconds", 5);
+const warmup = numberFlag("--warmup", 1);
+const rounds = numberFlag("--rounds", 3);
+const workers = numberFlag("--workers", 2);
 const write = !process.argv.includes("--no-write");
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -17,18 +17,15 @@ import { parse } from "yaml";
 import type { OmafManifest } from "../src/manifest/manifest.types.js";
 import type { MatrixInput } from "../src/runtime/model.js";
 import { createPythonModel, type PythonModel } from "../src/runtime/python/python-model.js";
+import { numberFlag } from "./flags.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.join(here, "..");
 const PYTHON = process.env.OMAF_PYTHON || "/usr/bin/python3";
 const IRIS_DIR = path.join(repo, "examples", "python-sklearn");
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
-const SECONDS = Number(arg("--seconds", "3"));
-const CALLS = Number(arg("--calls", "3000"));
+const SECONDS = numberFlag("--seconds", 3);
+const CALLS = numberFlag("--calls", 3000);
 const write = !process.argv.includes("--no-write");
 
 const quiet = { info: () => {}, warn: (m: string) => console.warn(m), error: (m: string) => console.error(m) };

@@ -20,6 +20,7 @@ import type { RunResponse } from "../src/protocols/omi/messages.ts";
 import { loadOipPackage, OIP_SERVICE_NAME, type GrpcModelInferResponse } from "../src/tensor/grpc-contents.ts";
 import { checkGrpcAnswer, checkGrpcBytes, compileServer, grpcFrame, h2load, h2loadVersion, processCpuSeconds } from "./load-tools.ts";
 import { RESULTS_FILE, writeResultsSection } from "./results.js";
+import { numberFlag } from "./flags.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.join(here, "..");
@@ -28,12 +29,8 @@ const irisFile = path.join(irisDir, "model", "iris.onnx");
 const LEVELS = [1, 16, 64];
 const ROW = [5.1, 3.5, 1.4, 0.2];
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const seconds = arg("--seconds", 3);
-const warmup = arg("--warmup", 1);
+const seconds = numberFlag("--seconds", 3);
+const warmup = numberFlag("--warmup", 1);
 const logOn = process.argv.includes("--log");
 const write = !process.argv.includes("--no-write");
 /** h2load's version when it generates the load; undefined when the load comes from this process. */

@@ -1,6 +1,8 @@
-// The one place between protocols and the model: loading, readiness, admission (draining, in-flight limit),
-// request checks, the per-request timeout, error mapping, the inference log and provenance.
-// Protocol modules only translate their wire format to these calls and back.
+// The one door between protocols and the model. Every inference request goes through DataPlane.infer(): admission
+// (draining, the in-flight limit), loading (a lazy model's first load, the retry of a failed one), the request
+// checks, the per-call timeout, error mapping, and exactly one inference-log line and one metric per request, with
+// the code the request was answered with. Protocol modules only translate their wire format to these calls and back;
+// none of them loads the model or decides readiness.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { OmafError, toOmafError } from "../errors.js";
@@ -30,13 +32,13 @@ export interface Provenance {
 /** Who asks: carried into the inference log. */
 export interface RequestContext {
   requestId: string;
-  /** e.g. `omi`, `oip-v2-grpc`, `kserve-v1`. */
+  /** e.g. `omi`, `oip-grpc`, `kserve-v1`. */
   protocol: string;
 }
 
-/** Where the dataplane reports each prediction (the server's Prometheus metrics). */
+/** Where the dataplane reports each request (the server's Prometheus metrics). */
 export interface DataPlaneMetrics {
-  /** One prediction finished or was refused: `status` is `ok` or the OMAF_ERR_ code; refusals take 0 s. */
+  /** One request was answered: `status` is `ok` or the OMAF_ERR_ code it was answered with; refusals take 0 s. */
   observePrediction(protocol: string, status: string, seconds: number): void;
 }
 
@@ -45,7 +47,7 @@ export interface DataPlaneOptions {
   logger?: Logger;
   /** Log inputs and outputs too (off by default: they may hold sensitive data). */
   logPayloads?: boolean;
-  /** A prediction running longer answers OMAF_ERR_TIMEOUT. */
+  /** A model call running longer answers OMAF_ERR_TIMEOUT. */
   requestTimeoutMs: number;
   /** Most requests admitted at once; 0 = no limit. */
   maxInFlight: number;
@@ -65,6 +67,29 @@ export interface JsonPrediction {
 /** One item of a batch: a value, or the error that item already has (e.g. it was not valid JSON). */
 export type ItemResult<T> = { ok: true; value: T } | { ok: false; error: OmafError };
 
+/**
+ * One admitted inference request, as a protocol handler sees it while it runs: the loaded model's metadata and the
+ * model calls. Each call is checked against the model's contract and runs under the request timeout; errors are
+ * OmafErrors. Only valid inside the handler given to DataPlane.infer().
+ */
+export interface Inference {
+  readonly metadata: ModelMetadata;
+  /** True when the model takes named tensors directly (predictTensors); others go through tensor-inference.ts. */
+  readonly takesTensors: boolean;
+  predictMatrix(input: MatrixInput): Promise<MatrixOutput>;
+  /** Objects mode: JSON in, JSON out. */
+  predictObjects(input: unknown): Promise<unknown>;
+  /** Named tensors in and out (tensor-native models only; others answer OMAF_ERR_NOT_IMPLEMENTED). */
+  predictTensors(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]>;
+  /** A JSON body read by the model's mode: matrix (`{"columns"?,"data"}` or a 2-D array) or objects. */
+  predictJson(body: unknown): Promise<JsonPrediction>;
+  /**
+   * Several JSON bodies in one request, one after another; each answers its own result or error and a failing item
+   * never fails the others (the log line counts the failed items).
+   */
+  predictJsonBatch(items: ReadonlyArray<ItemResult<unknown>>): Promise<ItemResult<JsonPrediction>[]>;
+}
+
 /** A fresh request id. */
 export function newRequestId(): string {
   return randomUUID();
@@ -81,17 +106,21 @@ export class DataPlane {
   private inFlight = 0;
   private drainWaiters: Array<() => void> = [];
   private listeners = new Set<(state: DataPlaneState) => void>();
-  private readonly log?: Logger;
+  /** @internal Read by the per-request Inference objects. */
+  readonly log?: Logger;
   /** Errors already written to the inference log (see reportRejected). */
   private readonly logged = new WeakSet<object>();
-  private readonly logPayloads: boolean;
-  private readonly deadlines: Deadlines;
+  /** @internal */
+  readonly logPayloads: boolean;
+  /** @internal */
+  readonly deadlines: Deadlines;
   private readonly maxInFlight: number;
   private readonly metrics?: DataPlaneMetrics;
   readonly provenance: Provenance;
 
   constructor(
-    private readonly model: Model,
+    /** @internal */
+    readonly model: Model,
     readonly artifact: ServedArtifact,
     opts: DataPlaneOptions,
   ) {
@@ -121,9 +150,19 @@ export class DataPlane {
     return this._loadError ? "failed" : "unloaded";
   }
 
-  /** Loaded and accepting requests. */
+  /** Loaded and accepting requests. Reading it starts nothing; probes use probeReady(). */
   get ready(): boolean {
     return this.loaded && !this.draining && !this.closed;
+  }
+
+  /**
+   * Readiness as a probe asks it (HTTP /readyz, OIP ServerReady/ModelReady, Odahu /healthcheck, KServe model status):
+   * true when ready. A probe starts a lazy model's first load (so a probe-gated deployment ever becomes ready) but
+   * never waits for it and never retries a failed one; inference requests do that.
+   */
+  probeReady(): boolean {
+    if (this.state === "unloaded") this.load().catch(() => undefined);
+    return this.ready;
   }
 
   /** Why the last load failed, if it did. */
@@ -141,7 +180,7 @@ export class DataPlane {
     return this.inFlight;
   }
 
-  /** True when the model takes named tensors directly (predictTensors); other models go through tensor-inference.ts. */
+  /** True when the model takes named tensors directly (valid once loaded). */
   get takesTensors(): boolean {
     return typeof this.model.predictTensors === "function";
   }
@@ -191,78 +230,73 @@ export class DataPlane {
     return this.meta;
   }
 
-  /** Matrix-mode prediction. */
-  async predictMatrix(input: MatrixInput, ctx: RequestContext): Promise<MatrixOutput> {
-    this.admit(ctx);
+  /**
+   * The metadata once the model is loaded: waits for a load in progress, loads a lazy model, retries a failed load.
+   * For metadata requests and OMI Status (not inferences: nothing is logged). Rejects with
+   * OMAF_ERR_MODEL_NOT_READY (naming why the load failed) or OMAF_ERR_UNAVAILABLE (draining).
+   */
+  async loadedMetadata(): Promise<ModelMetadata> {
+    if (this.meta && this.ready) return this.meta;
     try {
-      return await this.matrix(input, ctx);
-    } finally {
-      this.release();
+      await this.load();
+    } catch (err) {
+      const e = toOmafError(err);
+      if (e.code === "OMAF_ERR_UNAVAILABLE" || e.code === "OMAF_ERR_MODEL_NOT_READY") throw e;
+      throw new OmafError("OMAF_ERR_MODEL_NOT_READY", `the model failed to load: ${e.code}: ${e.message}`);
     }
-  }
-
-  /** Objects-mode prediction: JSON in, JSON out. */
-  async predictObjects(input: unknown, ctx: RequestContext): Promise<unknown> {
-    this.admit(ctx);
-    try {
-      return await this.objects(input, ctx);
-    } finally {
-      this.release();
-    }
-  }
-
-  /** Named tensors in and out (tensor-native models only; others answer OMAF_ERR_NOT_IMPLEMENTED). */
-  async predictTensors(inputs: Tensor[], outputNames: string[] | undefined, ctx: RequestContext): Promise<Tensor[]> {
-    this.admit(ctx);
-    try {
-      const meta = this.metadata();
-      const model = this.model;
-      if (!model.predictTensors) throw new OmafError("OMAF_ERR_NOT_IMPLEMENTED", `this ${meta.environment} model takes ${meta.mode}, not tensors`);
-      return await this.call(ctx, undefined, inputs, () => {
-        validateTensors(inputs, outputNames, meta);
-        return model.predictTensors!(inputs, outputNames);
-      });
-    } finally {
-      this.release();
-    }
-  }
-
-  /** A JSON body, read by the model's mode: matrix (`{"columns"?,"data"}` or a 2-D array) or objects. */
-  async predictJson(body: unknown, ctx: RequestContext): Promise<JsonPrediction> {
-    this.admit(ctx);
-    try {
-      return await this.json(body, ctx, undefined);
-    } finally {
-      this.release();
-    }
+    return this.metadata();
   }
 
   /**
-   * Several JSON bodies as one request (admitted once, so a drain lets the whole batch finish).
-   * Items run one after another; each answers its own result or error, and a failing item never fails the others.
+   * Runs one inference request: admits it (or refuses it: draining, too many in flight), waits for the model (a lazy
+   * or failed one is loaded first), runs `handler` with the request's Inference, and writes one inference-log line and
+   * one metric with the outcome — `ok`, or the code of the error the handler threw (the error is rethrown as an
+   * OmafError). Whatever the handler does before, between and after its model calls (decoding, encoding) is part of
+   * the request: an error there is logged with its own code too.
    */
-  async predictJsonBatch(items: ReadonlyArray<ItemResult<unknown>>, ctx: RequestContext): Promise<ItemResult<JsonPrediction>[]> {
-    this.admit(ctx);
+  async infer<T>(ctx: RequestContext, handler: (inference: Inference) => T | Promise<T>): Promise<T> {
+    const request = new InferenceRequest(this, ctx);
     try {
-      const out: ItemResult<JsonPrediction>[] = new Array(items.length);
-      for (let i = 0; i < items.length; i++) {
-        const item = items[i];
-        const index = items.length > 1 ? i : undefined;
-        if (!item.ok) {
-          this.logFailure(ctx, index, 0, item.error);
-          out[i] = item;
-          continue;
-        }
-        try {
-          out[i] = { ok: true, value: await this.json(item.value, ctx, index) };
-        } catch (err) {
-          out[i] = { ok: false, error: toOmafError(err, "OMAF_ERR_PREDICT") };
-        }
-      }
-      return out;
+      this.admit();
+    } catch (err) {
+      throw this.finish(request, err);
+    }
+    try {
+      if (!this.loaded) await this.loadedMetadata();
+      request.metadata = this.meta!;
+      const value = await handler(request);
+      this.finish(request);
+      return value;
+    } catch (err) {
+      throw this.finish(request, err);
     } finally {
       this.release();
     }
+  }
+
+  /** One-shot matrix prediction (a request of its own). */
+  predictMatrix(input: MatrixInput, ctx: RequestContext): Promise<MatrixOutput> {
+    return this.infer(ctx, (i) => i.predictMatrix(input));
+  }
+
+  /** One-shot objects prediction. */
+  predictObjects(input: unknown, ctx: RequestContext): Promise<unknown> {
+    return this.infer(ctx, (i) => i.predictObjects(input));
+  }
+
+  /** One-shot tensor prediction. */
+  predictTensors(inputs: Tensor[], outputNames: string[] | undefined, ctx: RequestContext): Promise<Tensor[]> {
+    return this.infer(ctx, (i) => i.predictTensors(inputs, outputNames));
+  }
+
+  /** One-shot JSON prediction. */
+  predictJson(body: unknown, ctx: RequestContext): Promise<JsonPrediction> {
+    return this.infer(ctx, (i) => i.predictJson(body));
+  }
+
+  /** One-shot batch of JSON items (one request, one log line). */
+  predictJsonBatch(items: ReadonlyArray<ItemResult<unknown>>, ctx: RequestContext): Promise<ItemResult<JsonPrediction>[]> {
+    return this.infer(ctx, (i) => i.predictJsonBatch(items));
   }
 
   /**
@@ -287,92 +321,50 @@ export class DataPlane {
     if (this.loaded) await this.model.close();
   }
 
-  private async json(body: unknown, ctx: RequestContext, index: number | undefined): Promise<JsonPrediction> {
-    const meta = this.metadata();
-    if (meta.mode === "matrix") {
-      let input: MatrixInput;
-      try {
-        input = parseMatrixBody(body);
-      } catch (err) {
-        this.logFailure(ctx, index, 0, err as OmafError, body);
-        throw err;
-      }
-      const out = await this.matrix(input, ctx, index);
-      return out.columns ? { result: out.prediction, columns: out.columns } : { result: out.prediction };
-    }
-    return { result: await this.objects(body, ctx, index) };
-  }
-
-  private matrix(input: MatrixInput, ctx: RequestContext, index?: number): Promise<MatrixOutput> {
-    const meta = this.metadata();
-    return this.call(ctx, index, input, () => {
-      validateMatrix(input, meta);
-      return this.model.predictMatrix(input);
-    });
-  }
-
-  private objects(input: unknown, ctx: RequestContext, index?: number): Promise<unknown> {
-    this.metadata();
-    return this.call(ctx, index, input, () => this.model.predictObjects(parseObjectsBody(input)));
-  }
-
   /**
-   * Runs one prediction under the timeout, maps its error, logs and counts it. One promise per prediction: it
-   * settles with the model's answer, or with OMAF_ERR_TIMEOUT when the model is still running at the deadline (a
-   * late answer is then dropped).
+   * Logs and counts an inference request that was refused before it reached infer() (a body over the limit, a
+   * malformed request, an unknown model), so every inference request leaves one line. Errors infer() already logged
+   * are not logged again.
    */
-  private call<T>(ctx: RequestContext, index: number | undefined, input: unknown, run: () => Promise<T>): Promise<T> {
-    const t0 = performance.now();
-    return new Promise<T>((resolve, reject) => {
-      const fail = (err: unknown) => reject(this.failed(ctx, index, t0, err, input));
-      let output: Promise<T>;
-      try {
-        output = run();
-      } catch (err) {
-        fail(err);
-        return;
+  reportRejected(ctx: RequestContext, err: unknown): void {
+    if (err !== null && typeof err === "object" && this.logged.has(err)) return;
+    const error = toOmafError(err, "OMAF_ERR_INTERNAL");
+    this.logged.add(error);
+    if (err !== null && typeof err === "object") this.logged.add(err);
+    this.metrics?.observePrediction(ctx.protocol, error.code, 0);
+    this.log?.warn({ requestId: ctx.requestId, protocol: ctx.protocol, latencyMs: 0, status: "error", code: error.code, error: error.message }, "inference");
+  }
+
+  /** The one log line and metric of a request; answers the error it failed with, if any. */
+  private finish(request: InferenceRequest, err?: unknown): OmafError | undefined {
+    // Model calls answer OmafErrors already; anything else thrown in a handler is omaf's own fault.
+    const error = err === undefined ? request.itemError() : toOmafError(err, "OMAF_ERR_INTERNAL");
+    const elapsedMs = performance.now() - request.t0;
+    const status = error ? error.code : "ok";
+    this.metrics?.observePrediction(request.ctx.protocol, status, error && request.refused ? 0 : elapsedMs / 1000);
+    if (error && err !== undefined) this.logged.add(error);
+    if (this.log) {
+      const record: Record<string, unknown> = {
+        requestId: request.ctx.requestId,
+        protocol: request.ctx.protocol,
+        latencyMs: round(elapsedMs),
+        status: error ? "error" : "ok",
+      };
+      if (error) {
+        record.code = error.code;
+        record.error = error.message;
       }
-      const pending = this.deadlines.add(t0, fail);
-      Promise.resolve(output).then(
-        (value) => {
-          if (!this.deadlines.settle(pending)) return;
-          const elapsedMs = performance.now() - t0;
-          this.metrics?.observePrediction(ctx.protocol, "ok", elapsedMs / 1000);
-          if (this.log) this.logSuccess(ctx, index, elapsedMs, input, value);
-          resolve(value);
-        },
-        (err: unknown) => {
-          if (this.deadlines.settle(pending)) fail(err);
-        },
-      );
-    });
-  }
-
-  /** A failed prediction as the OmafError it answers, logged and counted. */
-  private failed(ctx: RequestContext, index: number | undefined, t0: number, err: unknown, input: unknown): OmafError {
-    // OmafErrors (bad input found by the runtime, a timeout) keep their code; anything else the model threw is a predict error.
-    const error = toOmafError(err, "OMAF_ERR_PREDICT");
-    this.logFailure(ctx, index, t0, error, input);
-    return error;
-  }
-
-  /**
-   * Admits one request or throws OMAF_ERR_UNAVAILABLE / OMAF_ERR_MODEL_NOT_READY (counted). Every admitted request
-   * calls release() exactly once, from the `finally` of the public method that admitted it.
-   */
-  private admit(ctx: RequestContext): void {
-    try {
-      this.tryAdmit();
-    } catch (err) {
-      // Refused (draining, not loaded, too busy): still one inference-log line and one count.
-      this.logFailure(ctx, undefined, 0, err as OmafError);
-      throw err;
+      request.describeItems(record);
+      if (this.logPayloads) request.describePayloads(record);
+      if (error) this.log.warn(record, "inference");
+      else this.log.info(record, "inference");
     }
+    return err === undefined ? undefined : error;
   }
 
-  private tryAdmit(): void {
+  /** Admits one request or throws OMAF_ERR_UNAVAILABLE; every admitted request calls release() once. */
+  private admit(): void {
     if (this.draining || this.closed) throw unavailable();
-    if (!this.loaded) throw this.notReady();
     if (this.maxInFlight > 0 && this.inFlight >= this.maxInFlight) {
       throw new OmafError("OMAF_ERR_UNAVAILABLE", `too many requests in flight (limit ${this.maxInFlight}); retry later`);
     }
@@ -395,51 +387,131 @@ export class DataPlane {
     return new OmafError("OMAF_ERR_MODEL_NOT_READY", this.loading ? "the model is still loading" : "the model is not loaded yet");
   }
 
-  private logSuccess(ctx: RequestContext, index: number | undefined, elapsedMs: number, input: unknown, output: unknown): void {
-    const record: Record<string, unknown> = {
-      requestId: ctx.requestId,
-      protocol: ctx.protocol,
-      latencyMs: round(elapsedMs),
-      status: "ok",
-    };
-    if (index !== undefined) record.item = index;
-    if (this.logPayloads) {
-      record.input = input;
-      record.output = output;
-    }
-    this.log!.info(record, "inference");
-  }
-
-  /**
-   * Logs and counts a request that a protocol refused before it reached the dataplane (a malformed body, an unknown
-   * model, a body over the limit), so every inference request leaves a line in the inference log. Errors the
-   * dataplane itself already logged are not logged again.
-   */
-  reportRejected(ctx: RequestContext, err: unknown): void {
-    if (err !== null && typeof err === "object" && this.logged.has(err)) return;
-    this.logFailure(ctx, undefined, 0, toOmafError(err, "OMAF_ERR_BAD_INPUT"));
-  }
-
-  private logFailure(ctx: RequestContext, index: number | undefined, t0: number, error: OmafError, input?: unknown): void {
-    this.logged.add(error);
-    this.metrics?.observePrediction(ctx.protocol, error.code, t0 === 0 ? 0 : (performance.now() - t0) / 1000);
-    if (!this.log) return;
-    const record: Record<string, unknown> = {
-      requestId: ctx.requestId,
-      protocol: ctx.protocol,
-      latencyMs: t0 === 0 ? 0 : round(performance.now() - t0),
-      status: "error",
-      code: error.code,
-      error: error.message,
-    };
-    if (index !== undefined) record.item = index;
-    if (this.logPayloads && input !== undefined) record.input = input;
-    this.log.warn(record, "inference");
-  }
-
   private emit(): void {
     const state = this.state;
     for (const listener of this.listeners) listener(state);
+  }
+}
+
+/** The Inference of one request: the model calls, with what the log line needs to know about them. */
+class InferenceRequest implements Inference {
+  readonly t0 = performance.now();
+  metadata!: ModelMetadata;
+  /** Set until the request got past admission and loading (a refusal is counted with 0 s). */
+  get refused(): boolean {
+    return this.metadata === undefined;
+  }
+  private items?: { count: number; errors: OmafError[] };
+  private payloads?: { input: unknown[]; output: unknown[] };
+
+  constructor(
+    private readonly plane: DataPlane,
+    readonly ctx: RequestContext,
+  ) {}
+
+  get takesTensors(): boolean {
+    return this.plane.takesTensors;
+  }
+
+  predictMatrix(input: MatrixInput): Promise<MatrixOutput> {
+    const meta = this.metadata;
+    return this.call(input, () => {
+      validateMatrix(input, meta);
+      return this.plane.model.predictMatrix(input);
+    });
+  }
+
+  predictObjects(input: unknown): Promise<unknown> {
+    return this.call(input, () => this.plane.model.predictObjects(parseObjectsBody(input)));
+  }
+
+  predictTensors(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]> {
+    const meta = this.metadata;
+    const model = this.plane.model;
+    if (!model.predictTensors) {
+      return Promise.reject(new OmafError("OMAF_ERR_NOT_IMPLEMENTED", `this ${meta.environment} model takes ${meta.mode}, not tensors`));
+    }
+    return this.call(inputs, () => {
+      validateTensors(inputs, outputNames, meta);
+      return model.predictTensors!(inputs, outputNames);
+    });
+  }
+
+  async predictJson(body: unknown): Promise<JsonPrediction> {
+    if (this.metadata.mode === "objects") return { result: await this.predictObjects(body) };
+    const out = await this.predictMatrix(parseMatrixBody(body));
+    return out.columns ? { result: out.prediction, columns: out.columns } : { result: out.prediction };
+  }
+
+  async predictJsonBatch(items: ReadonlyArray<ItemResult<unknown>>): Promise<ItemResult<JsonPrediction>[]> {
+    const errors: OmafError[] = [];
+    this.items = { count: items.length, errors };
+    const out: ItemResult<JsonPrediction>[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (!item.ok) {
+        errors.push(item.error);
+        out[i] = item;
+        continue;
+      }
+      try {
+        out[i] = { ok: true, value: await this.predictJson(item.value) };
+      } catch (err) {
+        const error = toOmafError(err, "OMAF_ERR_PREDICT");
+        errors.push(error);
+        out[i] = { ok: false, error };
+      }
+    }
+    return out;
+  }
+
+  /** A batch whose every item failed answers, as a request, the first item's error. */
+  itemError(): OmafError | undefined {
+    const items = this.items;
+    return items && items.count > 0 && items.errors.length === items.count ? items.errors[0] : undefined;
+  }
+
+  describeItems(record: Record<string, unknown>): void {
+    if (!this.items || this.items.count <= 1) return;
+    record.items = this.items.count;
+    if (this.items.errors.length > 0) record.failedItems = this.items.errors.length;
+  }
+
+  describePayloads(record: Record<string, unknown>): void {
+    if (!this.payloads) return;
+    const one = this.payloads.input.length === 1;
+    record.input = one ? this.payloads.input[0] : this.payloads.input;
+    if (this.payloads.output.length > 0) record.output = one ? this.payloads.output[0] : this.payloads.output;
+  }
+
+  /**
+   * Runs one model call under the timeout and maps its error. One promise per call: it settles with the model's
+   * answer, or with OMAF_ERR_TIMEOUT when the model is still running at the deadline (a late answer is dropped).
+   */
+  private call<T>(input: unknown, run: () => Promise<T>): Promise<T> {
+    const plane = this.plane;
+    if (plane.logPayloads) (this.payloads ??= { input: [], output: [] }).input.push(input);
+    return new Promise<T>((resolve, reject) => {
+      const fail = (err: unknown) => reject(toOmafError(err, "OMAF_ERR_PREDICT"));
+      let output: Promise<T>;
+      try {
+        output = run();
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      const pending = plane.deadlines.add(performance.now(), fail);
+      Promise.resolve(output).then(
+        (value) => {
+          if (!plane.deadlines.settle(pending)) return;
+          if (this.payloads) this.payloads.output.push(value);
+          resolve(value);
+        },
+        (err: unknown) => {
+          if (plane.deadlines.settle(pending)) fail(err);
+        },
+      );
+    });
   }
 }
 

@@ -14,7 +14,7 @@ import { checkTensor } from "../tensor/datatype.js";
 import { matrixFromTensor, rowValuesFromData, tensorFromMatrix } from "../tensor/matrix.js";
 import type { Datatype, Tensor, TensorSpec } from "../tensor/tensor.js";
 import type { JsonElement } from "../tensor/values.js";
-import type { DataPlane, ItemResult, RequestContext } from "./dataplane.js";
+import type { Inference, ItemResult } from "./dataplane.js";
 import { formatSpec } from "./validate.js";
 
 /** Tensor parameter carrying column names: on a matrix model's input (optional) and on its `prediction` output. */
@@ -49,23 +49,22 @@ const MATRIX_OUTPUT: TensorSpec = { name: MATRIX_OUTPUT_NAME, datatype: "FP64", 
 
 /**
  * Runs one inference on named tensors, whatever kind of model is served; answers the output tensors (only those in
- * `outputNames` when given). Bad inputs are OMAF_ERR_BAD_INPUT; readiness, timeouts and model errors come from the
- * dataplane as for every other call.
+ * `outputNames` when given). Bad inputs are OMAF_ERR_BAD_INPUT; timeouts and model errors come from the dataplane as
+ * for every other call.
  */
-export function inferTensors(dataplane: DataPlane, inputs: Tensor[], outputNames: string[] | undefined, ctx: RequestContext): Promise<Tensor[]> {
-  // Tensor-native models, and any model that is not ready (the dataplane answers why, and counts the refusal):
-  // handed straight through, without another promise in between.
-  if (dataplane.takesTensors || !dataplane.ready) return dataplane.predictTensors(inputs, outputNames, ctx);
-  return inferRows(dataplane, inputs, outputNames, ctx);
+export function inferTensors(inference: Inference, inputs: Tensor[], outputNames: string[] | undefined): Promise<Tensor[]> {
+  // Tensor-native models: handed straight through, without another promise in between.
+  if (inference.takesTensors) return inference.predictTensors(inputs, outputNames);
+  return inferRows(inference, inputs, outputNames);
 }
 
 /** GPPI models: tensors become rows (matrix) or JSON documents (objects). */
-async function inferRows(dataplane: DataPlane, inputs: Tensor[], outputNames: string[] | undefined, ctx: RequestContext): Promise<Tensor[]> {
-  const meta = dataplane.metadata();
-  if (meta.mode === "objects") return inferObjects(dataplane, inputs, outputNames, ctx);
+async function inferRows(inference: Inference, inputs: Tensor[], outputNames: string[] | undefined): Promise<Tensor[]> {
+  const meta = inference.metadata;
+  if (meta.mode === "objects") return inferObjects(inference, inputs, outputNames);
   checkOutputNames(outputNames, meta.outputs.length > 0 ? meta.outputs : [MATRIX_OUTPUT]);
   const input = matrixInput(inputs, meta.inputs.length === 1 ? meta.inputs[0] : undefined);
-  const output = await dataplane.predictMatrix(input, ctx);
+  const output = await inference.predictMatrix(input);
   return [predictionTensor(output, meta.outputs[0]?.datatype)];
 }
 
@@ -183,7 +182,7 @@ function jsonCellsTensor(prediction: unknown[]): Tensor {
 }
 
 /** Objects models: each element of one BYTES input is a JSON request; the answers come back in the same shape. */
-async function inferObjects(dataplane: DataPlane, inputs: Tensor[], outputNames: string[] | undefined, ctx: RequestContext): Promise<Tensor[]> {
+async function inferObjects(inference: Inference, inputs: Tensor[], outputNames: string[] | undefined): Promise<Tensor[]> {
   checkOutputNames(outputNames, [OBJECTS_OUTPUT]);
   if (inputs.length !== 1) throw bad(`an objects model takes one BYTES input of JSON documents; got ${inputs.length} inputs`);
   const t = checkTensor(inputs[0], "OMAF_ERR_BAD_INPUT");
@@ -195,7 +194,7 @@ async function inferObjects(dataplane: DataPlane, inputs: Tensor[], outputNames:
       return { ok: false, error: bad(`input '${t.name}' element ${i} is not JSON: ${(err as Error).message}`, { input: t.name, index: i }) };
     }
   });
-  const results = await dataplane.predictJsonBatch(items, ctx);
+  const results = await inference.predictJsonBatch(items);
   const data = results.map((r) => {
     if (!r.ok) throw r.error;
     return Buffer.from(jsonText(r.value.result), "utf8") as Uint8Array;

@@ -1,5 +1,5 @@
 // What every HTTP protocol shares: the request id, provenance headers, reading a JSON body from the raw bytes the
-// listener hands over, loading a lazy model on the first request, and turning any error into the protocol's error
+// listener hands over, and turning any error into the protocol's error
 // body (`{"error": ...}` for KServe and OIP, `{"message": ...}` for Odahu) with the status from the error table.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { isOmafError, OmafError, toOmafError } from "../errors.js";
@@ -73,29 +73,6 @@ export function readJsonBody(request: FastifyRequest): unknown {
   }
   if (Buffer.isBuffer(body)) return parseJsonText(body, "the request body");
   return body;
-}
-
-/**
- * Waits for the model before an inference: a lazy model loads on its first request and a failed load is tried
- * again (as OMI Run does). Draining answers OMAF_ERR_UNAVAILABLE; a failed load OMAF_ERR_MODEL_NOT_READY.
- */
-export async function ensureLoaded(dataplane: DataPlane): Promise<void> {
-  if (dataplane.ready) return;
-  try {
-    await dataplane.load();
-  } catch (err) {
-    const e = toOmafError(err);
-    if (e.code === "OMAF_ERR_UNAVAILABLE" || e.code === "OMAF_ERR_MODEL_NOT_READY") throw e;
-    throw new OmafError("OMAF_ERR_MODEL_NOT_READY", `the model failed to load: ${e.code}: ${e.message}`);
-  }
-}
-
-/**
- * Readiness probes start a lazy model's first load (so a probe-gated deployment ever becomes ready) but never wait
- * for it and never retry a failed one; inference requests do that.
- */
-export function kickLoad(dataplane: DataPlane): void {
-  if (dataplane.state === "unloaded") dataplane.load().catch(() => undefined);
 }
 
 /** Fastify's own errors (body too large, malformed request) in omaf's terms. */

@@ -20,7 +20,7 @@ import { OmafError } from "../errors.js";
 import { kserveV1Routes } from "../protocols/kserve-v1/routes.js";
 import { odahuRoutes, type OdahuNames } from "../protocols/odahu/routes.js";
 import { oipRestRoutes } from "../protocols/oip-v2/rest.js";
-import { kickLoad, provenanceHeaders, requestContext, requestIdFrom, sendError, SHARED_ROUTES_PROTOCOL, type ErrorShape } from "../protocols/http-common.js";
+import { provenanceHeaders, requestContext, requestIdFrom, sendError, toHttpError, SHARED_ROUTES_PROTOCOL, type ErrorShape } from "../protocols/http-common.js";
 import type { InterfaceName } from "../settings.js";
 import { formatHostPort } from "./listener.js";
 import type { Listener } from "./listener.js";
@@ -113,8 +113,7 @@ export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => b
 
   app.get("/healthz", async () => ({ live: true }));
   app.get("/readyz", async (_request, reply) => {
-    kickLoad(dataplane);
-    const ready = dataplane.ready;
+    const ready = dataplane.probeReady();
     return reply.code(ready ? 200 : 503).send({ ready, state: dataplane.state });
   });
   if (metrics) {
@@ -127,8 +126,9 @@ export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => b
       scope.decorateRequest("omafProtocol", name);
       scope.setErrorHandler((err, request, reply) => {
         // Inference requests (all POST) refused before the dataplane still get their inference-log line.
-        if (request.method === "POST") dataplane.reportRejected(requestContext(request), err);
-        return sendError(reply, err, ERROR_SHAPES[name]);
+        const error = toHttpError(err);
+        if (request.method === "POST") dataplane.reportRejected(requestContext(request), error);
+        return sendError(reply, error, ERROR_SHAPES[name]);
       });
       switch (name) {
         case "oip-rest":

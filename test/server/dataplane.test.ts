@@ -110,8 +110,35 @@ describe("DataPlane", () => {
     assert.equal(dp.loadError, undefined);
   });
 
-  it("answers not-ready before any load", async () => {
-    await rejectsWith(plane(new FakeModel()).predictMatrix({ data: [[1]] }, ctx), "OMAF_ERR_MODEL_NOT_READY", /not loaded/);
+  it("loads a model on its first request (lazy serving) and answers it; metadata() is not-ready before", async () => {
+    const model = new FakeModel();
+    const dp = plane(model);
+    assert.throws(() => dp.metadata(), (e: unknown) => isOmafError(e, "OMAF_ERR_MODEL_NOT_READY"));
+    assert.equal(dp.ready, false, "reading readiness starts nothing");
+    assert.equal(model.loads, 0);
+    assert.deepEqual(await dp.predictMatrix({ data: [[1, 2]] }, ctx), { prediction: [[2]], columns: ["n"] });
+    assert.equal(model.loads, 1);
+    assert.equal(dp.state, "ready");
+  });
+
+  it("a readiness probe starts a lazy load but never waits for it or retries a failed one", async () => {
+    let release!: () => void;
+    let fail = true;
+    const model = new FakeModel({ load: () => new Promise<void>((resolve, reject) => (release = () => (fail ? reject(new Error("no weights")) : resolve()))) });
+    const dp = plane(model);
+    assert.equal(dp.probeReady(), false);
+    assert.equal(dp.state, "loading");
+    release();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(dp.state, "failed");
+    assert.equal(dp.probeReady(), false);
+    assert.equal(model.loads, 1, "a probe does not retry a failed load");
+    fail = false;
+    const answer = dp.predictMatrix({ data: [[1]] }, ctx);
+    release();
+    await answer;
+    assert.equal(model.loads, 2, "a request retries it");
+    assert.equal(dp.probeReady(), true);
   });
 
   it("times out a hanging model and keeps serving", async () => {

@@ -1,7 +1,7 @@
 // KServe v1 predict bodies → dataplane calls. Matrix models take the instances as rows of one prediction; objects
 // models take each instance as one predict_on_objects call (one prediction per instance, as KServe means it).
 import { OmafError } from "../../errors.js";
-import type { DataPlane, RequestContext } from "../../dataplane/dataplane.js";
+import type { Inference } from "../../dataplane/dataplane.js";
 import { describe } from "../../dataplane/json-input.js";
 import type { MatrixInput } from "../../runtime/model.js";
 
@@ -67,14 +67,11 @@ export function toMatrixInput(request: PredictRequest): MatrixInput {
 }
 
 /** The `predictions` for a request: the prediction rows (matrix) or one result per instance (objects). */
-export async function predict(dataplane: DataPlane, request: PredictRequest, ctx: RequestContext): Promise<unknown[]> {
-  const meta = dataplane.metadata();
-  if (meta.mode === "matrix") return (await dataplane.predictMatrix(toMatrixInput(request), ctx)).prediction;
+export async function predict(inference: Inference, request: PredictRequest): Promise<unknown[]> {
+  const meta = inference.metadata;
+  if (meta.mode === "matrix") return (await inference.predictMatrix(toMatrixInput(request))).prediction;
   if (request.kind === "columnar") throw bad(`this model takes objects: send {"instances": [{...}, ...]}, not columnar "inputs"`);
-  const results = await dataplane.predictJsonBatch(
-    request.instances.map((value) => ({ ok: true as const, value })),
-    ctx,
-  );
+  const results = await inference.predictJsonBatch(request.instances.map((value) => ({ ok: true as const, value })));
   return results.map((r, i) => {
     if (r.ok) return r.value.result;
     if (results.length === 1) throw r.error;

@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { DataPlane } from "../../dataplane/dataplane.js";
 import { OmafError } from "../../errors.js";
-import { ensureLoaded, kickLoad, readJsonBody, requestContext, sendJson } from "../http-common.js";
+import { readJsonBody, requestContext, sendJson } from "../http-common.js";
 import { predict, readPredictRequest } from "./predict.js";
 
 export const KSERVE_V1_PROTOCOL = "kserve-v1";
@@ -27,8 +27,7 @@ export async function kserveV1Routes(app: FastifyInstance, opts: KserveV1RouteOp
 
   app.get<{ Params: { name: string } }>("/v1/models/:name", async (request, reply) => {
     checkName(request.params.name);
-    kickLoad(dataplane);
-    if (dataplane.ready) return { name, ready: true };
+    if (dataplane.probeReady()) return { name, ready: true };
     return notReady(reply, name, dataplane);
   });
 
@@ -42,10 +41,10 @@ export async function kserveV1Routes(app: FastifyInstance, opts: KserveV1RouteOp
     }
     checkName(target.slice(0, colon));
     if (verb === "explain") throw new OmafError("OMAF_ERR_NOT_IMPLEMENTED", `Model ${name} does not offer explanations.`);
-    if (!dataplane.ready) await ensureLoaded(dataplane);
-    const predictRequest = readPredictRequest(readJsonBody(request));
-    const predictions = await predict(dataplane, predictRequest, requestContext(request));
-    return sendJson(reply, 200, { predictions });
+    return dataplane.infer(requestContext(request), async (inference) => {
+      const predictions = await predict(inference, readPredictRequest(readJsonBody(request)));
+      return sendJson(reply, 200, { predictions });
+    });
   });
 }
 

@@ -3,7 +3,7 @@
 // errors are `{"message": ..., "code": ...}` (4xx for client errors, 500 for model failures, as in the error table).
 import type { FastifyInstance } from "fastify";
 import type { DataPlane } from "../../dataplane/dataplane.js";
-import { ensureLoaded, kickLoad, readJsonBody, requestContext, sendJson } from "../http-common.js";
+import { readJsonBody, requestContext, sendJson } from "../http-common.js";
 import { buildSwagger } from "./swagger.js";
 
 export const ODAHU_PROTOCOL = "odahu";
@@ -37,28 +37,21 @@ export async function odahuRoutes(app: FastifyInstance, opts: OdahuRouteOptions)
 
   // Odahu deployments probe this for readiness.
   app.get("/healthcheck", async (_request, reply) => {
-    kickLoad(dataplane);
-    const ready = dataplane.ready;
+    const ready = dataplane.probeReady();
     return reply.code(ready ? 200 : 503).send({ status: ready });
   });
 
   app.get("/api/model/info", async () => {
-    kickLoad(dataplane);
-    let metadata;
-    try {
-      metadata = dataplane.metadata();
-    } catch {
-      metadata = undefined;
-    }
+    const metadata = dataplane.probeReady() ? dataplane.metadata() : undefined;
     return buildSwagger({ ...names, artifactDigest: dataplane.provenance.artifactDigest, metadata });
   });
 
   app.post("/api/model/invoke", async (request, reply) => {
-    if (!dataplane.ready) await ensureLoaded(dataplane);
-    const body = readJsonBody(request);
-    const out = await dataplane.predictJson(body, requestContext(request));
-    if (dataplane.metadata().mode === "objects") return sendJson(reply, 200, out.result);
-    // As Odahu's server: `columns` is always there, null when the model names none.
-    return sendJson(reply, 200, { prediction: out.result, columns: out.columns ?? null });
+    return dataplane.infer(requestContext(request), async (inference) => {
+      const out = await inference.predictJson(readJsonBody(request));
+      if (inference.metadata.mode === "objects") return sendJson(reply, 200, out.result);
+      // As Odahu's server: `columns` is always there, null when the model names none.
+      return sendJson(reply, 200, { prediction: out.result, columns: out.columns ?? null });
+    });
   });
 }

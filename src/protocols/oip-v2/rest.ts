@@ -7,11 +7,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { DataPlane } from "../../dataplane/dataplane.js";
 import { inferTensors } from "../../dataplane/tensor-inference.js";
 import { OmafError } from "../../errors.js";
-import { binaryOutputsOf, encodeInferResponse, INFERENCE_HEADER_CONTENT_LENGTH, parseInferBody } from "../../tensor/binary.js";
+import { binaryOutputsOf, encodeInferResponse, INFERENCE_HEADER_CONTENT_LENGTH, parseInferBody, type InferRequestHeader } from "../../tensor/binary.js";
 import { checkTensor } from "../../tensor/datatype.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { valuesFromData } from "../../tensor/values.js";
-import { ensureLoaded, kickLoad, requestContext } from "../http-common.js";
+import { requestContext } from "../http-common.js";
 import { checkModel, modelMetadata, provenanceParameters, serverMetadata } from "./shared.js";
 
 interface ModelParams {
@@ -81,23 +81,20 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { dataplane: Dat
   app.get("/v2", async (_request, reply) => reply.type(JSON_TYPE).send(serverMetadataText));
   app.get("/v2/health/live", async (_request, reply) => reply.type(JSON_TYPE).send({ live: true }));
   app.get("/v2/health/ready", async (_request, reply) => {
-    kickLoad(dataplane);
-    const ready = dataplane.ready;
+    const ready = dataplane.probeReady();
     return reply.code(ready ? 200 : 503).type(JSON_TYPE).send({ ready });
   });
 
   const metadata = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     checkModel(dataplane, request.params.model, request.params.version);
-    await ensureLoaded(dataplane);
-    return reply.type(JSON_TYPE).send(modelMetadata(dataplane));
+    return reply.type(JSON_TYPE).send(modelMetadata(dataplane, await dataplane.loadedMetadata()));
   };
   app.get("/v2/models/:model", metadata);
   app.get("/v2/models/:model/versions/:version", metadata);
 
   const modelReady = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     checkModel(dataplane, request.params.model, request.params.version);
-    kickLoad(dataplane);
-    const ready = dataplane.ready;
+    const ready = dataplane.probeReady();
     return reply.code(ready ? 200 : 503).type(JSON_TYPE).send({ name: request.params.model, ready });
   };
   app.get("/v2/models/:model/ready", modelReady);
@@ -105,12 +102,18 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { dataplane: Dat
 
   const infer = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     checkModel(dataplane, request.params.model, request.params.version);
-    if (!dataplane.ready) await ensureLoaded(dataplane);
-    const body = decodedBody(request);
-    const headerLength = request.headers[INFERENCE_HEADER_CONTENT_LENGTH];
-    const { header, inputs } = parseInferBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
-    const requested = header.outputs && header.outputs.length > 0 ? header.outputs.map((o) => o.name) : undefined;
-    const outputs = await inferTensors(dataplane, inputs, requested, requestContext(request));
+    return dataplane.infer(requestContext(request), async (inference) => {
+      const body = decodedBody(request);
+      const headerLength = request.headers[INFERENCE_HEADER_CONTENT_LENGTH];
+      const { header, inputs } = parseInferBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
+      const requested = header.outputs && header.outputs.length > 0 ? header.outputs.map((o) => o.name) : undefined;
+      const outputs = await inferTensors(inference, inputs, requested);
+      return answer(reply, header, outputs);
+    });
+  };
+
+  /** Writes an inference answer: all JSON (the common case), or the binary tensor form. */
+  const answer = (reply: FastifyReply, header: InferRequestHeader, outputs: Tensor[]) => {
     // Binary outputs only when the request names outputs or asks for all of them in binary.
     const binary = header.outputs?.length || header.parameters?.binary_data_output === true ? binaryOutputsOf(header) : NO_BINARY;
     if (binary !== "all" && binary.size === 0) {

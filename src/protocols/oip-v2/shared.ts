@@ -64,9 +64,8 @@ export interface ModelMetadataAnswer {
   outputs: TensorSpec[];
 }
 
-/** The model metadata answer (the model must be loaded: dataplane.metadata() throws otherwise). */
-export function modelMetadata(dataplane: DataPlane): ModelMetadataAnswer {
-  const meta = dataplane.metadata();
+/** The model metadata answer, from the loaded model's metadata (see DataPlane.loadedMetadata). */
+export function modelMetadata(dataplane: DataPlane, meta: ModelMetadata): ModelMetadataAnswer {
   const { inputs, outputs } = tensorSignature(meta, dataplane.takesTensors);
   return {
     name: dataplane.provenance.modelName,

@@ -1,9 +1,9 @@
 // The OMI (Chassis ModzyModel) gRPC service: Status / Run / Shutdown translated to dataplane calls.
 // It knows nothing about processes or signals: Shutdown only calls the `onShutdown` hook the server gives it.
 import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
-import { Metadata } from "@grpc/grpc-js";
-import { isOmafError, OmafError, toOmafError } from "../../errors.js";
-import { newRequestId, type DataPlane, type RequestContext } from "../../dataplane/dataplane.js";
+import { isOmafError } from "../../errors.js";
+import type { DataPlane, RequestContext } from "../../dataplane/dataplane.js";
+import { grpcError, isUndecodable, requestIdOf, undecodableError, withSafeDecoding, type Undecodable } from "../grpc-common.js";
 import type { RunRequest, RunResponse, ShutdownResponse, StatusResponse } from "./messages.js";
 import { omiServiceDefinition } from "./proto.js";
 import { failedOutputItem, provenanceEntries, readInputItem, toOutputItem } from "./run.js";
@@ -40,7 +40,7 @@ export function createOmiService(dataplane: DataPlane, opts: OmiServiceOptions):
 
   async function status(): Promise<StatusResponse> {
     try {
-      await dataplane.load();
+      await dataplane.loadedMetadata();
     } catch (err) {
       const line = isOmafError(err, "OMAF_ERR_UNAVAILABLE") ? STATUS_UNAVAILABLE : STATUS_INIT_FAILED;
       return buildStatusResponse(dataplane, line, opts);
@@ -50,28 +50,28 @@ export function createOmiService(dataplane: DataPlane, opts: OmiServiceOptions):
     return buildStatusResponse(dataplane, line, opts);
   }
 
-  async function run(request: RunRequest, ctx: RequestContext): Promise<RunResponse> {
-    const items = request.inputs ?? [];
+  async function run(request: RunRequest | Undecodable, ctx: RequestContext): Promise<RunResponse> {
     try {
-      if (!dataplane.ready) await dataplane.load();
+      return await dataplane.infer(ctx, async (inference) => {
+        if (isUndecodable(request)) throw undecodableError(request, "RunRequest");
+        const inputs = (request.inputs ?? []).map((item, i) => readInputItem(item, i));
+        const results = await inference.predictJsonBatch(inputs);
+        return { ...RUN_OK, outputs: results.map((r) => toOutputItem(r, provenance)) };
+      });
     } catch (err) {
-      // Like Chassis: every item reports that the model is not initialised.
-      const error = notReady(toOmafError(err));
-      if (error.code === "OMAF_ERR_UNAVAILABLE") throw error;
-      return { ...STATUS_INIT_FAILED, outputs: items.map(() => failedOutputItem(error, provenance)) };
+      // Like Chassis: a model that failed to initialise answers Run with every item saying so.
+      if (!isOmafError(err, "OMAF_ERR_MODEL_NOT_READY") || isUndecodable(request)) throw err;
+      return { ...STATUS_INIT_FAILED, outputs: (request.inputs ?? []).map(() => failedOutputItem(err, provenance)) };
     }
-    const inputs = items.map((item, i) => readInputItem(item, i));
-    const results = await dataplane.predictJsonBatch(inputs, ctx);
-    return { ...RUN_OK, outputs: results.map((r) => toOutputItem(r, provenance)) };
   }
 
   const implementation: UntypedServiceImplementation = {
     Status(_call: ServerUnaryCall<unknown, StatusResponse>, callback: sendUnaryData<StatusResponse>) {
-      status().then((res) => callback(null, res), (err) => callback(grpcError(toOmafError(err))));
+      status().then((res) => callback(null, res), (err) => callback(grpcError(err)));
     },
-    Run(call: ServerUnaryCall<RunRequest, RunResponse>, callback: sendUnaryData<RunResponse>) {
+    Run(call: ServerUnaryCall<RunRequest | Undecodable, RunResponse>, callback: sendUnaryData<RunResponse>) {
       const ctx: RequestContext = { requestId: requestIdOf(call.metadata), protocol: OMI_PROTOCOL };
-      run(call.request, ctx).then((res) => callback(null, res), (err) => callback(grpcError(toOmafError(err))));
+      run(call.request, ctx).then((res) => callback(null, res), (err) => callback(grpcError(err)));
     },
     Shutdown(_call: ServerUnaryCall<unknown, ShutdownResponse>, callback: sendUnaryData<ShutdownResponse>) {
       callback(null, SHUTDOWN_OK);
@@ -81,24 +81,5 @@ export function createOmiService(dataplane: DataPlane, opts: OmiServiceOptions):
       setImmediate(opts.onShutdown);
     },
   };
-  return { definition: omiServiceDefinition(), implementation };
-}
-
-/** A failed load seen by Run is "not ready" for the items; draining stays "unavailable". */
-function notReady(err: OmafError): OmafError {
-  if (err.code === "OMAF_ERR_UNAVAILABLE" || err.code === "OMAF_ERR_MODEL_NOT_READY") return err;
-  return new OmafError("OMAF_ERR_MODEL_NOT_READY", `the model failed to load: ${err.code}: ${err.message}`);
-}
-
-/** The caller's `x-request-id` metadata, or a fresh id. */
-function requestIdOf(metadata: Metadata): string {
-  const given = metadata.get("x-request-id");
-  return given.length > 0 && typeof given[0] === "string" && given[0] !== "" ? given[0] : newRequestId();
-}
-
-/** A whole-call failure as a gRPC status; the details start with the omaf code. */
-function grpcError(err: OmafError): { code: number; details: string; metadata: Metadata } {
-  const metadata = new Metadata();
-  metadata.set("omaf-error-code", err.code);
-  return { code: err.grpcStatus, details: `${err.code}: ${err.message}`, metadata };
+  return { definition: withSafeDecoding(omiServiceDefinition(), ["Run"]), implementation };
 }

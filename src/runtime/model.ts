@@ -56,6 +56,9 @@ export interface Model {
   predictObjects(input: unknown): Promise<unknown>;
   /** Tensor-native models (onnx) also take named tensors directly. */
   predictTensors?(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]>;
-  /** Releases resources (sessions, workers). */
-  close(): Promise<void>;
+  /**
+   * Releases resources (sessions, workers). A request still running after `graceMs` (default 0: none) is cut, so a
+   * caller with a deadline (a server draining before its kill) passes what is left of it.
+   */
+  close(graceMs?: number): Promise<void>;
 }

@@ -2,13 +2,10 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { OmafError } from "../../errors.js";
+import type { WorkerLogger } from "../workers/pool.js";
 
 /** A pino-like logger; every call gets one finished line. */
-export interface PythonLogger {
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
+export type PythonLogger = WorkerLogger;
 
 /** How the matrix reaches predict_on_matrix(): a list of row lists (what Odahu passes) or a numpy array. */
 export type MatrixFormat = "list" | "numpy";

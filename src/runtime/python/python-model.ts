@@ -19,9 +19,9 @@ import { checkMatrixRequest, GppiShapeError, matrixTensorSpecs, normaliseMatrixR
 import type { MatrixInput, MatrixOutput, Model, ModelMetadata, PredictMode } from "../model.js";
 import { manifestMetadata, messageOf, modelLocation, notReady, sharedLoad, type ModelSource } from "../source.js";
 import { resolvePythonSettings, WORKER_SCRIPT, type PythonOptions, type PythonSettings } from "./options.js";
-import { WorkerPool } from "./pool.js";
+import { WorkerPool } from "../workers/pool.js";
 import { decodeBinaryResult, decodeJson, FrameType, jsonFrame, matrixFrame, type Frame, type MatrixAnswer } from "./protocol.js";
-import { workerError, type ReadyInfo } from "./worker.js";
+import { PythonWorker, workerError, type ReadyInfo, type WorkerLaunch } from "./worker.js";
 
 /** What createPythonModel needs: the unpacked artifact and the bridge's tunables. */
 export interface PythonModelOptions extends ModelSource, PythonOptions {}
@@ -36,7 +36,7 @@ export interface TimedMatrixOutput {
 /** A Python GPPI model served by a pool of worker processes. */
 export class PythonModel implements Model {
   private readonly settings: PythonSettings;
-  private pool?: WorkerPool;
+  private pool?: WorkerPool<Buffer, Frame, ReadyInfo>;
   private meta?: ModelMetadata;
   private ready?: ReadyInfo;
   private closed = false;
@@ -63,17 +63,19 @@ export class PythonModel implements Model {
       });
     }
     const label = `model '${this.opts.manifest.model.name}'`;
+    const launch: WorkerLaunch = {
+      python: this.settings.python,
+      script: WORKER_SCRIPT,
+      workDir: location.abs,
+      entrypoint: this.entrypoint,
+      matrixFormat: this.settings.matrixFormat,
+      label,
+    };
+    const { logger } = this.settings;
     const pool = new WorkerPool(
       this.settings.workers,
-      {
-        python: this.settings.python,
-        script: WORKER_SCRIPT,
-        workDir: location.abs,
-        entrypoint: this.entrypoint,
-        matrixFormat: this.settings.matrixFormat,
-        label,
-      },
-      this.settings.logger,
+      { kind: "python worker", label, create: (index, onGone) => new PythonWorker(index, launch, logger, onGone) },
+      logger,
       this.settings.requestTimeoutMs,
     );
     this.pool = pool;
@@ -165,10 +167,10 @@ export class PythonModel implements Model {
     }
   }
 
-  /** Stops the workers; running requests get a few seconds to finish. */
-  async close(): Promise<void> {
+  /** Stops the workers; a request still running after `graceMs` (default 0) has its worker killed. */
+  async close(graceMs = 0): Promise<void> {
     this.closed = true;
-    await this.pool?.close();
+    await this.pool?.close(graceMs);
   }
 
   /** Process ids of the workers that are serving (undefined for one being restarted). */
@@ -185,7 +187,7 @@ export class PythonModel implements Model {
     throw new GppiShapeError(`the worker answered an unexpected frame type ${frame.type}`);
   }
 
-  private readyFor(mode: PredictMode): { meta: ModelMetadata; pool: WorkerPool; ready: ReadyInfo } {
+  private readyFor(mode: PredictMode): { meta: ModelMetadata; pool: WorkerPool<Buffer, Frame, ReadyInfo>; ready: ReadyInfo } {
     if (!this.meta || !this.pool || !this.ready || this.closed) throw notReady(this.opts.manifest.model.name);
     if (this.meta.mode !== mode) {
       throw new OmafError("OMAF_ERR_NOT_IMPLEMENTED", `model '${this.meta.name}' serves ${this.meta.mode} predictions, not ${mode}`);

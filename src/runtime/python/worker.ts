@@ -2,6 +2,7 @@
 // a time over the framed pipes. Its stderr (model prints, warnings, tracebacks) goes to the logger line by line.
 import { spawn, type ChildProcess } from "node:child_process";
 import { OmafError, type ErrorCode } from "../../errors.js";
+import type { PoolWorker } from "../workers/pool.js";
 import type { PythonLogger, MatrixFormat } from "./options.js";
 import { decodeJson, FrameReader, FrameType, setFrameId, type Frame } from "./protocol.js";
 
@@ -53,7 +54,7 @@ interface Pending {
   reject: (err: OmafError) => void;
 }
 
-export class PythonWorker {
+export class PythonWorker implements PoolWorker<Buffer, Frame, ReadyInfo> {
   private child?: ChildProcess;
   private reader = new FrameReader();
   private stderrTail: string[] = [];
@@ -77,11 +78,15 @@ export class PythonWorker {
     private readonly launch: WorkerLaunch,
     private readonly logger: PythonLogger,
     /** Called once when the process is gone (expected or not), after any pending request was rejected. */
-    private readonly onGone: (worker: PythonWorker) => void,
+    private readonly onGone: () => void,
   ) {}
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  get where(): string {
+    return `pid ${this.child?.pid}`;
   }
 
   get busy(): boolean {
@@ -155,11 +160,13 @@ export class PythonWorker {
     if (this.child && !this.finished) this.child.kill("SIGKILL");
   }
 
-  /** Closes the worker's input so it exits after the current request; kills it after `graceMs`. */
+  /** Closes the worker's input so it exits after the current request; kills it after `graceMs` (0: at once). */
   async stop(graceMs: number): Promise<void> {
     if (!this.child || this.finished) return;
     this.child.stdin!.end();
-    const timer = setTimeout(() => this.child?.kill("SIGKILL"), graceMs);
+    // No grace left: kill now rather than on the next turn of the event loop, which may come after the exit.
+    if (graceMs <= 0) this.child.kill("SIGKILL");
+    const timer = graceMs > 0 ? setTimeout(() => this.child?.kill("SIGKILL"), graceMs) : undefined;
     await new Promise<void>((resolve) => this.exitWaiters.push(resolve));
     clearTimeout(timer);
   }
@@ -275,6 +282,6 @@ export class PythonWorker {
       this.pending = undefined;
     }
     for (const resolve of this.exitWaiters.splice(0)) resolve();
-    this.onGone(this);
+    this.onGone();
   }
 }

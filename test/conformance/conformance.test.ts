@@ -74,6 +74,10 @@ for (const env of ENVIRONMENTS) {
     });
 
     for (const adapter of adapters) {
+      if (adapter.unavailable) {
+        it(adapter.name, { skip: adapter.unavailable }, () => {});
+        continue;
+      }
       describe(adapter.name, () => {
         let client: AdapterClient;
         let brokenClient: AdapterClient;

@@ -225,6 +225,8 @@ export interface ProtocolAdapter {
   interface: string;
   /** Every case: `true` when it applies, or the reason it does not (e.g. "OMI requests name no model"). */
   supports: Record<CaseName, true | string>;
+  /** Why the adapter cannot run on this machine (e.g. its client is not installed): its cases are skipped with it. */
+  unavailable?: string;
   connect(server: ServedModel): AdapterClient;
 }
 

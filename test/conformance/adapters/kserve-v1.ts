@@ -1,6 +1,15 @@
 // KServe v1 REST adapter: the input rows as `instances` to `/v1/models/<name>:predict`; readiness is
 // `GET /v1/models/<name>`; provenance comes from the x-omaf-* response headers.
-import { kindOfHttpStatus, rowsOf, type Outcome, type ProtocolAdapter, type WireProvenance } from "../harness.js";
+import {
+  kindOfHttpStatus,
+  predictionFromTensors,
+  rowsOf,
+  type DecodedTensor,
+  type Outcome,
+  type Prediction,
+  type ProtocolAdapter,
+  type WireProvenance,
+} from "../harness.js";
 
 const NO_VERSIONS = "KServe v1 addresses models by name only";
 
@@ -11,6 +20,27 @@ export function headerProvenance(headers: Headers): WireProvenance {
     modelVersion: String(headers.get("x-omaf-model-version")),
     artifactDigest: String(headers.get("x-omaf-artifact-digest")),
   };
+}
+
+/** Dimensions of a nested list (a scalar has none). */
+function shapeOf(value: unknown): number[] {
+  return Array.isArray(value) ? [value.length, ...(value.length > 0 ? shapeOf(value[0]) : [])] : [];
+}
+
+/**
+ * `predictions` in the matrix form. A tensor model with several outputs answers one object per instance keyed by
+ * output name (TensorFlow Serving's row format): each name's values, stacked over the instances, are that output
+ * tensor. Otherwise each prediction is a row (GPPI matrix models).
+ */
+export function predictionOfInstances(predictions: unknown[]): Prediction {
+  const objects = predictions.length > 0 && predictions.every((p) => p !== null && typeof p === "object" && !Array.isArray(p));
+  if (!objects) return { rows: predictions as unknown[][] };
+  const names = Object.keys(predictions[0] as object);
+  const tensors: DecodedTensor[] = names.map((name) => {
+    const values = predictions.map((p) => (p as Record<string, unknown>)[name]);
+    return { name, shape: [values.length, ...shapeOf(values[0])], data: values.flat(Infinity) };
+  });
+  return predictionFromTensors(tensors);
 }
 
 export const adapters: ProtocolAdapter[] = [
@@ -45,8 +75,8 @@ export const adapters: ProtocolAdapter[] = [
           });
           const text = await res.text();
           if (res.status !== 200) return { ok: false, kind: kindOfHttpStatus(res.status), detail: `HTTP ${res.status}: ${text}` };
-          const json = JSON.parse(text) as { predictions: unknown[][] };
-          return { ok: true, prediction: { rows: json.predictions }, provenance: headerProvenance(res.headers) };
+          const json = JSON.parse(text) as { predictions: unknown[] };
+          return { ok: true, prediction: predictionOfInstances(json.predictions), provenance: headerProvenance(res.headers) };
         },
         close() {},
       };

@@ -1,0 +1,164 @@
+"""Drives a running omaf server with NVIDIA's tritonclient, for the Node conformance suite.
+
+Started as `driver.py <http|grpc> <host:port>`; reads one JSON request per line on stdin and writes one JSON answer
+per line on stdout, in order. tritonclient is used as its users call it, with its defaults, so the suite holds omaf
+to what that client really sends and expects.
+
+Requests:
+  {"op": "live"} | {"op": "server_ready"} | {"op": "server_metadata"}
+  {"op": "model_ready", "model": m, "version": v?}
+  {"op": "model_metadata", "model": m, "version": v?}
+  {"op": "infer", "model": m, "version": v?, "input": {name, datatype, shape, data},
+   "binary_input": bool (HTTP; tritonclient's default is true),
+   "outputs": null (tritonclient's default: ask for nothing, get every output)
+            | {"binary": bool} (name every output the model's metadata lists, each with that binary_data flag)}
+
+Answers: {"ok": true, "result": ...} or {"ok": false, "status": "<tritonclient's status()>", "message": "..."}.
+An infer result is {"parameters": {...}, "outputs": [{name, datatype, shape, data (flat), parameters}]}.
+"""
+
+import base64
+import json
+import sys
+
+import numpy as np
+
+PROTOCOL, URL = sys.argv[1], sys.argv[2]
+
+if PROTOCOL == "http":
+    import tritonclient.http as triton
+elif PROTOCOL == "grpc":
+    import tritonclient.grpc as triton
+else:
+    sys.exit(f"unknown protocol {PROTOCOL!r}: expected http or grpc")
+
+from tritonclient.utils import InferenceServerException, triton_to_np_dtype
+
+client = triton.InferenceServerClient(url=URL)
+
+
+def plain(value):
+    """A JSON-ready copy of what tritonclient handed back (numpy values, bytes)."""
+    if isinstance(value, np.ndarray):
+        return [plain(v) for v in value.reshape(-1).tolist()] if value.dtype == object else value.reshape(-1).tolist()
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return {"base64": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def grpc_parameters(params):
+    """gRPC InferParameter maps (as tritonclient's as_json gives them) as plain values."""
+    out = {}
+    for key, p in (params or {}).items():
+        out[key] = next(iter(p.values())) if isinstance(p, dict) and len(p) == 1 else p
+    return out
+
+
+def numpy_input(tensor):
+    datatype = tensor["datatype"]
+    if datatype == "BYTES":
+        values = [v.encode("utf-8") if isinstance(v, str) else bytes(v) for v in tensor["data"]]
+        return np.array(values, dtype=np.object_).reshape(tensor["shape"])
+    return np.array(tensor["data"], dtype=triton_to_np_dtype(datatype)).reshape(tensor["shape"])
+
+
+def output_names(model, version):
+    if PROTOCOL == "http":
+        return [o["name"] for o in client.get_model_metadata(model, version)["outputs"]]
+    return [o.name for o in client.get_model_metadata(model, version).outputs]
+
+
+def infer(req):
+    model, version = req["model"], req.get("version") or ""
+    tensor = req["input"]
+    inp = triton.InferInput(tensor["name"], tensor["shape"], tensor["datatype"])
+    array = numpy_input(tensor)
+    if PROTOCOL == "http" and "binary_input" in req:
+        inp.set_data_from_numpy(array, binary_data=req["binary_input"])
+    else:
+        inp.set_data_from_numpy(array)
+    outputs = None
+    if req.get("outputs") is not None:
+        binary = req["outputs"]["binary"]
+        outputs = [
+            triton.InferRequestedOutput(name, binary_data=binary) if PROTOCOL == "http" else triton.InferRequestedOutput(name)
+            for name in output_names(model, version)
+        ]
+    result = client.infer(model, [inp], model_version=version, outputs=outputs)
+    if PROTOCOL == "http":
+        response = result.get_response()
+        described = response.get("outputs", [])
+        parameters = response.get("parameters", {})
+        outs = [
+            {
+                "name": o["name"],
+                "datatype": o["datatype"],
+                "shape": o["shape"],
+                "parameters": o.get("parameters", {}),
+                "data": plain(result.as_numpy(o["name"])),
+            }
+            for o in described
+        ]
+    else:
+        response = result.get_response(as_json=True)
+        parameters = grpc_parameters(response.get("parameters"))
+        outs = [
+            {
+                "name": o["name"],
+                "datatype": o["datatype"],
+                "shape": [int(d) for d in o.get("shape", [])],
+                "parameters": grpc_parameters(o.get("parameters")),
+                "data": plain(result.as_numpy(o["name"])),
+            }
+            for o in response.get("outputs", [])
+        ]
+    return {"parameters": plain(parameters), "outputs": outs}
+
+
+def metadata(value):
+    return value if PROTOCOL == "http" else json.loads(_grpc_json(value))
+
+
+def _grpc_json(message):
+    from google.protobuf import json_format
+
+    return json_format.MessageToJson(message, preserving_proto_field_name=True)
+
+
+def handle(req):
+    op = req["op"]
+    if op == "live":
+        return client.is_server_live()
+    if op == "server_ready":
+        return client.is_server_ready()
+    if op == "model_ready":
+        return client.is_model_ready(req["model"], req.get("version") or "")
+    if op == "server_metadata":
+        return metadata(client.get_server_metadata())
+    if op == "model_metadata":
+        return metadata(client.get_model_metadata(req["model"], req.get("version") or ""))
+    if op == "infer":
+        return infer(req)
+    raise ValueError(f"unknown op {op!r}")
+
+
+for line in sys.stdin:
+    if not line.strip():
+        continue
+    try:
+        answer = {"ok": True, "result": handle(json.loads(line))}
+    except InferenceServerException as e:
+        answer = {"ok": False, "status": str(e.status()), "message": str(e.message())}
+    except Exception as e:  # a client-side failure: report it rather than die, so the test shows it
+        answer = {"ok": False, "status": "client-exception", "message": f"{type(e).__name__}: {e}"}
+    sys.stdout.write(json.dumps(answer) + "\n")
+    sys.stdout.flush()

@@ -1,10 +1,14 @@
-// KServe v1 REST against a real `omaf serve` process: every endpoint, its errors, matrix and objects models.
+// KServe v1 REST against a real `omaf serve` process: every endpoint, its errors, matrix, objects and ONNX models.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { tempDir } from "../helpers/fixtures.js";
 import { startServe, writeBehaveModel, writeFailingInitModel, writeSumModel, type ServeProcess } from "../helpers/serve.js";
 import { assertProvenance, http } from "./helpers.js";
+import { onnxFile, runOnnx } from "./in-process.js";
+
+const IRIS = fileURLToPath(new URL("../../examples/iris-onnx", import.meta.url));
 
 describe("KServe v1 REST", () => {
   let root: Awaited<ReturnType<typeof tempDir>>;
@@ -41,12 +45,13 @@ describe("KServe v1 REST", () => {
     assert.deepEqual(rows.json, { predictions: [[3], [7.5]] });
     assert.equal(rows.headers.get("x-request-id"), "kserve-req-1");
     assertProvenance(rows, "sum-check", "1.0.0-1");
-    const inputs = await http(`${base}/v1/models/sum-check:predict`, { body: { inputs: [[10, 20]] } });
-    assert.deepEqual(inputs.json, { predictions: [[30]] });
     const objects = await http(`${base}/v1/models/sum-check:predict`, { body: { instances: [{ a: 1, b: 2 }, { a: 5, b: 5 }] } });
     assert.deepEqual(objects.json, { predictions: [[3], [10]] });
+    // Columnar `inputs` (rows, or an object of columns) are answered as `outputs`, as TF Serving answers them.
+    const inputs = await http(`${base}/v1/models/sum-check:predict`, { body: { inputs: [[10, 20]] } });
+    assert.deepEqual(inputs.json, { outputs: [[30]] });
     const columnar = await http(`${base}/v1/models/sum-check:predict`, { body: { inputs: { a: [1, 2], b: [3, 4] } } });
-    assert.deepEqual(columnar.json, { predictions: [[4], [6]] });
+    assert.deepEqual(columnar.json, { outputs: [[4], [6]] });
     // No Content-Type at all is accepted too.
     const bare = await http(`${base}/v1/models/sum-check:predict`, { body: Buffer.from(JSON.stringify({ instances: [[2, 2]] })) });
     assert.equal(bare.status, 200, bare.text);
@@ -59,6 +64,9 @@ describe("KServe v1 REST", () => {
       ["sum-check:predict", { instances: [] }, 400, "OMAF_ERR_BAD_INPUT"],
       ["sum-check:predict", { rows: [[1, 2]] }, 400, "OMAF_ERR_BAD_INPUT"],
       ["sum-check:predict", { instances: [[1, 2], { a: 1, b: 2 }] }, 400, "OMAF_ERR_BAD_INPUT"],
+      ["sum-check:predict", { instances: [[1, 2]], inputs: [[1, 2]] }, 400, "OMAF_ERR_BAD_INPUT"],
+      ["sum-check:predict", { inputs: 5 }, 400, "OMAF_ERR_BAD_INPUT"],
+      ["sum-check:predict", { inputs: { a: [1, 2], b: [3] } }, 400, "OMAF_ERR_BAD_INPUT"],
       ["sum-check:predict", "{not json", 400, "OMAF_ERR_BAD_INPUT"],
       ["other:predict", { instances: [[1, 2]] }, 404, "OMAF_ERR_MODEL_NOT_FOUND"],
       ["sum-check:train", { instances: [[1, 2]] }, 404, "OMAF_ERR_NOT_FOUND"],
@@ -89,6 +97,28 @@ describe("KServe v1 REST", () => {
       const failing = await http(url, { body: { instances: [{ text: "ok" }, { throw: "boom" }] } });
       assert.equal(failing.status, 500);
       assert.match((failing.json as { error: string }).error, /^instance 1: .*boom/);
+      const columnar = await http(url, { body: { inputs: { text: ["a"] } } });
+      assert.equal(columnar.status, 400);
+      assert.match((columnar.json as { error: string }).error, /takes objects/);
+    } finally {
+      await proc.kill();
+    }
+  });
+
+  it("answers an ONNX model in TF Serving's row format over a real socket: one object of named output rows per instance", async () => {
+    const rows = [
+      [5.1, 3.5, 1.4, 0.2],
+      [5.9, 3.0, 4.2, 1.5],
+    ];
+    const expected = await runOnnx(onnxFile(IRIS, "iris.onnx"), { input: { type: "float32", dims: [2, 4], data: rows.flat() } });
+    const proc = await startServe(IRIS, { args: ["--interfaces", "kserve-v1"] });
+    try {
+      const res = await http(`${proc.url("KServe v1")}/v1/models/iris-onnx:predict`, { body: { instances: rows } });
+      assert.equal(res.status, 200, res.text);
+      assertProvenance(res, "iris-onnx", "1.0.0-1");
+      const { probabilities, label } = expected as { probabilities: number[][]; label: number[][] };
+      // FP32 values cross JSON as the doubles they widen to, so they compare exactly with onnxruntime's own answer.
+      assert.deepEqual(res.json, { predictions: rows.map((_, i) => ({ probabilities: probabilities[i], label: label[i] })) });
     } finally {
       await proc.kill();
     }

@@ -1,51 +1,80 @@
-// KServe v1 predict bodies → dataplane calls. Matrix models take the instances as rows of one prediction; objects
-// models take each instance as one predict_on_objects call (one prediction per instance, as KServe means it).
+// KServe v1 predict bodies → dataplane calls → answers, by TensorFlow Serving's REST rules (row format `instances`
+// answered as `predictions`, columnar format `inputs` answered as `outputs`). Tensor models read the body as named
+// tensors (tensors.ts). Matrix models take the instances as rows of one prediction and answer the model's rows.
+// Objects models take each instance as one predict_on_objects call (one prediction per instance, as KServe means it).
 import { OmafError } from "../../errors.js";
 import type { Inference } from "../../dataplane/dataplane.js";
 import { describe } from "../../dataplane/json-input.js";
 import type { MatrixInput } from "../../runtime/model.js";
+import { columnarFromTensors, predictionsFromTensors, tensorsFromColumnar, tensorsFromInstances } from "./tensors.js";
 
-/** What a predict body holds: the list of instances, or TF-style columnar `inputs` (`{"col": [values...]}`). */
-export type PredictRequest = { kind: "instances"; instances: unknown[] } | { kind: "columnar"; columns: Record<string, unknown[]> };
+/** What a predict body holds: the row format's instances, or the columnar format's `inputs` value. */
+export type PredictRequest = { format: "row"; instances: unknown[] } | { format: "columnar"; inputs: unknown };
 
-/** Reads `{"instances": [...]}` or `{"inputs": [...]}` (or columnar `{"inputs": {"col": [...]}}`). */
+/** The answer body: `predictions` for the row format, `outputs` for the columnar one. */
+export type PredictResponse = { predictions: unknown[] } | { outputs: unknown };
+
+/** Reads `{"instances": [...]}` (a non-empty list) or `{"inputs": <value>}`. */
 export function readPredictRequest(body: unknown): PredictRequest {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw bad(`a predict request is {"instances": [...]} or {"inputs": [...]}, not ${describe(body)}`);
+    throw bad(`a predict request is {"instances": [...]} or {"inputs": ...}, not ${describe(body)}`);
   }
   const { instances, inputs } = body as { instances?: unknown; inputs?: unknown };
   if (instances !== undefined && inputs !== undefined) throw bad(`give either "instances" or "inputs", not both`);
-  const value = instances ?? inputs;
-  const key = instances !== undefined ? "instances" : "inputs";
-  if (value === undefined) throw bad(`a predict request needs "instances" (or "inputs")`);
-  if (Array.isArray(value)) {
-    if (value.length === 0) throw bad(`"${key}" is empty`);
-    return { kind: "instances", instances: value };
+  if (inputs !== undefined) {
+    if (inputs === null) throw bad(`"inputs" is null`);
+    return { format: "columnar", inputs };
   }
-  if (key === "inputs" && value !== null && typeof value === "object") {
-    const columns = value as Record<string, unknown>;
-    if (Object.keys(columns).length === 0) throw bad(`"inputs" names no columns`);
-    for (const [name, values] of Object.entries(columns)) {
-      if (!Array.isArray(values)) throw bad(`column "${name}" of "inputs" must be an array of values, not ${describe(values)}`);
-    }
-    return { kind: "columnar", columns: columns as Record<string, unknown[]> };
+  if (instances === undefined) throw bad(`a predict request needs "instances" (or "inputs")`);
+  if (!Array.isArray(instances)) throw bad(`"instances" must be an array, not ${describe(instances)}`);
+  if (instances.length === 0) throw bad(`"instances" is empty`);
+  return { format: "row", instances };
+}
+
+/** The answer to a predict request, by the kind of model served. */
+export async function predict(inference: Inference, request: PredictRequest): Promise<PredictResponse> {
+  if (inference.takesTensors) return predictOnTensors(inference, request);
+  if (inference.metadata.mode === "matrix") {
+    const { prediction } = await inference.predictMatrix(toMatrixInput(request));
+    return request.format === "row" ? { predictions: prediction } : { outputs: prediction };
   }
-  throw bad(`"${key}" must be an array, not ${describe(value)}`);
+  return { predictions: await predictOnObjects(inference, request) };
+}
+
+async function predictOnTensors(inference: Inference, request: PredictRequest): Promise<PredictResponse> {
+  const specs = inference.metadata.inputs;
+  if (request.format === "columnar") {
+    return { outputs: columnarFromTensors(await inference.predictTensors(tensorsFromColumnar(request.inputs, specs))) };
+  }
+  const outputs = await inference.predictTensors(tensorsFromInstances(request.instances, specs));
+  return { predictions: predictionsFromTensors(outputs, request.instances.length) };
+}
+
+/** One predict_on_objects call per instance, under the one admission; the first failing instance fails the request. */
+async function predictOnObjects(inference: Inference, request: PredictRequest): Promise<unknown[]> {
+  if (request.format === "columnar") throw bad(`this model takes objects: send {"instances": [{...}, ...]}, not columnar "inputs"`);
+  const results = await inference.predictJsonBatch(request.instances.map((value) => ({ ok: true as const, value })));
+  return results.map((r, i) => {
+    if (r.ok) return r.value.result;
+    if (results.length === 1) throw r.error;
+    throw new OmafError(r.error.code, `instance ${i}: ${r.error.message}`, r.error.details, { cause: r.error });
+  });
 }
 
 /**
- * Rows for a matrix model. Instances are rows: arrays of values, or objects mapping column names to values (the
- * first instance's keys name the columns; every instance must have the same keys). Columnar inputs become rows.
+ * Rows for a matrix model. Instances (and a list given as columnar `inputs`) are rows: arrays of values, or objects
+ * mapping column names to values (the first instance's keys name the columns; every instance must have the same
+ * keys). Columnar `inputs` as an object of columns `{"col": [values...]}` become rows too.
  */
 export function toMatrixInput(request: PredictRequest): MatrixInput {
-  if (request.kind === "columnar") {
-    const columns = Object.keys(request.columns);
-    const lengths = columns.map((c) => request.columns[c].length);
-    if (lengths.some((n) => n !== lengths[0])) throw bad(`the columns of "inputs" differ in length (${lengths.join(", ")})`);
-    const data = Array.from({ length: lengths[0] }, (_, i) => columns.map((c) => request.columns[c][i]));
-    return { data, columns };
-  }
-  const { instances } = request;
+  if (request.format === "row") return rowsInput(request.instances);
+  const { inputs } = request;
+  if (Array.isArray(inputs)) return rowsInput(inputs);
+  if (isPlainObject(inputs)) return columnsInput(inputs);
+  throw bad(`"inputs" of a matrix model is a list of rows or an object of columns {"col": [values...]}, not ${describe(inputs)}`);
+}
+
+function rowsInput(instances: unknown[]): MatrixInput {
   if (instances.every(Array.isArray)) return { data: instances as unknown[][] };
   if (instances.every(isPlainObject)) {
     const columns = Object.keys(instances[0] as object);
@@ -66,17 +95,17 @@ export function toMatrixInput(request: PredictRequest): MatrixInput {
   );
 }
 
-/** The `predictions` for a request: the prediction rows (matrix) or one result per instance (objects). */
-export async function predict(inference: Inference, request: PredictRequest): Promise<unknown[]> {
-  const meta = inference.metadata;
-  if (meta.mode === "matrix") return (await inference.predictMatrix(toMatrixInput(request))).prediction;
-  if (request.kind === "columnar") throw bad(`this model takes objects: send {"instances": [{...}, ...]}, not columnar "inputs"`);
-  const results = await inference.predictJsonBatch(request.instances.map((value) => ({ ok: true as const, value })));
-  return results.map((r, i) => {
-    if (r.ok) return r.value.result;
-    if (results.length === 1) throw r.error;
-    throw new OmafError(r.error.code, `instance ${i}: ${r.error.message}`, r.error.details, { cause: r.error });
-  });
+function columnsInput(inputs: Record<string, unknown>): MatrixInput {
+  const columns = Object.keys(inputs);
+  if (columns.length === 0) throw bad(`"inputs" names no columns`);
+  for (const c of columns) {
+    if (!Array.isArray(inputs[c])) throw bad(`column "${c}" of "inputs" must be an array of values, not ${describe(inputs[c])}`);
+  }
+  const values = inputs as Record<string, unknown[]>;
+  const lengths = columns.map((c) => values[c].length);
+  if (lengths.some((n) => n !== lengths[0])) throw bad(`the columns of "inputs" differ in length (${lengths.join(", ")})`);
+  const data = Array.from({ length: lengths[0] }, (_, i) => columns.map((c) => values[c][i]));
+  return { data, columns };
 }
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {

@@ -42,8 +42,7 @@ export async function kserveV1Routes(app: FastifyInstance, opts: KserveV1RouteOp
     checkName(target.slice(0, colon));
     if (verb === "explain") throw new OmafError("OMAF_ERR_NOT_IMPLEMENTED", `Model ${name} does not offer explanations.`);
     return dataplane.infer(requestContext(request), async (inference) => {
-      const predictions = await predict(inference, readPredictRequest(readJsonBody(request)));
-      return sendJson(reply, 200, { predictions });
+      return sendJson(reply, 200, await predict(inference, readPredictRequest(readJsonBody(request))));
     });
   });
 }

@@ -11,6 +11,7 @@ import type { MatrixInput, MatrixOutput, Model, ModelMetadata } from "../runtime
 import type { Tensor } from "../tensor/tensor.js";
 import { Deadlines } from "./deadlines.js";
 import { parseMatrixBody, parseObjectsBody } from "./json-input.js";
+import { matrixAsTensor, tensorsAsMatrix } from "./tensor-inference.js";
 import { validateMatrix, validateTensors } from "./validate.js";
 
 /** The artifact being served: what materializeArtifact() answers, minus the folder. */
@@ -415,9 +416,14 @@ class InferenceRequest implements Inference {
 
   predictMatrix(input: MatrixInput): Promise<MatrixOutput> {
     const meta = this.metadata;
+    const model = this.plane.model;
     return this.call(input, () => {
       validateMatrix(input, meta);
-      return this.plane.model.predictMatrix(input);
+      if (!model.predictTensors) return model.predictMatrix(input);
+      // Tensor-native models get the rows as their input tensor, checked like any tensor request.
+      const tensor = matrixAsTensor(input, meta);
+      validateTensors([tensor], undefined, meta);
+      return model.predictTensors([tensor]).then((outputs) => tensorsAsMatrix(outputs, input.data.length));
     });
   }
 

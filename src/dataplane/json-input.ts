@@ -1,6 +1,7 @@
 // Turns a JSON request body into what a Model takes. Shared by every protocol that carries JSON
 // (OMI Run items, Odahu REST invoke, KServe v1 instances).
 import { OmafError } from "../errors.js";
+import { parseJson } from "../json.js";
 import type { MatrixInput } from "../runtime/model.js";
 
 /**
@@ -29,14 +30,9 @@ export function parseObjectsBody(body: unknown): unknown {
   return body;
 }
 
-/** Parses JSON text (or UTF-8 bytes) into a value; bad JSON is OMAF_ERR_BAD_INPUT. */
+/** Parses JSON text (or UTF-8 bytes) into a value; bad or too deeply nested JSON is OMAF_ERR_BAD_INPUT. */
 export function parseJsonText(text: string | Uint8Array, what = "input"): unknown {
-  const s = typeof text === "string" ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString("utf8");
-  try {
-    return JSON.parse(s);
-  } catch (err) {
-    throw badInput(`${what} is not valid JSON: ${(err as Error).message}`);
-  }
+  return parseJson(text, what);
 }
 
 /** A short description of a JSON value's kind, for error messages. */

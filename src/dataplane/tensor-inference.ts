@@ -6,12 +6,17 @@
 //   (or [rows] for a flat answer) with the output column names in its `parameters.columns`;
 // - GPPI objects models get each element of one BYTES input as a JSON document and answer a BYTES tensor of the
 //   same shape holding each answer as JSON text.
+// And the other way round, for matrix protocols (Odahu, KServe v1 rows, OMI) on tensor-native models: the rows become
+// the model's single 2-D input, each value checked against its datatype (the same check as OIP JSON tensors), and the
+// outputs become columns of the answer rows (matrixAsTensor / tensorsAsMatrix).
 // tensorSignature() is the tensor view of the model that metadata endpoints report, consistent with the above.
 import { OmafError } from "../errors.js";
+import { toJsonText } from "../json.js";
+import { parseJsonText } from "./json-input.js";
 import { MATRIX_INPUT_NAME, MATRIX_OUTPUT_NAME } from "../runtime/gppi.js";
 import type { MatrixInput, MatrixOutput, ModelMetadata } from "../runtime/model.js";
 import { checkTensor } from "../tensor/datatype.js";
-import { matrixFromTensor, rowValuesFromData, tensorFromMatrix } from "../tensor/matrix.js";
+import { matrixFromTensor, rowsFromTensors, rowValuesFromData, tensorFromMatrix } from "../tensor/matrix.js";
 import type { Datatype, Tensor, TensorSpec } from "../tensor/tensor.js";
 import type { JsonElement } from "../tensor/values.js";
 import type { Inference, ItemResult } from "./dataplane.js";
@@ -66,6 +71,26 @@ async function inferRows(inference: Inference, inputs: Tensor[], outputNames: st
   const input = matrixInput(inputs, meta.inputs.length === 1 ? meta.inputs[0] : undefined);
   const output = await inference.predictMatrix(input);
   return [predictionTensor(output, meta.outputs[0]?.datatype)];
+}
+
+/**
+ * A matrix request for a tensor-native model as its one input tensor: a model with one 2-D input takes the rows, in
+ * its datatype (a value that does not fit — a string, 1e39 for FP32, 1.5 for INT64 — is OMAF_ERR_BAD_INPUT).
+ */
+export function matrixAsTensor(input: MatrixInput, meta: ModelMetadata): Tensor {
+  if (meta.inputs.length !== 1) {
+    throw bad(`the model has ${meta.inputs.length} inputs (${meta.inputs.map((s) => s.name).join(", ")}); matrix requests need exactly one — send named tensors`);
+  }
+  const spec = meta.inputs[0];
+  if (spec.shape.length !== 2) {
+    throw bad(`the model's input '${spec.name}' has shape [${spec.shape.join(", ")}]; matrix requests need a 2-D input — send named tensors`);
+  }
+  return tensorFromMatrix(input.data, spec.name, spec.datatype);
+}
+
+/** A tensor-native model's outputs as the matrix answer: one row per input row, one column per output. */
+export function tensorsAsMatrix(outputs: readonly Tensor[], rows: number): MatrixOutput {
+  return { prediction: rowsFromTensors(outputs, rows), columns: outputs.map((t) => t.name) };
 }
 
 /** Requested outputs must be ones the model answers. */
@@ -189,9 +214,9 @@ async function inferObjects(inference: Inference, inputs: Tensor[], outputNames:
   if (t.datatype !== "BYTES") throw bad(`input '${t.name}' is ${t.datatype}; an objects model takes BYTES elements holding JSON`, { input: t.name });
   const items: ItemResult<unknown>[] = (t.data as Uint8Array[]).map((bytes, i) => {
     try {
-      return { ok: true, value: JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")) };
+      return { ok: true, value: parseJsonText(bytes, `input '${t.name}' element ${i}`) };
     } catch (err) {
-      return { ok: false, error: bad(`input '${t.name}' element ${i} is not JSON: ${(err as Error).message}`, { input: t.name, index: i }) };
+      return { ok: false, error: err as OmafError };
     }
   });
   const results = await inference.predictJsonBatch(items);
@@ -205,17 +230,9 @@ async function inferObjects(inference: Inference, inputs: Tensor[], outputNames:
 /** JSON text of a model's answer; BigInt and typed arrays are converted rather than refused. */
 function jsonText(value: unknown): string {
   try {
-    return JSON.stringify(value) ?? "null";
-  } catch {
-    try {
-      return JSON.stringify(value, (_k, v: unknown) =>
-        typeof v === "bigint" ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString())
-        : ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<unknown>)
-        : v,
-      ) ?? "null";
-    } catch (err) {
-      throw new OmafError("OMAF_ERR_PREDICT", `the prediction is not JSON-serialisable: ${(err as Error).message}`);
-    }
+    return toJsonText(value);
+  } catch (err) {
+    throw new OmafError("OMAF_ERR_PREDICT", `the prediction is not JSON-serialisable: ${(err as Error).message}`);
   }
 }
 

@@ -1,11 +1,13 @@
 // Request checks done once, before the model is called, so every protocol rejects the same bad input the same way.
 import { OmafError } from "../errors.js";
 import type { MatrixInput, ModelMetadata } from "../runtime/model.js";
-import { elementCount, type Tensor, type TensorSpec } from "../tensor/tensor.js";
+import { checkTensor } from "../tensor/datatype.js";
+import type { Tensor, TensorSpec } from "../tensor/tensor.js";
 import { describe } from "./json-input.js";
 
 /** Rows are arrays of equal width, columns (if any) match that width, and a fixed model width is respected. */
 export function validateMatrix(input: MatrixInput, meta: ModelMetadata): void {
+  if (input === null || typeof input !== "object") throw bad(`a matrix request is {"data": [[...]], "columns"?: [...]}, not ${describe(input)}`);
   const { data, columns } = input;
   if (!Array.isArray(data)) throw bad(`"data" must be a 2-D array (rows of values), not ${describe(data)}`);
   if (data.length === 0) throw bad(`"data" has no rows`);
@@ -63,13 +65,13 @@ function fixedMatrixWidth(meta: ModelMetadata): number | undefined {
 
 /** Names, datatypes and shapes match the model's inputs; every input is given once; requested outputs exist. */
 export function validateTensors(inputs: Tensor[], outputNames: string[] | undefined, meta: ModelMetadata): void {
+  if (!Array.isArray(inputs)) throw bad("inputs must be a list of tensors");
   const seen = new Set<string>();
   for (const t of inputs) {
+    // Well-formed: a known datatype, a valid shape, data of the datatype's kind holding product(shape) elements.
+    checkTensor(t, "OMAF_ERR_BAD_INPUT");
     if (seen.has(t.name)) throw bad(`input ${t.name} is given twice`);
     seen.add(t.name);
-    const count = elementCount(t.shape);
-    if (t.shape.some((d) => !Number.isInteger(d) || d < 0)) throw bad(`input ${t.name} has a bad shape [${t.shape.join(",")}]`);
-    if (t.data.length !== count) throw bad(`input ${t.name} has ${t.data.length} values but shape [${t.shape.join(",")}] holds ${count}`);
     if (meta.inputs.length === 0) continue;
     const spec = meta.inputs.find((s) => s.name === t.name);
     if (!spec) throw bad(`the model has no input ${t.name}; inputs: ${meta.inputs.map((s) => s.name).join(", ")}`);

@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { isOmafError, OmafError, toOmafError } from "../errors.js";
 import { newRequestId, type DataPlane, type Provenance, type RequestContext } from "../dataplane/dataplane.js";
 import { parseJsonText } from "../dataplane/json-input.js";
+import { toJsonText } from "../json.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -99,21 +100,6 @@ export function sendError(reply: FastifyReply, err: unknown, shape: ErrorShape):
   const status = typeof fastifyStatus === "number" ? fastifyStatus : e.httpStatus;
   if (isOmafError(e, "OMAF_ERR_UNAVAILABLE") || isOmafError(e, "OMAF_ERR_MODEL_NOT_READY")) reply.header("retry-after", "1");
   return reply.code(status).type("application/json; charset=utf-8").send({ [shape]: e.message, code: e.code });
-}
-
-/** JSON.stringify that also takes BigInt (INT64 outputs) and typed arrays, which plain JSON refuses. */
-export function toJsonText(value: unknown): string {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return JSON.stringify(value, jsonSafe);
-  }
-}
-
-function jsonSafe(_key: string, value: unknown): unknown {
-  if (typeof value === "bigint") return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<unknown>);
-  return value;
 }
 
 /** Sends a JSON body (BigInt and typed arrays allowed). */

@@ -3,6 +3,7 @@
 // tritonclient.http sends and reads it. Raw bytes become typed-array views over the body whenever alignment allows.
 import { badInput, bytesPerElement, checkShape, checkTensor, DATATYPE_ARRAYS, show } from "./datatype.js";
 import { readTensorHeader, tensorFromJson, tensorToJson, withParameters, type JsonTensor } from "./json.js";
+import { parseJson } from "../json.js";
 import { elementCount, type Datatype, type Tensor } from "./tensor.js";
 
 /** The HTTP header carrying the JSON header's byte length in a binary request or response. */
@@ -51,6 +52,10 @@ export function tensorFromRaw(name: string, datatype: Datatype, shape: readonly 
 }
 
 function bytesElements(bytes: Uint8Array, count: number, where: string): Uint8Array[] {
+  // Each element takes at least its 4-byte length: a shape claiming more cannot be real (and is not allocated for).
+  if (count * 4 > bytes.length) {
+    throw badInput(`${where} (BYTES): ${count} elements need at least ${count * 4} bytes, got ${bytes.length}`, { expected: count * 4, actual: bytes.length });
+  }
   const out = new Array<Uint8Array>(count);
   let o = 0;
   for (let i = 0; i < count; i++) {
@@ -181,12 +186,7 @@ function parseBody(
 ): { json: Record<string, unknown>; tensors: Tensor[] } {
   const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const jsonLength = headerLength === undefined ? buf.length : parseHeaderLength(headerLength, buf.length);
-  let json: unknown;
-  try {
-    json = JSON.parse(buf.toString("utf8", 0, jsonLength));
-  } catch (err) {
-    throw badInput(`the inference ${kind === "input" ? "request" : "response"} header is not valid JSON: ${(err as Error).message}`);
-  }
+  const json = parseJson(buf.subarray(0, jsonLength), `the inference ${kind === "input" ? "request" : "response"} header`);
   if (json === null || typeof json !== "object" || Array.isArray(json)) throw badInput(`the inference header must be a JSON object, not ${show(json)}`);
   const items = (json as Record<string, unknown>)[key];
   if (!Array.isArray(items)) throw badInput(`"${key}" must be a list of tensors, not ${show(items)}`);

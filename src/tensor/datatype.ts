@@ -83,8 +83,15 @@ export function allocData(datatype: Datatype, count: number): TensorData {
 }
 
 /**
- * Checks a tensor shape from the wire and answers it as numbers: a list of non-negative integers whose product is a
- * safe integer. Dimensions may be numbers, bigints or decimal strings (gRPC int64 fields arrive as strings with
+ * Most elements a tensor may hold. Every element takes at least one byte of a request, and no request may be 2 GiB,
+ * so a larger shape can only be a lie; refusing it here keeps decoders from attempting allocations JavaScript cannot
+ * make ("Invalid array length").
+ */
+export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+
+/**
+ * Checks a tensor shape from the wire and answers it as numbers: a list of non-negative integers whose product is at
+ * most MAX_TENSOR_ELEMENTS. Dimensions may be numbers, bigints or decimal strings (gRPC int64 fields arrive as strings with
  * OIP_PROTO_LOADER_OPTIONS). -1 (variable) belongs in TensorSpec, never in a tensor.
  */
 export function checkShape(shape: unknown, where = "tensor"): number[] {
@@ -104,7 +111,9 @@ export function checkShape(shape: unknown, where = "tensor"): number[] {
     out[i] = d;
     count *= d;
   }
-  if (!Number.isSafeInteger(count)) throw badInput(`${where}: shape ${JSON.stringify(out)} holds too many elements`, { shape: out });
+  if (!(count <= MAX_TENSOR_ELEMENTS)) {
+    throw badInput(`${where}: shape ${JSON.stringify(out)} holds ${count} elements; a tensor holds at most ${MAX_TENSOR_ELEMENTS}`, { shape: out });
+  }
   return out;
 }
 
@@ -144,7 +153,7 @@ export function badInput(message: string, details?: Record<string, unknown>): Om
   return new OmafError("OMAF_ERR_BAD_INPUT", message, details);
 }
 
-/** A short, bounded rendering of a wire value for error messages. */
+/** A short, bounded rendering of a wire value for error messages; never throws, whatever the value holds. */
 export function show(value: unknown): string {
   if (value === undefined) return "missing";
   if (typeof value === "bigint") return `${value}n`;
@@ -153,7 +162,8 @@ export function show(value: unknown): string {
   try {
     s = JSON.stringify(value) ?? String(value);
   } catch {
-    s = String(value);
+    // Too deep for JSON.stringify (or a BigInt inside): name the kind only, since String() would recurse as deep.
+    s = Array.isArray(value) ? `an array of ${value.length}` : typeof value === "object" && value !== null ? "an object" : typeof value;
   }
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }

@@ -1,4 +1,5 @@
 // Tensor <-> rows of values, for GPPI matrix models (predict_on_matrix takes and answers rows, not tensors).
+import { OmafError } from "../errors.js";
 import { badInput, checkTensor } from "./datatype.js";
 import { halfToNumber } from "./half.js";
 import type { Datatype, Tensor, TensorData } from "./tensor.js";
@@ -72,7 +73,9 @@ export function tensorFromMatrix(rows: readonly unknown[], name: string, datatyp
     shape = [rows.length, width];
   }
   const dt = datatype ?? inferDatatype(flat, where);
-  return { name, datatype: dt, shape, data: dataFromValues(dt, flat, where) };
+  const width = shape[1];
+  const placeOf = width === undefined ? undefined : (i: number) => `row ${Math.floor(i / width)}, column ${i % width}`;
+  return { name, datatype: dt, shape, data: dataFromValues(dt, flat, where, placeOf) };
 }
 
 function inferDatatype(values: readonly unknown[], where: string): Datatype {
@@ -84,4 +87,36 @@ function inferDatatype(values: readonly unknown[], where: string): Datatype {
     throw badInput(`${where}: matrix values must be all numbers, all strings or all booleans (element ${odd} differs)`, { index: odd });
   }
   return dt;
+}
+
+/**
+ * Output tensors as matrix rows: one row per input row (`rows`), one cell per output (in order) — a scalar when the
+ * output holds one value per row (shape [N] or [N, 1]), else the row's slice as nested lists. Values as
+ * rowValuesFromData gives them. An output without a first dimension of `rows` is OMAF_ERR_PREDICT: it has no rows to
+ * split (named tensors carry it).
+ */
+export function rowsFromTensors(outputs: readonly Tensor[], rows: number): unknown[][] {
+  const prediction = new Array<unknown[]>(rows);
+  for (let r = 0; r < rows; r++) prediction[r] = new Array(outputs.length);
+  for (let o = 0; o < outputs.length; o++) {
+    const t = outputs[o];
+    if (t.shape.length === 0 || t.shape[0] !== rows) {
+      throw new OmafError("OMAF_ERR_PREDICT", `output '${t.name}' has shape [${t.shape.join(", ")}], not one row per input row; send named tensors to get it`);
+    }
+    const values = rowValuesFromData(t.datatype, t.data);
+    const cellDims = t.shape.slice(1);
+    const perRow = cellDims.reduce((n, d) => n * d, 1);
+    for (let r = 0; r < rows; r++) prediction[r][o] = perRow === 1 ? values[r] : nested(values, r * perRow, cellDims, 0);
+  }
+  return prediction;
+}
+
+/** The values from `offset` shaped by `dims` as nested lists. */
+function nested(values: readonly JsonElement[], offset: number, dims: readonly number[], level: number): unknown[] {
+  const n = dims[level];
+  if (level === dims.length - 1) return values.slice(offset, offset + n);
+  const stride = dims.slice(level + 1).reduce((a, d) => a * d, 1);
+  const out = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) out[i] = nested(values, offset + i * stride, dims, level + 1);
+  return out;
 }

@@ -33,12 +33,17 @@ function expectation(datatype: Datatype): string {
  * Converts a flat list of values into data of the datatype. Values: booleans or 0/1 for BOOL; numbers for numeric
  * types (integers must be exact and in range; 64-bit integers also as decimal strings or bigints; floats also as
  * "NaN"/"Infinity"/"-Infinity"; a finite number that overflows FP16/FP32 is refused); strings (UTF-8) for BYTES.
- * A value that does not fit is OMAF_ERR_BAD_INPUT naming `where` and the element index.
+ * A value that does not fit is OMAF_ERR_BAD_INPUT naming `where` and the element (`placeOf` words its index).
  */
-export function dataFromValues(datatype: Datatype, values: readonly unknown[], where: string): TensorData {
+export function dataFromValues(
+  datatype: Datatype,
+  values: readonly unknown[],
+  where: string,
+  placeOf: (i: number) => string = (i) => `element ${i}`,
+): TensorData {
   const n = values.length;
   const fail = (i: number): never => {
-    throw badInput(`${where} (${datatype}) element ${i}: expected ${expectation(datatype)}, got ${show(values[i])}`, {
+    throw badInput(`${where} (${datatype}) ${placeOf(i)}: expected ${expectation(datatype)}, got ${show(values[i])}`, {
       index: i,
     });
   };

@@ -7,7 +7,10 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import type { ErrorCode } from "../../src/errors.js";
 import { isOmafError } from "../../src/errors.js";
+import { DataPlane } from "../../src/dataplane/dataplane.js";
 import type { OmafManifest } from "../../src/manifest/manifest.types.js";
+import type { MatrixInput, MatrixOutput, Model, ModelMetadata } from "../../src/runtime/model.js";
+import type { Tensor } from "../../src/tensor/tensor.js";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const examplesDir = join(repoRoot, "examples");
@@ -71,4 +74,29 @@ export async function rejectsWith(
   assert.equal(caught.code, code, `expected ${code}, got ${caught.code}: ${caught.message}`);
   if (message) assert.match(caught.message, message);
   return caught as Error & { code: string; details?: Record<string, unknown> };
+}
+
+/** A model as the protocols reach it: behind a DataPlane, so every request is checked before the model sees it. */
+export interface Served {
+  model: Model;
+  metadata(): ModelMetadata;
+  predictMatrix(input: MatrixInput): Promise<MatrixOutput>;
+  predictObjects(input: unknown): Promise<unknown>;
+  predictTensors(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]>;
+  close(): Promise<void>;
+}
+
+/** Loads `model` behind a DataPlane (no timeout to speak of, no in-flight limit). */
+export async function served(model: Model, manifest: OmafManifest = manifestFor("onnx", "m.onnx", "model")): Promise<Served> {
+  const dp = new DataPlane(model, { manifest, artifactDigest: "sha256:" + "0".repeat(64), source: "test" }, { requestTimeoutMs: 60_000, maxInFlight: 0 });
+  await dp.load();
+  const ctx = { requestId: "test", protocol: "test" };
+  return {
+    model,
+    metadata: () => dp.metadata(),
+    predictMatrix: (input) => dp.predictMatrix(input, ctx),
+    predictObjects: (input) => dp.predictObjects(input, ctx),
+    predictTensors: (inputs, outputNames) => dp.predictTensors(inputs, outputNames, ctx),
+    close: () => dp.close(),
+  };
 }

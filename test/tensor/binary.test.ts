@@ -77,11 +77,30 @@ describe("raw tensor bytes", () => {
     assertOmafError(() => tensorFromRaw("x", "INT64", [1], new Uint8Array(16)), "OMAF_ERR_BAD_INPUT", /needs 8 bytes, got 16/);
     assertOmafError(() => tensorFromRaw("b", "BOOL", [3], Uint8Array.of(1, 2, 0)), "OMAF_ERR_BAD_INPUT", /element 1: byte 2 is neither 0 nor 1/);
     const two = Buffer.from("0100000061" + "0100000062", "hex");
-    assertOmafError(() => tensorFromRaw("s", "BYTES", [3], two), "OMAF_ERR_BAD_INPUT", /ends before the length of element 2/);
+    assertOmafError(() => tensorFromRaw("s", "BYTES", [3], two), "OMAF_ERR_BAD_INPUT", /3 elements need at least 12 bytes, got 10/);
+    assertOmafError(() => tensorFromRaw("s", "BYTES", [2], Buffer.from("0100000061" + "ffff0000", "hex")), "OMAF_ERR_BAD_INPUT", /element 1: length 65535 runs past/);
     assertOmafError(() => tensorFromRaw("s", "BYTES", [1], two), "OMAF_ERR_BAD_INPUT", /5 bytes left after 1 elements/);
     assertOmafError(() => tensorFromRaw("s", "BYTES", [2], two.subarray(0, 9)), "OMAF_ERR_BAD_INPUT", /element 1: length 1 runs past the end/);
     assertOmafError(() => tensorFromRaw("s", "BYTES", [1], Buffer.from("ffffffff00", "hex")), "OMAF_ERR_BAD_INPUT", /length 4294967295 runs past/);
     assertOmafError(() => tensorFromRaw("x", "FP32", [-1], new Uint8Array(4)), "OMAF_ERR_BAD_INPUT", /shape\[0\]/);
+  });
+
+  it("refuses shapes that claim more elements than any request holds, before allocating for them", () => {
+    // Each of these used to reach an allocation JavaScript cannot make ("Invalid array length", a 500).
+    assertOmafError(() => tensorFromRaw("s", "BYTES", [5e9], Buffer.from("0400000061626364", "hex")), "OMAF_ERR_BAD_INPUT", /holds 5000000000 elements; a tensor holds at most/);
+    assertOmafError(() => tensorFromRaw("s", "BYTES", [1e9], Buffer.from("0400000061626364", "hex")), "OMAF_ERR_BAD_INPUT", /1000000000 elements need at least/);
+    assertOmafError(() => tensorFromRaw("x", "FP32", [2e9, 4], new Uint8Array(16)), "OMAF_ERR_BAD_INPUT", /a tensor holds at most/);
+    const header = JSON.stringify({ inputs: [{ name: "x", shape: [2e9, 4], datatype: "FP32", data: [[1, 2, 3, 4]] }] });
+    assertOmafError(() => parseInferBody(Buffer.from(header)), "OMAF_ERR_BAD_INPUT", /a tensor holds at most/);
+  });
+
+  it("refuses JSON nested deeper than the limit as bad input, not a stack overflow", () => {
+    const deep = "[".repeat(100_000) + "]".repeat(100_000);
+    for (const body of [deep, `{"inputs":${deep}}`, `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}],"parameters":{"p":${deep}}}`]) {
+      assertOmafError(() => parseInferBody(Buffer.from(body)), "OMAF_ERR_BAD_INPUT", /nests arrays and objects more than 100 levels deep/);
+    }
+    const nested = (n: number) => "[".repeat(n) + "1" + "]".repeat(n);
+    assert.doesNotThrow(() => parseInferBody(Buffer.from(`{"inputs":[{"name":"x","shape":[${Array(97).fill(1).join(",")}],"datatype":"FP32","data":${nested(97)}}]}`)));
   });
 });
 

@@ -21,8 +21,8 @@ describe("matrix conversions", () => {
     assert.deepEqual(matrixFromTensor(b), [[true], [false]]);
     const i = tensorFromMatrix([[1, 2], [3, 4]], "i", "INT32");
     assert.ok(i.data instanceof Int32Array);
-    assertOmafError(() => tensorFromMatrix([[1, 2.5]], "i", "INT32"), "OMAF_ERR_BAD_INPUT", /tensor 'i' \(INT32\) element 1/);
-    assertOmafError(() => tensorFromMatrix([[1n, 2]], "i", "INT32"), "OMAF_ERR_BAD_INPUT", /element 0: .* got 1n/);
+    assertOmafError(() => tensorFromMatrix([[1, 2.5]], "i", "INT32"), "OMAF_ERR_BAD_INPUT", /tensor 'i' \(INT32\) row 0, column 1/);
+    assertOmafError(() => tensorFromMatrix([[1n, 2]], "i", "INT32"), "OMAF_ERR_BAD_INPUT", /row 0, column 0: .* got 1n/);
     assert.deepEqual(Array.from(tensorFromMatrix([[1n, 2]], "l", "INT64").data as BigInt64Array), [1n, 2n]);
   });
 

@@ -2,6 +2,7 @@
 import { OmafError } from "../../errors.js";
 import type { ItemResult, JsonPrediction, Provenance } from "../../dataplane/dataplane.js";
 import { parseJsonText } from "../../dataplane/json-input.js";
+import { toJsonText } from "../../json.js";
 import type { InputItem, OutputItem } from "./messages.js";
 
 /** Keys of an OutputItem's map. */
@@ -56,24 +57,13 @@ export function toOutputItem(result: ItemResult<JsonPrediction>, provenance: Rec
   if (result.ok) {
     let json: string;
     try {
-      json = JSON.stringify({ data: result.value });
-    } catch {
-      try {
-        // BigInt (e.g. INT64 outputs) and typed arrays are not JSON; convert them only on this slow path.
-        json = JSON.stringify({ data: result.value }, jsonSafe);
-      } catch (err) {
-        return failedOutputItem(new OmafError("OMAF_ERR_PREDICT", `the prediction is not JSON-serialisable: ${(err as Error).message}`), provenance);
-      }
+      json = toJsonText({ data: result.value });
+    } catch (err) {
+      return failedOutputItem(new OmafError("OMAF_ERR_PREDICT", `the prediction is not JSON-serialisable: ${(err as Error).message}`), provenance);
     }
     return { output: { [OUTPUT_KEYS.results]: Buffer.from(json, "utf8"), ...provenance }, success: true };
   }
   return { output: { [OUTPUT_KEYS.error]: errorBytes(result.error), ...provenance }, success: false };
-}
-
-function jsonSafe(_key: string, value: unknown): unknown {
-  if (typeof value === "bigint") return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<unknown>);
-  return value;
 }
 
 /** An OutputItem that failed with `error`. */

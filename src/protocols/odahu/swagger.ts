@@ -1,6 +1,8 @@
 // The Swagger 2.0 document Odahu's model server answers at GET /api/model/info: the invoke endpoint, with request and
-// response schemas built from the model's GPPI info() schemas. Odahu titles it "Model API"; omaf keeps that title and
-// puts the model's name and version in `info` (version, description and x- vendor fields, all valid Swagger 2.0).
+// response schemas built from the model's GPPI info() schemas, inline where Odahu's server put them (its clients read
+// `paths./api/model/invoke.post.parameters[0].schema` for the column names and an example row). Unlike Odahu's own
+// document this one is valid Swagger 2.0 (its 200 answer had no `schema`). Odahu titles it "Model API"; omaf keeps
+// that title and puts the model's name and version in `info` (version, description and x- vendor fields).
 import type { FieldSchema, ModelMetadata } from "../../runtime/model.js";
 
 /** A Swagger 2.0 Schema Object (the subset used here). */
@@ -11,10 +13,7 @@ export interface SwaggerSchema {
   items?: SwaggerSchema;
   properties?: Record<string, SwaggerSchema>;
   required?: string[];
-  minItems?: number;
-  maxItems?: number;
   example?: unknown;
-  $ref?: string;
 }
 
 export interface SwaggerInfoInput {
@@ -44,7 +43,7 @@ export function swaggerType(type: string | undefined): SwaggerSchema {
 export function buildSwagger(input: SwaggerInfoInput): Record<string, unknown> {
   const { modelName, modelVersion, artifactDigest, metadata } = input;
   const objects = metadata?.mode === "objects";
-  const definitions: Record<string, SwaggerSchema> = objects ? objectsDefinitions(metadata) : matrixDefinitions(metadata);
+  const invoke = objects ? objectsSchemas(metadata) : matrixSchemas(metadata);
   return {
     swagger: "2.0",
     info: {
@@ -59,17 +58,18 @@ export function buildSwagger(input: SwaggerInfoInput): Record<string, unknown> {
     schemes: ["http"],
     consumes: ["application/json"],
     produces: ["application/json"],
+    // Every schema is inline, never a $ref: Odahu's server wrote them so, and its clients read them there.
     paths: {
       "/api/model/invoke": {
         post: {
           summary: objects ? "Predict: the body is passed to the model as it is" : "Predict on rows of values",
           operationId: "invoke",
-          parameters: [{ in: "body", name: "PredictionParameters", required: true, schema: { $ref: "#/definitions/PredictionParameters" } }],
+          parameters: [{ in: "body", name: "PredictionParameters", required: true, schema: invoke.parameters }],
           responses: {
-            "200": { description: "The prediction", schema: { $ref: "#/definitions/PredictionResponse" } },
-            "400": { description: "The request does not fit the model", schema: { $ref: "#/definitions/Error" } },
-            "500": { description: "The model failed", schema: { $ref: "#/definitions/Error" } },
-            "503": { description: "The model is not ready or the server is stopping", schema: { $ref: "#/definitions/Error" } },
+            "200": { description: "Results of prediction", schema: invoke.response },
+            "400": { description: "The request does not fit the model", schema: ERROR },
+            "500": { description: "The model failed", schema: ERROR },
+            "503": { description: "The model is not ready or the server is stopping", schema: ERROR },
           },
         },
       },
@@ -85,53 +85,47 @@ export function buildSwagger(input: SwaggerInfoInput): Record<string, unknown> {
           summary: "Readiness: status true while the model is loaded and serving",
           operationId: "healthcheck",
           responses: {
-            "200": { description: "Ready", schema: { $ref: "#/definitions/Health" } },
-            "503": { description: "Not ready", schema: { $ref: "#/definitions/Health" } },
+            "200": { description: "Ready", schema: HEALTH },
+            "503": { description: "Not ready", schema: HEALTH },
           },
         },
       },
     },
-    definitions: {
-      ...definitions,
-      Error: {
-        type: "object",
-        properties: { message: { type: "string" }, code: { type: "string", description: "omaf error code, e.g. OMAF_ERR_BAD_INPUT" } },
-        required: ["message"],
-      },
-      Health: { type: "object", properties: { status: { type: "boolean" } }, required: ["status"] },
-    },
   };
 }
 
-/** `{"columns"?, "data": [[...]]}` in, `{"prediction": [[...]], "columns": [...]}` out, typed by the GPPI schemas. */
-function matrixDefinitions(meta: ModelMetadata | undefined): Record<string, SwaggerSchema> {
+const ERROR: SwaggerSchema = {
+  type: "object",
+  properties: { message: { type: "string" }, code: { type: "string", description: "omaf error code, e.g. OMAF_ERR_BAD_INPUT" } },
+  required: ["message"],
+};
+
+const HEALTH: SwaggerSchema = { type: "object", properties: { status: { type: "boolean" } }, required: ["status"] };
+
+/** The invoke body and its 200 answer. */
+interface InvokeSchemas {
+  parameters: SwaggerSchema;
+  response: SwaggerSchema;
+}
+
+/**
+ * `{"columns", "data"}` in, `{"prediction", "columns"}` out, in the layout Odahu's server wrote: the `columns`
+ * example is the field names, the `data` / `prediction` example one row of the fields' examples.
+ */
+function matrixSchemas(meta: ModelMetadata | undefined): InvokeSchemas {
   const inFields = meta?.inputSchema ?? [];
   const outFields = meta?.outputSchema ?? [];
   return {
-    PredictionParameters: {
-      type: "object",
-      properties: {
-        columns: columnsSchema(inFields, "Names of the values in each row; when given, one per value"),
-        data: rowsSchema(inFields, "Rows to predict on"),
-      },
-      required: ["data"],
-    },
-    PredictionResponse: {
-      type: "object",
-      properties: {
-        prediction: rowsSchema(outFields, "One prediction row per input row"),
-        columns: columnsSchema(outFields, "Names of the values in each prediction row"),
-      },
-      required: ["prediction"],
-    },
+    parameters: { type: "object", properties: { columns: namesSchema(inFields), data: rowsSchema(inFields) } },
+    response: { type: "object", properties: { prediction: rowsSchema(outFields), columns: namesSchema(outFields) } },
   };
 }
 
 /** Objects models: the body goes to the model as it is; the schemas list the GPPI fields as properties. */
-function objectsDefinitions(meta: ModelMetadata): Record<string, SwaggerSchema> {
+function objectsSchemas(meta: ModelMetadata): InvokeSchemas {
   return {
-    PredictionParameters: objectSchema(meta.inputSchema, "The request object, passed to predict_on_objects() as it is"),
-    PredictionResponse: objectSchema(meta.outputSchema, "What predict_on_objects() answered"),
+    parameters: objectSchema(meta.inputSchema, "The request object, passed to predict_on_objects() as it is"),
+    response: objectSchema(meta.outputSchema, "What predict_on_objects() answered"),
   };
 }
 
@@ -145,30 +139,26 @@ function objectSchema(fields: FieldSchema[] | undefined, description: string): S
 
 function fieldSchema(f: FieldSchema): SwaggerSchema {
   const s = swaggerType(f.type);
-  if (f.example !== undefined && f.example !== null) s.example = f.example;
+  if (hasExample(f)) s.example = f.example;
   return s;
 }
 
-function columnsSchema(fields: FieldSchema[], description: string): SwaggerSchema {
-  const s: SwaggerSchema = { type: "array", description, items: { type: "string" } };
+function namesSchema(fields: FieldSchema[]): SwaggerSchema {
+  const s: SwaggerSchema = { type: "array", items: { type: "string" } };
   if (fields.length > 0) s.example = fields.map((f) => f.name);
   return s;
 }
 
 /**
  * Rows of values. Swagger 2.0 has no per-position item types, so a row's items get the fields' common type (any
- * value when they differ), the description lists each position, and the width is fixed when the fields are known.
+ * value when they differ or are unknown); the example is one row when every field has one.
  */
-function rowsSchema(fields: FieldSchema[], description: string): SwaggerSchema {
+function rowsSchema(fields: FieldSchema[]): SwaggerSchema {
   const types = fields.map((f) => swaggerType(f.type));
   const same = types.length > 0 && types.every((t) => t.type === types[0].type && t.format === types[0].format);
-  const row: SwaggerSchema = { type: "array", items: same ? types[0] : {} };
-  if (fields.length > 0) {
-    row.minItems = fields.length;
-    row.maxItems = fields.length;
-    row.description = fields.map((f, i) => `${i}: ${f.name} (${f.type}${f.required ? ", required" : ""})`).join("; ");
-  }
-  const s: SwaggerSchema = { type: "array", description, items: row };
-  if (fields.length > 0 && fields.every((f) => f.example !== undefined && f.example !== null)) s.example = [fields.map((f) => f.example)];
+  const s: SwaggerSchema = { type: "array", items: { type: "array", items: same ? types[0] : {} } };
+  if (fields.length > 0 && fields.every(hasExample)) s.example = [fields.map((f) => f.example)];
   return s;
 }
+
+const hasExample = (f: FieldSchema) => f.example !== undefined && f.example !== null;

@@ -69,6 +69,10 @@ export const ERROR_CODES = {
   OMAF_ERR_TOO_MANY_ENTRIES: unsafe("The archive has more entries than the limit."),
   OMAF_ERR_DIGEST_MISMATCH: unsafe("A file's SHA-256 or size differs from the one recorded in the provenance."),
   OMAF_ERR_PROVENANCE_INVALID: unsafe("The provenance record is malformed or does not match the archive's entries."),
+  OMAF_ERR_OVERLAPPING_ENTRIES: unsafe("ZIP entries overlap, or an entry does not start where the previous one ended (bytes shared by entries or hidden between them)."),
+  OMAF_ERR_ARCHIVE_RATIO: unsafe("The archive's declared uncompressed total exceeds its own size times the ratio limit (zip bomb defence)."),
+  OMAF_ERR_ENTRY_NAME_MISMATCH: unsafe("A ZIP entry's local header names another file than its central-directory record (other tools would see other files)."),
+  OMAF_WARN_CACHE_TAMPERED: bad("An unpacked copy in the cache no longer matched the artifact; it was unpacked again."),
 
   // runtime and serving
   OMAF_ERR_ENV_UNSUPPORTED: { http: 501, grpc: GRPC.UNIMPLEMENTED, exit: 1, description: "The artifact's environment (binaries.type) cannot be served yet." },

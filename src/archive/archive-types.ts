@@ -1,5 +1,6 @@
 // Types shared by the ZIP and gzip-tar readers.
 import type { Readable } from "node:stream";
+import type { OmafError } from "../errors.js";
 
 export type ArchiveFormat = "zip" | "tar.gz";
 
@@ -39,6 +40,15 @@ export interface ArchiveReader {
   path: string;
   /** Every entry in archive order, except an entry for the root folder itself (`./` in tars, `/` in old zips). */
   entries: ArchiveEntry[];
+  /** Size of the archive file in bytes. */
+  fileSize: number;
+  /**
+   * What the listing revealed about the archive's structure, beyond single entries (judge it with `checkArchive`):
+   * for ZIP, entries that overlap or leave unlisted bytes between them (`OMAF_ERR_OVERLAPPING_ENTRIES`), local
+   * headers that name other files than the central directory (`OMAF_ERR_ENTRY_NAME_MISMATCH`) or cannot be read
+   * (`OMAF_ERR_ARCHIVE_FORMAT`). Always empty for gzip tar.
+   */
+  problems: OmafError[];
   /**
    * Reads a file entry into memory. Fails with `OMAF_ERR_TOO_LARGE` when it is bigger than `maxBytes`
    * (default 64 MiB) and `OMAF_ERR_NOT_FOUND` when there is no such file entry.

@@ -12,6 +12,12 @@ export interface UnpackLimits {
   maxRatio: number;
   /** Uncompressed size from which the ratio is judged. */
   ratioFloorBytes: number;
+  /**
+   * Highest ratio of the declared uncompressed total to the archive file's own size, judged once that total reaches
+   * {@link UnpackLimits.ratioFloorBytes}. Entries that share their compressed bytes each stay under `maxRatio` but
+   * add up past this; honest archives cannot exceed the ratio of their most compressed entry.
+   */
+  maxArchiveRatio: number;
   /** Most uncompressed bytes of a single entry; no limit when absent. */
   maxEntryBytes?: number;
 }
@@ -20,6 +26,7 @@ export const DEFAULT_UNPACK_LIMITS: Readonly<UnpackLimits> = Object.freeze({
   maxEntries: 100_000,
   maxTotalBytes: 64 * 1024 ** 3,
   maxRatio: 1000,
+  maxArchiveRatio: 1000,
   ratioFloorBytes: 1024 * 1024,
 });
 

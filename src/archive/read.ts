@@ -8,7 +8,7 @@ import { TarGzReader } from "./tar-reader.js";
 import { ZipReader } from "./zip-reader.js";
 
 export type { ArchiveEntry, ArchiveEntryType, ArchiveFormat, ArchiveReader, ForEachFileOptions } from "./archive-types.js";
-export { checkEntries } from "./safety.js";
+export { checkArchive, checkEntries } from "./safety.js";
 
 export interface OpenArchiveOptions {
   /**
@@ -41,8 +41,8 @@ export async function detectFormat(path: string): Promise<ArchiveFormat> {
 }
 
 /**
- * Opens a ZIP or gzip tar and lists its entries. For ZIP only the central directory is read (fast on large
- * artifacts); a gzip tar is scanned once. Entry names are normalised but not judged: use `checkEntries` (or
+ * Opens a ZIP or gzip tar and lists its entries. For ZIP the central directory and the local headers are read,
+ * no entry data (fast on large artifacts); a gzip tar is scanned once. Entry names are normalised but not judged: use `checkArchive` (or
  * `unpackArchive`, which does) before trusting them. Close the reader when done.
  */
 export async function openArchive(path: string, opts: OpenArchiveOptions = {}): Promise<ArchiveReader> {

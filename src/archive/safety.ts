@@ -1,17 +1,25 @@
 // Judges an archive's listing before anything is extracted: names, entry types, duplicates and bomb limits.
 import { OmafError } from "../errors.js";
-import type { ArchiveEntry } from "./archive-types.js";
+import type { ArchiveEntry, ArchiveReader } from "./archive-types.js";
 import { checkEntryName } from "./entry-name.js";
 import type { UnpackLimits } from "./limits.js";
+
+/**
+ * Every problem of an open archive: its structure (`reader.problems`, e.g. overlapping ZIP entries) first, then
+ * those of its listing (see {@link checkEntries}), judged against its file size. Empty when it is safe to extract.
+ */
+export function checkArchive(reader: Pick<ArchiveReader, "entries" | "problems" | "fileSize">, limits: UnpackLimits): OmafError[] {
+  return [...reader.problems, ...checkEntries(reader.entries, limits, reader.fileSize)];
+}
 
 /**
  * Every problem of a listing, in archive order (empty when it is safe to extract): unsafe names
  * (`OMAF_ERR_UNSAFE_ABSOLUTE_PATH`, `OMAF_ERR_UNSAFE_TRAVERSAL`), links (`OMAF_ERR_UNSAFE_LINK`), unsupported entry
  * types (`OMAF_ERR_ARCHIVE_FORMAT`), duplicate names or a file where a folder is needed (`OMAF_ERR_DUPLICATE_ENTRY`),
  * and the limits (`OMAF_ERR_TOO_MANY_ENTRIES`, `OMAF_ERR_TOO_LARGE`, `OMAF_ERR_COMPRESSION_RATIO`) judged on the
- * declared sizes.
+ * declared sizes; given the archive's own size, also the whole archive's ratio (`OMAF_ERR_ARCHIVE_RATIO`).
  */
-export function checkEntries(entries: readonly ArchiveEntry[], limits: UnpackLimits): OmafError[] {
+export function checkEntries(entries: readonly ArchiveEntry[], limits: UnpackLimits, archiveBytes?: number): OmafError[] {
   const problems: OmafError[] = [];
   if (entries.length > limits.maxEntries) {
     problems.push(
@@ -79,6 +87,16 @@ export function checkEntries(entries: readonly ArchiveEntry[], limits: UnpackLim
         ),
       );
     }
+  }
+  // Entries that share compressed bytes each pass the entry ratio; their sum against the file's size does not.
+  if (archiveBytes !== undefined && total >= limits.ratioFloorBytes && total / Math.max(archiveBytes, 1) > limits.maxArchiveRatio) {
+    problems.push(
+      new OmafError(
+        "OMAF_ERR_ARCHIVE_RATIO",
+        `the archive's files add up to ${total} bytes, ${Math.round(total / Math.max(archiveBytes, 1))} times its own ${archiveBytes}; the limit is ${limits.maxArchiveRatio}:1`,
+        { size: total, archiveBytes, limit: limits.maxArchiveRatio },
+      ),
+    );
   }
   if (total > limits.maxTotalBytes) {
     problems.push(

@@ -196,7 +196,11 @@ export class TarGzReader implements ArchiveReader {
     readonly entries: ArchiveEntry[],
     private readonly cache: Map<string, Buffer>,
     private readonly limits: UnpackLimits,
+    readonly fileSize: number,
   ) {}
+
+  /** A tar has no index that could disagree with its entries. */
+  readonly problems: OmafError[] = [];
 
   static async open(file: string, limits: UnpackLimits): Promise<TarGzReader> {
     const entries: ArchiveEntry[] = [];
@@ -212,7 +216,10 @@ export class TarGzReader implements ArchiveReader {
       }
       entry.resume();
     });
-    return new TarGzReader(file, entries, cache, limits);
+    const { size } = await fs.promises.stat(file).catch((err: unknown) => {
+      throw toOmafError(err, "OMAF_ERR_IO");
+    });
+    return new TarGzReader(file, entries, cache, limits, size);
   }
 
   private find(name: string): ArchiveEntry {

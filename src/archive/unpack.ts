@@ -7,13 +7,14 @@ import path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
+import { createRequire } from "node:module";
 import { OmafError, toOmafError } from "../errors.js";
 import type { ArchiveEntry } from "./archive-types.js";
 import { checkEntryName } from "./entry-name.js";
 import { DEFAULT_UNPACK_LIMITS, resolveLimits, type UnpackLimits } from "./limits.js";
 import { PROVENANCE_PATH, canonicalOrder, contentDigest, parseProvenance, type FileDigest, type Provenance } from "./provenance.js";
 import { openArchive } from "./read.js";
-import { checkEntries } from "./safety.js";
+import { checkArchive } from "./safety.js";
 
 export { DEFAULT_UNPACK_LIMITS, type UnpackLimits };
 
@@ -45,11 +46,16 @@ export interface UnpackResult {
 
 const MAX_PROVENANCE_BYTES = 64 * 1024 * 1024;
 const SYNC_WRITE = 128 * 1024;
-const crc32 = (zlib as unknown as { crc32?: (data: Buffer, value?: number) => number }).crc32;
+// buffer-crc32's ES module build is typed as CommonJS; loading the CommonJS build keeps types and runtime in step.
+const bufferCrc32 = createRequire(import.meta.url)("buffer-crc32") as typeof import("buffer-crc32");
+/** CRC-32 of `data` continuing from `value`: zlib's when this Node has it (v20.15+), else a JavaScript one. */
+const crc32: (data: Buffer, value: number) => number =
+  (zlib as unknown as { crc32?: (data: Buffer, value?: number) => number }).crc32 ?? ((data, value) => bufferCrc32.unsigned(data, value));
 
 /**
- * Extracts a ZIP or gzip tar into `dest`, safely: absolute and `..` names, links, duplicates, unsupported entry types
- * and the bomb limits are rejected from the listing before extraction; actual bytes are counted while inflating (sizes
+ * Extracts a ZIP or gzip tar into `dest`, safely: absolute and `..` names, links, duplicates, unsupported entry types,
+ * overlapping ZIP entries, local names that differ from the central directory and the bomb limits are rejected from
+ * the listing before extraction; actual bytes are counted while inflating (sizes
  * in headers can lie). With a provenance record every file's size and SHA-256 is verified
  * (`OMAF_ERR_DIGEST_MISMATCH`) and the file set must match it exactly (`OMAF_ERR_PROVENANCE_INVALID`). Without one,
  * ZIP CRC-32s are checked instead. Files are written to a temporary folder beside `dest` that is renamed into place
@@ -67,7 +73,7 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
   const reader = await openArchive(archive, { limits });
   let tmp: string | undefined;
   try {
-    const problems = checkEntries(reader.entries, limits);
+    const problems = checkArchive(reader, limits);
     if (problems.length > 0) throw problems[0];
 
     const files = reader.entries.filter((e) => e.type === "file");
@@ -103,7 +109,7 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
             throw new OmafError("OMAF_ERR_TOO_LARGE", `the archive inflates to more than ${limits.maxTotalBytes} bytes`, { limit: limits.maxTotalBytes });
           }
           opts.onProgress?.(done, total);
-        }, limits.maxEntryBytes, !expected && crc32 !== undefined && entry.crc32 !== undefined);
+        }, limits.maxEntryBytes, !expected && entry.crc32 !== undefined);
         const mode = entry.mode !== undefined && entry.mode & 0o111 ? 0o755 : 0o644;
         try {
           if (Buffer.isBuffer(content)) {
@@ -273,7 +279,7 @@ class EntryMeter extends Transform {
     }
     this.onBytes(chunk.length);
     this.hash.update(chunk);
-    if (this.checkCrc) this.crc = crc32!(chunk, this.crc);
+    if (this.checkCrc) this.crc = crc32(chunk, this.crc);
   }
 
   finish(): void {

@@ -8,6 +8,7 @@ import yauzl from "yauzl";
 import { OmafError, toOmafError } from "../errors.js";
 import { normaliseEntryName } from "./entry-name.js";
 import type { UnpackLimits } from "./limits.js";
+import { checkZipLayout, type LocalEntry } from "./zip-layout.js";
 import {
   DEFAULT_READ_ENTRY_MAX,
   type ArchiveEntry,
@@ -27,6 +28,12 @@ const RANGE_CHUNK = 256 * 1024;
 const INFLATE_CHUNK = 256 * 1024;
 const BLOCK_SIZE = 1024 * 1024;
 const BLOCKS = 8;
+/** Local headers closer than this are read in one read with the bytes between them (cheaper than another call). */
+const HEADER_GAP = 256 * 1024;
+/** Most bytes read at once while reading local headers. */
+const HEADER_READ = 4 * 1024 * 1024;
+/** Bytes read for a local header beyond its fixed part and the central directory's name and extra lengths. */
+const HEADER_SLACK = 64;
 /** Entries up to this uncompressed size are read whole into memory (no streams); see `contentOf`. */
 export const SMALL_ENTRY = 1024 * 1024;
 /** Up to this size they are inflated synchronously (cheaper than a thread-pool round trip). */
@@ -47,6 +54,8 @@ interface Block {
  */
 class BlockCachedReader extends yauzl.RandomAccessReader {
   private blocks: Block[] = [];
+  /** A range loaded by {@link BlockCachedReader.pin}: reads inside it are answered from memory. */
+  private pinned?: { start: number; data: Buffer };
 
   constructor(
     private readonly fd: number,
@@ -69,6 +78,11 @@ class BlockCachedReader extends yauzl.RandomAccessReader {
   }
 
   private copyFromBlock(buffer: Buffer, offset: number, length: number, position: number): boolean {
+    const p = this.pinned;
+    if (p && position >= p.start && position + length <= p.start + p.data.length) {
+      p.data.copy(buffer, offset, position - p.start, position - p.start + length);
+      return true;
+    }
     const hit = this.blocks.find((b) => b.data && position >= b.start && position + length <= b.start + b.data.length);
     if (!hit) return false;
     hit.data!.copy(buffer, offset, position - hit.start, position - hit.start + length);
@@ -103,8 +117,37 @@ class BlockCachedReader extends yauzl.RandomAccessReader {
     return buf.subarray(0, bytesRead);
   }
 
+  /** Reads [start, end) in one call and answers reads inside it from memory until the next `pin` or `unpin`. */
+  async pin(start: number, end: number): Promise<void> {
+    const data = Buffer.allocUnsafe(Math.min(end, this.size) - start);
+    const { bytesRead } = await fsRead(this.fd, data, 0, data.length, start);
+    this.pinned = { start, data: data.subarray(0, bytesRead) };
+  }
+
+  /**
+   * The parts of the local header at `at` that place the entry (flags, name, where the data starts), parsed from the
+   * pinned range; undefined when it is not wholly there or has no header signature (yauzl's reader then reads it and
+   * says what is wrong). Parsing these few fields here costs ~1 µs an entry where yauzl's `readLocalFileHeader`
+   * costs ~4 µs, measured on listing a 10,000-entry zip.
+   */
+  pinnedHeader(at: number): Pick<yauzl.LocalFileHeader, "fileName" | "generalPurposeBitFlag" | "fileDataStart"> | undefined {
+    const p = this.pinned;
+    if (!p) return undefined;
+    const o = at - p.start;
+    if (o < 0 || o + 30 > p.data.length || p.data.readUInt32LE(o) !== 0x04034b50) return undefined;
+    const n = p.data.readUInt16LE(o + 26);
+    const m = p.data.readUInt16LE(o + 28);
+    if (o + 30 + n > p.data.length) return undefined;
+    return { fileName: p.data.subarray(o + 30, o + 30 + n), generalPurposeBitFlag: p.data.readUInt16LE(o + 6), fileDataStart: at + 30 + n + m };
+  }
+
+  unpin(): void {
+    this.pinned = undefined;
+  }
+
   override close(callback: (err: Error | null) => void): void {
     this.blocks = [];
+    this.pinned = undefined;
     fs.close(this.fd, (err) => callback(err ?? null));
   }
 }
@@ -196,6 +239,59 @@ function entryType(e: yauzl.Entry, rawName: string): { type: ArchiveEntryType; m
   return { type: "file", mode };
 }
 
+/**
+ * Reads every entry's local header, in file order and in reads of up to {@link HEADER_READ} bytes that each cover
+ * several headers, and says where each entry lies. A header that cannot be read is an `OMAF_ERR_ARCHIVE_FORMAT` problem.
+ */
+async function readLocalEntries(
+  zip: yauzl.ZipFile,
+  reader: BlockCachedReader,
+  raw: yauzl.Entry[],
+  names: string[],
+  file: string,
+): Promise<{ local: LocalEntry[]; problems: OmafError[] }> {
+  const order = raw.map((e, i) => ({ e, name: names[i] })).sort((a, b) => a.e.relativeOffsetOfLocalHeader - b.e.relativeOffsetOfLocalHeader);
+  const local: LocalEntry[] = [];
+  const problems: OmafError[] = [];
+  const span = (e: yauzl.Entry) => 30 + e.fileNameLength + e.extraFieldLength + HEADER_SLACK;
+  try {
+    for (let i = 0; i < order.length; ) {
+      // One read for the run of headers that lie close together.
+      const start = order[i].e.relativeOffsetOfLocalHeader;
+      let end = start + span(order[i].e);
+      let j = i + 1;
+      for (; j < order.length; j++) {
+        const next = order[j].e.relativeOffsetOfLocalHeader;
+        const nextEnd = next + span(order[j].e);
+        if (next - end > HEADER_GAP || nextEnd - start > HEADER_READ) break;
+        end = Math.max(end, nextEnd);
+      }
+      await reader.pin(start, end);
+      for (; i < j; i++) {
+        const { e, name } = order[i];
+        try {
+          const h = reader.pinnedHeader(e.relativeOffsetOfLocalHeader) ?? (await zip.readLocalFileHeaderPromise(e));
+          const nameMatches = h.fileName.equals(e.fileNameRaw);
+          local.push({
+            name,
+            headerOffset: e.relativeOffsetOfLocalHeader,
+            dataStart: h.fileDataStart,
+            compressedSize: e.compressedSize,
+            dataDescriptor: (h.generalPurposeBitFlag & 0x8) !== 0,
+            nameMatches,
+            ...(nameMatches ? {} : { localName: h.fileName.toString("utf8") }),
+          });
+        } catch (err) {
+          problems.push(zipError(err, file, name));
+        }
+      }
+    }
+  } finally {
+    reader.unpin();
+  }
+  return { local, problems };
+}
+
 export class ZipReader implements ArchiveReader {
   readonly format = "zip" as const;
   private readonly byName = new Map<string, yauzl.Entry>();
@@ -207,6 +303,8 @@ export class ZipReader implements ArchiveReader {
     private readonly reader: BlockCachedReader,
     readonly entries: ArchiveEntry[],
     private readonly raw: yauzl.Entry[],
+    readonly fileSize: number,
+    readonly problems: OmafError[],
   ) {
     raw.forEach((r, i) => {
       const name = entries[i].name;
@@ -226,6 +324,9 @@ export class ZipReader implements ArchiveReader {
         .catch((err: unknown) => {
           throw zipError(err, file);
         });
+      // yauzl starts reading the central directory at its offset (from the end record, or the ZIP64 one).
+      const cursor = (zip as unknown as { readEntryCursor: unknown }).readEntryCursor;
+      const centralDirectoryOffset = typeof cursor === "number" ? cursor : undefined;
       if (zip.entryCount > limits.maxEntries) {
         throw new OmafError("OMAF_ERR_TOO_MANY_ENTRIES", `${file} has ${zip.entryCount} entries; the limit is ${limits.maxEntries}`, {
           path: file,
@@ -235,13 +336,19 @@ export class ZipReader implements ArchiveReader {
       }
       const entries: ArchiveEntry[] = [];
       const raw: yauzl.Entry[] = [];
+      // Every entry, the root folder's too, has local bytes whose place is judged.
+      const allRaw: yauzl.Entry[] = [];
+      const allNames: string[] = [];
       try {
         for await (const e of zip.eachEntry()) {
           const rawName = yauzl.getFileNameLowLevel(e.generalPurposeBitFlag, e.fileNameRaw, e.extraFields, false);
           const { type, mode } = entryType(e, rawName);
-          if (type === "directory" && normaliseEntryName(rawName) === "") continue; // the root folder itself
+          const name = normaliseEntryName(rawName);
+          allRaw.push(e);
+          allNames.push(name || rawName);
+          if (type === "directory" && name === "") continue; // the root folder itself
           entries.push({
-            name: normaliseEntryName(rawName),
+            name,
             rawName,
             type,
             size: e.uncompressedSize,
@@ -255,7 +362,10 @@ export class ZipReader implements ArchiveReader {
       } catch (err) {
         throw zipError(err, file);
       }
-      return new ZipReader(file, zip, reader, entries, raw);
+      const read = await readLocalEntries(zip, reader, allRaw, allNames, file);
+      // With a header unreadable the layout has a hole; that header's own problem says more than the hole would.
+      const problems = read.problems.length > 0 ? read.problems : checkZipLayout(read.local, centralDirectoryOffset);
+      return new ZipReader(file, zip, reader, entries, raw, size, problems);
     } catch (err) {
       if (zip) zip.close();
       else if (reader) reader.close(() => {});

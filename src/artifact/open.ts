@@ -1,11 +1,11 @@
 // Opening an artifact — a ZIP, an Odahu gzip tar, or a folder — as manifest + file list + provenance + issues.
-// For archives only the central directory and the small manifest/provenance entries are read.
+// For archives only the central directory, the local headers and the small manifest/provenance entries are read.
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { OmafError, toOmafError, type ValidationIssue } from "../errors.js";
-import { openArchive, type ArchiveEntry } from "../archive/read.js";
+import { openArchive, type ArchiveEntry, type ArchiveReader } from "../archive/read.js";
 import { listFolder, type FolderFile } from "../archive/folder.js";
-import { checkEntries } from "../archive/safety.js";
+import { checkArchive } from "../archive/safety.js";
 import { DEFAULT_UNPACK_LIMITS } from "../archive/limits.js";
 import { PROVENANCE_PATH, parseProvenance, type Provenance } from "../archive/provenance.js";
 import { MANIFEST_NAMES, MAX_MANIFEST_BYTES, findManifestName, parseManifestText } from "../manifest/parse.js";
@@ -77,7 +77,7 @@ export async function openFolder(dir: string, listed?: FolderFile[]): Promise<Op
 async function openArchiveArtifact(file: string): Promise<OpenedArtifact> {
   const reader = await openArchive(file);
   try {
-    const issues = entryIssues(reader.entries);
+    const issues = entryIssues(reader);
     const fileEntries = reader.entries.filter((e) => e.type === "file" && e.name !== PROVENANCE_PATH);
     const dirs = reader.entries.filter((e) => e.type === "directory").map((e) => e.name);
 
@@ -141,9 +141,12 @@ async function readManifest(
   }
 }
 
-/** What unpack would refuse, as seen in the central directory alone: unsafe names, links, duplicates, bomb limits. */
-function entryIssues(entries: ArchiveEntry[]): ValidationIssue[] {
-  return checkEntries(entries, DEFAULT_UNPACK_LIMITS).map((e) => ({
+/**
+ * What unpack would refuse, as seen in the listing: overlapping entries, local names that differ, unsafe names, links,
+ * duplicates, bomb limits.
+ */
+function entryIssues(reader: ArchiveReader): ValidationIssue[] {
+  return checkArchive(reader, DEFAULT_UNPACK_LIMITS).map((e) => ({
     code: e.code,
     severity: "error",
     path: typeof e.details?.entry === "string" ? e.details.entry : "",

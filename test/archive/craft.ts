@@ -19,40 +19,58 @@ export interface CraftEntry {
   unixMode?: number;
   /** CRC-32 to declare (default: the real one). */
   crc?: number;
+  /** Name written in the local header (default: `name`, as in the central directory). */
+  localName?: string;
+  /** General-purpose flags of both headers (default 0x0800, UTF-8 names); bit 3 announces a data descriptor. */
+  flags?: number;
+  /** Unlisted bytes written right after the entry's data: a data descriptor, or something hidden. */
+  after?: Buffer;
+  /** Write no local record: the central record points at the local header of the entry with this index instead. */
+  sharesLocalOf?: number;
+  /** Write no local record: the central record points at this byte offset of the file. */
+  pointAt?: number;
 }
 
-/** Builds a ZIP file (no ZIP64, no data descriptors) from entries, in order. */
+/** Builds a ZIP file (no ZIP64) from entries, in order. */
 export function craftZip(entries: CraftEntry[]): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
+  const offsets: number[] = [];
   let offset = 0;
   for (const e of entries) {
     const data = e.data ?? Buffer.alloc(0);
     const method = e.method ?? (e.compressed || data.length > 0 ? 8 : 0);
     const body = e.compressed ?? (method === 8 ? zlib.deflateRawSync(data) : data);
     const name = Buffer.from(e.name, "utf8");
+    const localName = Buffer.from(e.localName ?? e.name, "utf8");
     const crc = e.crc ?? zlib.crc32(data);
     const size = e.declaredSize ?? data.length;
     const mode = e.unixMode ?? (e.name.endsWith("/") ? 0o040755 : 0o100644);
+    const flags = e.flags ?? 0x0800; // UTF-8 names
+    const shared = e.pointAt ?? (e.sharesLocalOf !== undefined ? offsets[e.sharesLocalOf] : undefined);
+    offsets.push(shared ?? offset);
 
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x0800, 6); // UTF-8 names
-    local.writeUInt16LE(method, 8);
-    local.writeUInt32LE(0, 10); // time + date: 1980-00-00, fine for readers
-    local.writeUInt32LE(crc >>> 0, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(size, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
-    locals.push(local, name, body);
+    if (shared === undefined) {
+      const local = Buffer.alloc(30);
+      local.writeUInt32LE(0x04034b50, 0);
+      local.writeUInt16LE(20, 4);
+      local.writeUInt16LE(flags, 6);
+      local.writeUInt16LE(method, 8);
+      local.writeUInt32LE(0, 10); // time + date: 1980-00-00, fine for readers
+      local.writeUInt32LE(crc >>> 0, 14);
+      local.writeUInt32LE(body.length, 18);
+      local.writeUInt32LE(size, 22);
+      local.writeUInt16LE(localName.length, 26);
+      local.writeUInt16LE(0, 28);
+      const after = e.after ?? Buffer.alloc(0);
+      locals.push(local, localName, body, after);
+    }
 
     const central = Buffer.alloc(46);
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE((3 << 8) | 20, 4); // made by Unix
     central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(0x0800, 8);
+    central.writeUInt16LE(flags, 8);
     central.writeUInt16LE(method, 10);
     central.writeUInt32LE(0, 12);
     central.writeUInt32LE(crc >>> 0, 16);
@@ -64,9 +82,9 @@ export function craftZip(entries: CraftEntry[]): Buffer {
     central.writeUInt16LE(0, 34);
     central.writeUInt16LE(0, 36);
     central.writeUInt32LE(((mode & 0xffff) << 16) >>> 0, 38);
-    central.writeUInt32LE(offset, 42);
+    central.writeUInt32LE(offsets[offsets.length - 1], 42);
     centrals.push(central, name);
-    offset += 30 + name.length + body.length;
+    if (shared === undefined) offset += 30 + localName.length + body.length + (e.after?.length ?? 0);
   }
   const cd = Buffer.concat(centrals);
   const end = Buffer.alloc(22);

@@ -7,9 +7,12 @@ import { randomBytes } from "node:crypto";
 import { link, mkdir, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
+import zlib from "node:zlib";
+import { validate } from "../../src/artifact/validate.js";
 import { listFolder } from "../../src/archive/folder.js";
 import { PROVENANCE_PATH } from "../../src/archive/provenance.js";
-import { openArchive } from "../../src/archive/read.js";
+import { checkEntries, openArchive } from "../../src/archive/read.js";
+import { resolveLimits } from "../../src/archive/limits.js";
 import { unpackArchive, type UnpackLimits } from "../../src/archive/unpack.js";
 import { writeZip } from "../../src/archive/write-zip.js";
 import { isOmafError, type ErrorCode } from "../../src/errors.js";
@@ -256,6 +259,156 @@ test("gzip tar: limits apply while scanning (entries, declared size, ratio)", as
     await assert.rejects(openArchive(tgz, { limits: { maxRatio: 2 } }), (err) => isOmafError(err, "OMAF_ERR_COMPRESSION_RATIO"));
     const ok = await unpackArchive(tgz, path.join(root, "ok"));
     assert.equal(ok.files.length, 13);
+  } finally {
+    await cleanup(root);
+  }
+});
+
+/** Data that deflates to a few KB per MB: under the per-entry ratio limit, so only sharing it makes a bomb. */
+function lowEntropy(bytes: number): Buffer {
+  const pattern = randomBytes(2000);
+  const out = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i += pattern.length) pattern.copy(out, i);
+  return out;
+}
+
+test("an overlapping bomb (1,000 entries sharing one deflate stream) is refused from the listing (OMAF_ERR_OVERLAPPING_ENTRIES)", async () => {
+  const root = await tempDir();
+  try {
+    const data = lowEntropy(1024 * 1024);
+    const entries: CraftEntry[] = [file("odahuflow.model.yaml", "model: {}\n"), file("blob0.bin", data)];
+    for (let i = 1; i < 1000; i++) entries.push({ name: `blob${i}.bin`, data, sharesLocalOf: 1 });
+    const zip = craftZip(entries);
+    const listed = await openArchive(await writeTo(root, "listed.zip", zip));
+    const declared = listed.entries.reduce((n, e) => n + e.size, 0);
+    for (const e of listed.entries) assert.ok(e.size / Math.max(e.compressedSize, 1) < 1000, "each entry alone passes the ratio limit");
+    assert.ok(declared / zip.length > 10_000, `${zip.length} bytes declare ${declared}`);
+    // The whole-archive bound refuses it on its own, from the declared sizes.
+    assert.deepEqual(checkEntries(listed.entries, resolveLimits(), listed.fileSize).map((p) => p.code), ["OMAF_ERR_ARCHIVE_RATIO"]);
+    await listed.close();
+
+    const codes = (await validate(path.join(root, "listed.zip"))).issues.map((i) => i.code);
+    assert.ok(codes.includes("OMAF_ERR_OVERLAPPING_ENTRIES"), codes.join());
+    assert.ok(codes.includes("OMAF_ERR_ARCHIVE_RATIO"), codes.join());
+    await refused(root, zip, "OMAF_ERR_OVERLAPPING_ENTRIES");
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("an entry whose data covers the next entry's local record is refused (OMAF_ERR_OVERLAPPING_ENTRIES)", async () => {
+  const root = await tempDir();
+  try {
+    // b.txt's whole local record, stored inside a.bin's data: both names match their headers, both CRCs are right.
+    const inner = craftZip([file("b.txt", "inner")]);
+    const innerRecord = inner.subarray(0, inner.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])));
+    const prefix = Buffer.from("outer data ");
+    const zip = craftZip([
+      { name: "a.bin", data: Buffer.concat([prefix, innerRecord]), method: 0 },
+      { name: "b.txt", data: Buffer.from("inner"), pointAt: 30 + "a.bin".length + prefix.length },
+    ]);
+    await refused(root, zip, "OMAF_ERR_OVERLAPPING_ENTRIES");
+    const codes = (await validate(await writeTo(root, "v.zip", zip))).issues.map((i) => i.code);
+    assert.deepEqual(codes.filter((c) => c.startsWith("OMAF_ERR_O")), ["OMAF_ERR_OVERLAPPING_ENTRIES"]);
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("unlisted bytes between entries or before the central directory are refused; real data descriptors are not", async () => {
+  const root = await tempDir();
+  try {
+    await refused(root, craftZip([file("a.txt", "hello", { after: Buffer.from("hidden payload") }), file("b.txt", "world")]), "OMAF_ERR_OVERLAPPING_ENTRIES");
+    await refused(root, craftZip([file("a.txt", "hello"), file("b.txt", "world", { after: Buffer.alloc(16) })]), "OMAF_ERR_OVERLAPPING_ENTRIES");
+    // A descriptor of an allowed size is only allowed where bit 3 announces it.
+    const descriptor = (data: Buffer, signature: boolean) => {
+      const d = Buffer.alloc(signature ? 16 : 12);
+      if (signature) d.writeUInt32LE(0x08074b50, 0);
+      const at = signature ? 4 : 0;
+      d.writeUInt32LE(zlib.crc32(data) >>> 0, at);
+      d.writeUInt32LE(zlib.deflateRawSync(data).length, at + 4);
+      d.writeUInt32LE(data.length, at + 8);
+      return d;
+    };
+    const hello = Buffer.from("hello hello hello");
+    for (const signature of [true, false]) {
+      const ok = craftZip([file("a.txt", hello, { flags: 0x0808, after: descriptor(hello, signature) }), file("b.txt", hello, { flags: 0x0808, after: descriptor(hello, signature) })]);
+      const r = await unpackArchive(await writeTo(root, `descriptor-${signature}.zip`, ok), path.join(root, `descriptor-${signature}`));
+      assert.equal(r.files.length, 2);
+    }
+    await refused(root, craftZip([file("a.txt", hello, { after: descriptor(hello, true) }), file("b.txt", "x")]), "OMAF_ERR_OVERLAPPING_ENTRIES");
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("zips from other writers (Info-ZIP streaming with data descriptors, Python zipfile) pass the layout checks", async () => {
+  const root = await tempDir();
+  try {
+    const src = path.join(root, "src");
+    await mkdir(path.join(src, "d"), { recursive: true });
+    await writeFile(path.join(src, "a.txt"), "alpha ".repeat(1000));
+    await writeFile(path.join(src, "d/b.bin"), randomBytes(70_000));
+    const streamed = path.join(root, "streamed.zip");
+    // Writing to a pipe, zip cannot seek back: every entry gets a data descriptor.
+    await run("bash", ["-c", `cd ${JSON.stringify(src)} && zip -q -r - . | cat > ${JSON.stringify(streamed)}`]);
+    const listed = await openArchive(streamed);
+    assert.deepEqual(listed.problems, []);
+    await listed.close();
+    assert.equal((await unpackArchive(streamed, path.join(root, "streamed"))).files.length, 2);
+
+    const py = path.join(root, "python.zip");
+    const script = "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n  z.writestr('d/', '')\n  z.write(sys.argv[2], 'a.txt')\n  z.writestr('c.txt', 'x' * 5000)\n";
+    await run("python3", ["-c", script, py, path.join(src, "a.txt")]);
+    assert.equal((await unpackArchive(py, path.join(root, "python"))).files.length, 2);
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("a local header naming another file than the central directory is refused (OMAF_ERR_ENTRY_NAME_MISMATCH)", async () => {
+  const root = await tempDir();
+  try {
+    const zip = craftZip([file("odahuflow.model.yaml", "model: {}\n"), file("model/weights.bin", "weights", { localName: "../../evil.sh" })]);
+    await refused(root, zip, "OMAF_ERR_ENTRY_NAME_MISMATCH");
+    const issues = (await validate(await writeTo(root, "v.zip", zip))).issues;
+    const mismatch = issues.find((i) => i.code === "OMAF_ERR_ENTRY_NAME_MISMATCH");
+    assert.ok(mismatch, JSON.stringify(issues));
+    assert.equal(mismatch.path, "model/weights.bin");
+    assert.equal(mismatch.severity, "error");
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("the archive's declared total is bounded by its own size (OMAF_ERR_ARCHIVE_RATIO, maxArchiveRatio)", async () => {
+  const root = await tempDir();
+  try {
+    // Honest, text-like data: 2 MiB that deflate about tenfold.
+    const text = Buffer.from(Array.from({ length: 200_000 }, (_, i) => `row ${i % 977},${(i * 31) % 1000}\n`).join("")).subarray(0, 2 * 1024 * 1024);
+    const zip = craftZip([file("data.csv", text)]);
+    const ratio = text.length / zip.length;
+    assert.ok(ratio > 3 && ratio < 1000, `ratio ${ratio}`);
+    await refused(root, zip, "OMAF_ERR_ARCHIVE_RATIO", { maxArchiveRatio: 2, maxRatio: 10_000 });
+    // Below the ratio floor the bound does not apply.
+    await unpackArchive(await writeTo(root, "ok.zip", zip), path.join(root, "floor"), { limits: { maxArchiveRatio: 2, maxRatio: 10_000, ratioFloorBytes: 4 * 1024 * 1024 } });
+    await unpackArchive(await writeTo(root, "ok2.zip", zip), path.join(root, "ok"));
+  } finally {
+    await cleanup(root);
+  }
+});
+
+test("gzip tar: the whole-archive bound is the stream's ratio, judged while scanning", async () => {
+  const root = await tempDir();
+  try {
+    const src = path.join(root, "src");
+    await mkdir(src);
+    await writeFile(path.join(src, "zeros.bin"), Buffer.alloc(3 * 1024 * 1024));
+    const tgz = path.join(root, "zeros.tar.gz");
+    await run("tar", ["-czf", tgz, "-C", src, "."]);
+    // Scanning stops at maxRatio; once listed, the declared total is bounded by maxArchiveRatio like a zip's.
+    await refused(root, tgz, "OMAF_ERR_ARCHIVE_RATIO", { maxArchiveRatio: 100 });
+    await refused(root, tgz, "OMAF_ERR_COMPRESSION_RATIO", { maxRatio: 100 });
   } finally {
     await cleanup(root);
   }

@@ -151,6 +151,39 @@ test("validate lists what unpack would refuse, read from the central directory a
   ]);
 });
 
+test("validate and unpack refuse an overlapping bomb whose manifest is valid; --max-archive-ratio bounds an honest zip", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const pattern = Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 7919) % 251));
+  const blob = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < blob.length; i += pattern.length) pattern.copy(blob, i);
+  const entries: Parameters<typeof craftZip>[0] = [
+    { name: "odahuflow.model.yaml", data: Buffer.from(stringify(seedManifest())) },
+    { name: "mlflow/model/entrypoint.py", data: Buffer.from("def init():\n    return 'matrix'\n") },
+    { name: "mlflow/model/mlflow_env.yml", data: Buffer.from("dependencies: []\n") },
+    { name: "mlflow/model/data/0.bin", data: blob },
+  ];
+  for (let i = 1; i < 1000; i++) entries.push({ name: `mlflow/model/data/${i}.bin`, data: blob, sharesLocalOf: 3 });
+  const zip = path.join(dir, "bomb.zip");
+  await writeFile(zip, craftZip(entries));
+  const v = omaf(["validate", "--json", zip]);
+  assert.equal(v.code, 1, v.stdout + v.stderr);
+  const codes = new Set(JSON.parse(v.stdout).issues.map((i: { code: string }) => i.code));
+  assert.deepEqual([...codes].sort(), ["OMAF_ERR_ARCHIVE_RATIO", "OMAF_ERR_ENTRY_NAME_MISMATCH", "OMAF_ERR_OVERLAPPING_ENTRIES"]);
+  const u = omaf(["unpack", "--json", zip, "-d", path.join(dir, "out")]);
+  assert.equal(u.code, 1);
+  assert.equal(JSON.parse(u.stdout).error.code, "OMAF_ERR_OVERLAPPING_ENTRIES");
+  assert.deepEqual(readdirSync(dir), ["bomb.zip"]);
+
+  const honest = path.join(dir, "model.zip");
+  const csv = Array.from({ length: 200_000 }, (_, i) => `${i % 977},${(i * 31) % 1000}\n`).join("");
+  assert.equal(omaf(["pack", await seedFolder(dir, { files: { "data.csv": csv } }), "-o", honest]).code, 0);
+  const bounded = omaf(["unpack", "--json", honest, "-d", path.join(dir, "out"), "--max-archive-ratio", "2"]);
+  assert.equal(bounded.code, 1);
+  assert.equal(JSON.parse(bounded.stdout).error.code, "OMAF_ERR_ARCHIVE_RATIO");
+  assert.equal(omaf(["unpack", honest, "-d", path.join(dir, "out")]).code, 0);
+});
+
 test("usage errors exit 2", async () => {
   assert.equal(omaf(["pack"]).code, 2);
   assert.equal(omaf(["validate", "--bogus", "x"]).code, 2);

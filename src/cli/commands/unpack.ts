@@ -11,6 +11,7 @@ interface UnpackFlags extends CommonOptions {
   maxEntries?: number;
   maxSize?: number;
   maxRatio?: number;
+  maxArchiveRatio?: number;
 }
 
 export function registerUnpack(program: Command): void {
@@ -24,6 +25,11 @@ export function registerUnpack(program: Command): void {
     .option("--max-entries <n>", `refuse archives with more entries (default ${DEFAULT_UNPACK_LIMITS.maxEntries})`, integer("--max-entries"))
     .option("--max-size <bytes>", `refuse archives whose total uncompressed size is larger (default ${DEFAULT_UNPACK_LIMITS.maxTotalBytes}, 64 GiB)`, integer("--max-size"))
     .option("--max-ratio <n>", `refuse entries compressed more than n:1 (default ${DEFAULT_UNPACK_LIMITS.maxRatio})`, integer("--max-ratio"))
+    .option(
+      "--max-archive-ratio <n>",
+      `refuse archives whose files add up to more than n times the archive's size (default ${DEFAULT_UNPACK_LIMITS.maxArchiveRatio})`,
+      integer("--max-archive-ratio"),
+    )
     .option("--no-progress", "no progress bar")
     .option("--json", "print the result as JSON")
     .action(
@@ -36,7 +42,7 @@ export function registerUnpack(program: Command): void {
           const r = await unpackArchive(source, dest, {
             force: opts.force,
             verify: opts.verify,
-            limits: { maxEntries: opts.maxEntries, maxTotalBytes: opts.maxSize, maxRatio: opts.maxRatio },
+            limits: { maxEntries: opts.maxEntries, maxTotalBytes: opts.maxSize, maxRatio: opts.maxRatio, maxArchiveRatio: opts.maxArchiveRatio },
             onProgress: bar.update,
             signal: abort.signal,
           });

@@ -70,7 +70,7 @@ async function inferRows(inference: Inference, inputs: Tensor[], outputNames: st
   checkOutputNames(outputNames, meta.outputs.length > 0 ? meta.outputs : [MATRIX_OUTPUT]);
   const input = matrixInput(inputs, meta.inputs.length === 1 ? meta.inputs[0] : undefined);
   const output = await inference.predictMatrix(input);
-  return [predictionTensor(output, meta.outputs[0]?.datatype)];
+  return [predictionTensor(output, meta.outputs[0])];
 }
 
 /**
@@ -167,23 +167,37 @@ function columnsOf(t: Tensor): string[] | undefined {
 }
 
 /**
- * A matrix answer as the `prediction` tensor: the declared datatype when its values fit it, else FP64 for numbers,
- * BOOL for booleans, BYTES for strings; anything else (mixed kinds, nulls, nested cells) is BYTES holding each cell's
- * JSON text, marked `content_type: json`.
+ * A matrix answer as the `prediction` tensor. With a declared output (the model's info() schema), in that datatype:
+ * an answer whose values do not fit it is the model's error (OMAF_ERR_PREDICT, naming both), never silently re-typed;
+ * null stands for NaN in a float output (GPPI bridges answer NaN as null). Without one: FP64 for numbers, BOOL for
+ * booleans, BYTES for strings; anything else (mixed kinds, nulls, nested cells) is BYTES holding each cell's JSON
+ * text, marked `content_type: json`.
  */
-function predictionTensor(output: MatrixOutput, declared: Datatype | undefined): Tensor {
-  let t: Tensor | undefined;
-  for (const datatype of declared ? [declared, undefined] : [undefined]) {
+function predictionTensor(output: MatrixOutput, declared: TensorSpec | undefined): Tensor {
+  let t: Tensor;
+  if (declared) {
+    const float = declared.datatype === "FP16" || declared.datatype === "FP32" || declared.datatype === "FP64";
     try {
-      t = tensorFromMatrix(output.prediction, MATRIX_OUTPUT_NAME, datatype);
-      break;
+      t = tensorFromMatrix(float ? nullsAsNaN(output.prediction) : output.prediction, MATRIX_OUTPUT_NAME, declared.datatype);
+    } catch (err) {
+      throw new OmafError("OMAF_ERR_PREDICT", `the model's answer does not fit its declared output ${declared.name} ${formatSpec(declared)}: ${(err as Error).message}`, {
+        output: declared.name,
+        datatype: declared.datatype,
+      });
+    }
+  } else {
+    try {
+      t = tensorFromMatrix(output.prediction, MATRIX_OUTPUT_NAME);
     } catch {
-      // try the next form
+      t = jsonCellsTensor(output.prediction);
     }
   }
-  t ??= jsonCellsTensor(output.prediction);
   if (output.columns) t.parameters = { ...t.parameters, [COLUMNS_PARAMETER]: output.columns };
   return t;
+}
+
+function nullsAsNaN(rows: readonly unknown[]): unknown[] {
+  return rows.map((row) => (row === null ? NaN : Array.isArray(row) ? row.map((v) => (v === null ? NaN : v)) : row));
 }
 
 function jsonCellsTensor(prediction: unknown[]): Tensor {

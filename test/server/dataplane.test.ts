@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import { DataPlane, type ServedArtifact } from "../../src/dataplane/dataplane.js";
 import { createInferenceLog } from "../../src/dataplane/inference-log.js";
 import { parseMatrixBody, parseObjectsBody } from "../../src/dataplane/json-input.js";
+import { inferTensors } from "../../src/dataplane/tensor-inference.js";
 import { isOmafError, OmafError } from "../../src/errors.js";
 import type { MatrixInput, MatrixOutput, Model, ModelMetadata } from "../../src/runtime/model.js";
 import { tempDir } from "../helpers/fixtures.js";
@@ -31,6 +32,7 @@ class FakeModel implements Model {
       matrix?: (input: MatrixInput) => Promise<MatrixOutput>;
       objects?: (input: unknown) => Promise<unknown>;
       inputs?: ModelMetadata["inputs"];
+      outputs?: ModelMetadata["outputs"];
     } = {},
   ) {}
   async load(): Promise<void> {
@@ -44,7 +46,7 @@ class FakeModel implements Model {
       environment: "node",
       mode: this.behaviour.mode ?? "matrix",
       inputs: this.behaviour.inputs ?? [],
-      outputs: [],
+      outputs: this.behaviour.outputs ?? [],
     };
   }
   predictMatrix(input: MatrixInput): Promise<MatrixOutput> {
@@ -329,6 +331,29 @@ describe("DataPlane", () => {
     } finally {
       await cleanup();
     }
+  });
+});
+
+describe("tensor requests to matrix models", () => {
+  const rowsOf = (values: number[]) => ({ name: "input", datatype: "FP64" as const, shape: [1, values.length], data: Float64Array.from(values) });
+
+  it("a model that answers another datatype than it declared is OMAF_ERR_PREDICT naming both, not a re-typed answer", async () => {
+    const dp = plane(new FakeModel({
+      outputs: [{ name: "prediction", datatype: "FP64", shape: [-1, 1] }],
+      matrix: async (input) => ({ prediction: input.data.map((r) => [r[0] === 1 ? "one" : r[0]]) }),
+    }));
+    await dp.load();
+    const [ok] = await dp.infer(ctx, (i) => inferTensors(i, [rowsOf([2, 0])], undefined));
+    assert.equal(ok.datatype, "FP64");
+    assert.deepEqual(Array.from(ok.data as Float64Array), [2]);
+    await rejectsWith(dp.infer(ctx, (i) => inferTensors(i, [rowsOf([1, 0])], undefined)), "OMAF_ERR_PREDICT", /declared output prediction FP64 \[-1,1\].*"one"/);
+  });
+
+  it("null in a declared float output is NaN (how GPPI bridges answer NaN)", async () => {
+    const dp = plane(new FakeModel({ outputs: [{ name: "prediction", datatype: "FP64", shape: [-1, 1] }], matrix: async () => ({ prediction: [[null]] }) }));
+    await dp.load();
+    const [t] = await dp.infer(ctx, (i) => inferTensors(i, [rowsOf([1])], undefined));
+    assert.ok(Number.isNaN((t.data as Float64Array)[0]));
   });
 });
 

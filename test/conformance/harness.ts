@@ -333,15 +333,20 @@ export async function startConformanceServer(
   const exited = once(child, "exit");
   const line = await new Promise<ListeningLine>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`omaf serve did not start in time; stderr:\n${err}`)), opts.timeoutMs ?? 60_000);
+    // The listening line is not always the first: log lines share stdout and may be flushed before it.
     const onData = () => {
-      const nl = out.indexOf("\n");
-      if (nl < 0) return;
-      clearTimeout(timer);
-      child.stdout!.off("data", onData);
-      try {
-        resolve(JSON.parse(out.slice(0, nl)) as ListeningLine);
-      } catch (e) {
-        reject(new Error(`unexpected first stdout line ${out.slice(0, nl)}: ${(e as Error).message}`));
+      for (const text of out.split("\n").slice(0, -1)) {
+        let parsed: Partial<ListeningLine> | undefined;
+        try {
+          parsed = JSON.parse(text) as Partial<ListeningLine>;
+        } catch {
+          continue;
+        }
+        if (parsed?.event !== "listening") continue;
+        clearTimeout(timer);
+        child.stdout!.off("data", onData);
+        resolve(parsed as ListeningLine);
+        return;
       }
     };
     child.stdout!.on("data", onData);

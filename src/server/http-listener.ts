@@ -14,6 +14,8 @@
 //   protocol's error body through `sendError()`.
 // Shared routes on every HTTP listener: GET /healthz (liveness), GET /readyz (readiness), GET /metrics.
 import type { AddressInfo } from "node:net";
+import type { Readable, Transform } from "node:stream";
+import { createGunzip, createInflate } from "node:zlib";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { DataPlane } from "../dataplane/dataplane.js";
 import { OmafError } from "../errors.js";
@@ -87,6 +89,18 @@ export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => b
   app.addContentTypeParser(["application/json", "application/octet-stream"], { parseAs: "buffer" }, rawBody);
   app.addContentTypeParser("*", { parseAs: "buffer" }, rawBody);
 
+  // A compressed body (Content-Encoding gzip or deflate, as tritonclient sends with compression on) is inflated as a
+  // stream on zlib's thread pool, never on the event loop, and the body limit counts the decoded bytes.
+  app.addHook("preParsing", (request, _reply, payload, done) => {
+    const encoding = request.headers["content-encoding"]?.trim().toLowerCase();
+    if (!encoding || encoding === "identity") return done(null, payload);
+    const inflate = encoding === "gzip" || encoding === "x-gzip" ? createGunzip() : encoding === "deflate" ? createInflate() : undefined;
+    if (!inflate) {
+      return done(new OmafError("OMAF_ERR_BAD_INPUT", `Content-Encoding '${encoding}' is not supported; use gzip, deflate or none`));
+    }
+    done(null, decodedStream(payload, inflate, encoding));
+  });
+
   // Everything every response carries is set in one synchronous onSend hook (it runs for routes, errors and 404s
   // alike): no per-request promise, and one hook runner instead of one per concern.
   const provenance = provenanceHeaders(dataplane.provenance);
@@ -145,6 +159,24 @@ export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => b
   }
   await app.ready();
   return app;
+}
+
+/**
+ * `payload` inflated through `inflate`. The stream reports the compressed bytes it took as `receivedEncodedLength`,
+ * which fastify checks against Content-Length; corrupt data fails with a 400 naming the encoding.
+ */
+function decodedStream(payload: Readable, inflate: Transform, encoding: string): Readable & { receivedEncodedLength: number } {
+  const out = inflate as Transform & { receivedEncodedLength: number };
+  out.receivedEncodedLength = 0;
+  payload.on("data", (chunk: Buffer) => (out.receivedEncodedLength += chunk.length));
+  payload.on("error", (err) => out.destroy(err));
+  inflate.on("error", (err: Error & { statusCode?: number }) => {
+    if (err instanceof OmafError) return;
+    err.message = `the ${encoding} request body cannot be decoded: ${err.message}`;
+    err.statusCode ??= 400;
+  });
+  payload.pipe(inflate);
+  return out;
 }
 
 /** Starts an HTTP listener; rejects with OMAF_ERR_IO when the address cannot be bound. */

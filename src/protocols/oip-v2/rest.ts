@@ -2,7 +2,6 @@
 // tritonclient.http uses it. A fastify plugin registered by the HTTP listener when `oip-rest` is enabled: bodies
 // arrive as raw Buffers (tritonclient sends no Content-Type), errors thrown here become `{"error": ..., "code": ...}`
 // through the listener's error handler, with the status from the error table.
-import { gunzipSync, inflateSync } from "node:zlib";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { DataPlane } from "../../dataplane/dataplane.js";
 import { inferTensors } from "../../dataplane/tensor-inference.js";
@@ -22,31 +21,13 @@ interface ModelParams {
 const JSON_TYPE = "application/json; charset=utf-8";
 const BINARY_TYPE = "application/octet-stream";
 
-/** Largest request body after gzip/deflate decoding (a compressed body may not expand beyond it). */
-export const MAX_DECODED_BODY_BYTES = 256 * 1024 ** 2;
-
-/**
- * The request body as bytes, decoded when it came with `Content-Encoding: gzip` or `deflate` (what tritonclient
- * sends with request compression on; Inference-Header-Content-Length counts the decoded bytes).
- */
-function decodedBody(request: FastifyRequest): Buffer {
+/** The request body's bytes (already inflated by the HTTP listener when it came compressed). */
+function bodyBytes(request: FastifyRequest): Buffer {
   const body = request.body;
   if (!Buffer.isBuffer(body) || body.length === 0) {
     throw new OmafError("OMAF_ERR_BAD_INPUT", 'the request has no body; send {"inputs": [...]} (or the binary tensor form)');
   }
-  const encoding = request.headers["content-encoding"]?.trim().toLowerCase();
-  if (!encoding || encoding === "identity") return body;
-  const options = { maxOutputLength: MAX_DECODED_BODY_BYTES };
-  try {
-    if (encoding === "gzip" || encoding === "x-gzip") return gunzipSync(body, options);
-    if (encoding === "deflate") return inflateSync(body, options);
-  } catch (err) {
-    if ((err as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") {
-      throw new OmafError("OMAF_ERR_PAYLOAD_TOO_LARGE", `the ${encoding} request body decodes to more than ${MAX_DECODED_BODY_BYTES} bytes`);
-    }
-    throw new OmafError("OMAF_ERR_BAD_INPUT", `the ${encoding} request body cannot be decoded: ${(err as Error).message}`);
-  }
-  throw new OmafError("OMAF_ERR_BAD_INPUT", `Content-Encoding '${encoding}' is not supported; use gzip, deflate or none`);
+  return body;
 }
 
 const NO_BINARY: ReadonlySet<string> = new Set();
@@ -103,7 +84,7 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { dataplane: Dat
   const infer = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     checkModel(dataplane, request.params.model, request.params.version);
     return dataplane.infer(requestContext(request), async (inference) => {
-      const body = decodedBody(request);
+      const body = bodyBytes(request);
       const headerLength = request.headers[INFERENCE_HEADER_CONTENT_LENGTH];
       const { header, inputs } = parseInferBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
       const requested = header.outputs && header.outputs.length > 0 ? header.outputs.map((o) => o.name) : undefined;

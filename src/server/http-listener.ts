@@ -13,11 +13,12 @@
 // - a body above `maxBodyBytes` answers 413 OMAF_ERR_PAYLOAD_TOO_LARGE; errors thrown by a route become the
 //   protocol's error body through `sendError()`.
 // Shared routes on every HTTP listener: GET /healthz (liveness), GET /readyz (readiness), GET /metrics.
+import { STATUS_CODES } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Readable, Transform } from "node:stream";
+import type { Duplex, Readable, Transform } from "node:stream";
 import { createGunzip, createInflate } from "node:zlib";
 import Fastify, { type FastifyInstance } from "fastify";
-import type { DataPlane } from "../dataplane/dataplane.js";
+import { newRequestId, type DataPlane } from "../dataplane/dataplane.js";
 import { OmafError } from "../errors.js";
 import { kserveV1Routes } from "../protocols/kserve-v1/routes.js";
 import { odahuRoutes, type OdahuNames } from "../protocols/odahu/routes.js";
@@ -70,7 +71,15 @@ export interface HttpListenerOptions {
 /** Builds the fastify instance without listening; `isClosing` tells it a stop began (see the onSend hook). */
 export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => boolean = () => false): Promise<FastifyInstance> {
   const { dataplane, metrics } = opts;
+  const provenance = provenanceHeaders(dataplane.provenance);
+  // A listener that only serves Odahu answers unknown routes and malformed requests in Odahu's shape too.
+  const rootShape: ErrorShape = opts.interfaces.every((i) => ERROR_SHAPES[i] === "message") ? "message" : "error";
   const app = Fastify({
+    // Requests Node's HTTP parser cannot read never reach fastify's routes; they still get omaf's error body.
+    clientErrorHandler: (err, socket) => {
+      const status = answerClientError(err, socket, provenance, rootShape);
+      if (status !== undefined) metrics?.observeHttpResponse(SHARED_ROUTES_PROTOCOL, status);
+    },
     logger: false,
     bodyLimit: opts.maxBodyBytes,
     genReqId: (req) => requestIdFrom(req.headers),
@@ -103,7 +112,6 @@ export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => b
 
   // Everything every response carries is set in one synchronous onSend hook (it runs for routes, errors and 404s
   // alike): no per-request promise, and one hook runner instead of one per concern.
-  const provenance = provenanceHeaders(dataplane.provenance);
   const provenanceNames = Object.keys(provenance);
   const provenanceValues = Object.values(provenance);
   app.addHook("onSend", (request, reply, payload, done) => {
@@ -118,8 +126,6 @@ export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => b
     done(null, payload);
   });
 
-  // A listener that only serves Odahu answers unknown routes in Odahu's shape too.
-  const rootShape: ErrorShape = opts.interfaces.every((i) => ERROR_SHAPES[i] === "message") ? "message" : "error";
   app.setErrorHandler((err, _request, reply) => sendError(reply, err, rootShape));
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, new OmafError("OMAF_ERR_NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`), rootShape),
@@ -159,6 +165,34 @@ export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => b
   }
   await app.ready();
   return app;
+}
+
+/**
+ * Answers a request Node's HTTP parser refused (malformed request line or headers, headers too large, a client too
+ * slow to send them) in omaf's error shape with the provenance headers, then closes the connection. Answers the HTTP
+ * status sent, or undefined when the connection was already gone.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex, provenance: Record<string, string>, shape: ErrorShape): number | undefined {
+  if (err.code === "ECONNRESET" || socket.destroyed) return undefined;
+  const [status, message] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "the request was not received in time"]
+    : err.code === "HPE_HEADER_OVERFLOW" ? [431, "the request headers are larger than the limit"]
+    : [400, `the HTTP request is malformed: ${err.message}`];
+  const body = JSON.stringify({ [shape]: message, code: "OMAF_ERR_BAD_INPUT" });
+  const headers = {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": String(Buffer.byteLength(body)),
+    ...provenance,
+    "x-request-id": newRequestId(),
+    connection: "close",
+  };
+  if (!socket.writable) {
+    socket.destroy(err);
+    return undefined;
+  }
+  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines}\r\n${body}`, () => socket.destroy());
+  return status;
 }
 
 /**

@@ -32,6 +32,10 @@ export interface Settings {
   odahuModelVersion: string;
   /** Largest gRPC message accepted or sent, in bytes. */
   maxMessageBytes: number;
+  /** How often gRPC listeners ping an idle connection; a peer that stays silent longer is dropped. */
+  grpcKeepaliveMs: number;
+  /** A gRPC connection that carried no call for this long is closed (clients reconnect on their next call). */
+  grpcIdleTimeoutMs: number;
   /** Longest a single prediction may take before it answers OMAF_ERR_TIMEOUT. */
   requestTimeoutMs: number;
   /** Most requests handled at once; more answer OMAF_ERR_UNAVAILABLE. 0 = no limit. */
@@ -50,6 +54,10 @@ export interface Settings {
   cacheDir: string;
   /** Author reported when the manifest has no model.author. */
   modelAuthor: string;
+  /** Worker threads a node model runs in; 0 = one per CPU. */
+  nodeWorkers: number;
+  /** Run a node model in the server's own thread instead of worker threads. */
+  nodeInProcess: boolean;
 }
 export type SettingKey = keyof Settings;
 
@@ -196,6 +204,10 @@ export const SETTINGS: readonly SettingDef[] = [
     description: "Model version the Odahu REST routes report (Model-Version header, /api/model/info); empty means the manifest's." }),
   def({ key: "maxMessageBytes", flag: "max-message-bytes", env: ["OMAF_MAX_MESSAGE_BYTES"], default: 64 * 1024 ** 2, defaultText: "64MiB", kind: bytes,
     description: "Largest gRPC message received or sent (e.g. 64MiB)." }),
+  def({ key: "grpcKeepaliveMs", flag: "grpc-keepalive-ms", env: ["OMAF_GRPC_KEEPALIVE_MS"], default: 30_000, kind: integer(1000, 2 ** 31 - 1, "<ms>"),
+    description: "gRPC listeners ping idle connections this often; a connection silent for longer than this plus 10 s (no HTTP/2 preface, no ping answer) is closed." }),
+  def({ key: "grpcIdleTimeoutMs", flag: "grpc-idle-timeout-ms", env: ["OMAF_GRPC_IDLE_TIMEOUT_MS"], default: 300_000, kind: integer(1000, 2 ** 31 - 1, "<ms>"),
+    description: "A gRPC connection that carried no call for this long is closed with GOAWAY; clients reconnect on their next call." }),
   def({ key: "requestTimeoutMs", flag: "request-timeout-ms", env: ["OMAF_REQUEST_TIMEOUT_MS"], default: 30_000, kind: integer(1, 2 ** 31 - 1, "<ms>"),
     description: "A prediction running longer answers OMAF_ERR_TIMEOUT (the server stays up)." }),
   def({ key: "maxInFlight", flag: "max-in-flight", env: ["OMAF_MAX_IN_FLIGHT"], default: 512, kind: integer(0),
@@ -214,6 +226,10 @@ export const SETTINGS: readonly SettingDef[] = [
     description: "Where zip artifacts are unpacked (keyed by digest, reused on restart)." }),
   def({ key: "modelAuthor", flag: "model-author", env: ["OMAF_MODEL_AUTHOR"], default: "", kind: text("<name>"),
     description: "Author reported in metadata when the manifest has no model.author." }),
+  def({ key: "nodeWorkers", flag: "node-workers", env: ["OMAF_NODE_WORKERS"], default: 0, kind: integer(0, 1024),
+    description: "Worker threads a node model runs in, 0 = one per CPU; a request stuck past the request timeout has its thread replaced." }),
+  def({ key: "nodeInProcess", flag: "node-in-process", env: ["OMAF_NODE_IN_PROCESS"], default: false, kind: boolean,
+    description: "Run a node model in the server's own thread: cheaper calls, but a model stuck in a loop then stops the whole server." }),
 ];
 
 /** Raw values as given on the command line, keyed by setting key (commander's option names). */

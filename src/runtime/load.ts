@@ -3,6 +3,7 @@
 import { OmafError } from "../errors.js";
 import type { Model } from "./model.js";
 import { NodeModel } from "./node-model.js";
+import type { NodeOptions } from "./node/options.js";
 import { OnnxModel, type OnnxModelOptions } from "./onnx-model.js";
 import type { PythonOptions } from "./python/options.js";
 import { createPythonModel } from "./python/python-model.js";
@@ -15,6 +16,8 @@ export interface CreateModelOptions extends ModelSource {
   onnx?: OnnxModelOptions;
   /** Options for the python environment (interpreter, workers, timeout, logger); env vars fill the rest. */
   pythonOptions?: PythonOptions;
+  /** Options for the node environment (worker threads, in-process, timeout, logger); env vars fill the rest. */
+  nodeOptions?: NodeOptions;
 }
 
 /** The Model for an unpacked artifact; call `load()` before predicting. */
@@ -22,7 +25,7 @@ export function createModel(opts: CreateModelOptions): Model {
   const type = opts.manifest?.binaries?.type as string | undefined;
   switch (type) {
     case "node":
-      return new NodeModel(opts);
+      return new NodeModel({ dir: opts.dir, manifest: opts.manifest, provenance: opts.provenance }, opts.nodeOptions);
     case "onnx":
       return new OnnxModel(opts, opts.onnx);
     case "python":

@@ -31,6 +31,7 @@ export async function serveArtifact(source: string, settings: Settings): Promise
     manifest: artifact.manifest,
     provenance: { artifactDigest: artifact.artifactDigest },
     pythonOptions: { requestTimeoutMs: settings.requestTimeoutMs },
+    nodeOptions: { requestTimeoutMs: settings.requestTimeoutMs, workers: settings.nodeWorkers, inProcess: settings.nodeInProcess },
   });
   const metrics = settings.metrics ? new ServerMetrics() : undefined;
   const dataplane = new DataPlane(model, artifact, {

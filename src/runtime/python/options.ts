@@ -2,7 +2,7 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { OmafError } from "../../errors.js";
-import type { WorkerLogger } from "../workers/pool.js";
+import { stderrLogger, type WorkerLogger } from "../workers/logger.js";
 
 /** A pino-like logger; every call gets one finished line. */
 export type PythonLogger = WorkerLogger;
@@ -39,12 +39,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** The worker script shipped in the package's `python/` folder (same depth from src/ and dist/). */
 export const WORKER_SCRIPT = fileURLToPath(new URL("../../../python/omaf_worker.py", import.meta.url));
 
-/** Writes each line to process.stderr as it is (lines already carry their `[python worker N]` prefix). */
-export const stderrLogger: PythonLogger = {
-  info: (msg) => process.stderr.write(`${msg}\n`),
-  warn: (msg) => process.stderr.write(`${msg}\n`),
-  error: (msg) => process.stderr.write(`${msg}\n`),
-};
+export { stderrLogger };
 
 function settingsError(name: string, value: unknown, expected: string): OmafError {
   return new OmafError("OMAF_ERR_SETTINGS", `${name} is ${JSON.stringify(value)}; expected ${expected}`, { name, value });

@@ -6,13 +6,7 @@
 // OMAF_ERR_WORKER_CRASHED; one that runs past the timeout is killed and restarted and its request fails with
 // OMAF_ERR_TIMEOUT. Requests still queued are untouched by either.
 import { OmafError } from "../../errors.js";
-
-/** A pino-like logger; every call gets one finished line. */
-export interface WorkerLogger {
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-}
+import type { WorkerLogger } from "./logger.js";
 
 /** One worker (a process or a thread) as the pool drives it: it loads the model, then runs one request at a time. */
 export interface PoolWorker<Payload, Answer, Ready> {
@@ -165,6 +159,8 @@ export class WorkerPool<Payload, Answer, Ready> {
       },
       (err: OmafError) => {
         if (slot.job === job) slot.job = undefined;
+        // Cut by close(): the worker was ended on purpose, it did not crash.
+        if (this.closing) return this.settle(job, this.shuttingDown());
         const message = err.code === "OMAF_ERR_WORKER_CRASHED" ? `${job.what} crashed the worker: ${err.message}` : err.message;
         this.settle(job, new OmafError(err.code, message, err.details));
       },

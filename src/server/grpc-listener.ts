@@ -1,4 +1,10 @@
 // One gRPC server on one port: the protocol services plus the standard health service and server reflection.
+//
+// Connections are accepted by our own TCP server and handed to grpc-js (its connection injector), so that a socket
+// which says nothing at all — not even the HTTP/2 preface, or an answer to grpc-js's keepalive pings — is closed
+// after a while instead of being held forever. grpc-js itself pings live connections (keepalive) and closes, with
+// GOAWAY, a connection that carried no call for the idle timeout; clients reconnect on their next call.
+import { createServer, type Server as TcpServer, type Socket } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
@@ -22,8 +28,15 @@ export interface GrpcListenerOptions {
   host: string;
   port: number;
   maxMessageBytes: number;
+  /** How often an idle connection is pinged; a peer silent for this plus KEEPALIVE_TIMEOUT_MS is dropped. */
+  keepaliveMs: number;
+  /** A connection without any call for this long is closed (GOAWAY). */
+  idleTimeoutMs: number;
   services: GrpcServiceEntry[];
 }
+
+/** How long grpc-js waits for the answer to a keepalive ping before it drops the connection. */
+export const KEEPALIVE_TIMEOUT_MS = 10_000;
 
 /** A gRPC listener whose health answers follow `setServing`. */
 export interface GrpcListener extends Listener {
@@ -37,6 +50,9 @@ export async function startGrpcListener(opts: GrpcListenerOptions): Promise<Grpc
   const server = new grpc.Server({
     "grpc.max_receive_message_length": opts.maxMessageBytes,
     "grpc.max_send_message_length": opts.maxMessageBytes,
+    "grpc.keepalive_time_ms": opts.keepaliveMs,
+    "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
+    "grpc.max_connection_idle_ms": opts.idleTimeoutMs,
     // Channelz bookkeeping costs per call and nothing here reads it.
     "grpc.enable_channelz": 0,
   });
@@ -54,11 +70,16 @@ export async function startGrpcListener(opts: GrpcListenerOptions): Promise<Grpc
   reflection.addToServer(server);
 
   const address = formatHostPort(opts.host, opts.port);
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  // A live peer answers a ping at least every keepaliveMs; one silent for longer (plus the ping's own timeout) is gone.
+  const silentMs = opts.keepaliveMs + KEEPALIVE_TIMEOUT_MS;
+  const tcp: TcpServer = createServer((socket: Socket) => {
+    socket.setTimeout(silentMs, () => socket.destroy());
+    injector.injectConnection(socket);
+  });
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) => {
-      if (err) reject(new OmafError("OMAF_ERR_IO", `cannot listen on ${address} for ${opts.label}: ${err.message}`, { address }, { cause: err }));
-      else resolve(bound);
-    });
+    tcp.once("error", (err) => reject(new OmafError("OMAF_ERR_IO", `cannot listen on ${address} for ${opts.label}: ${err.message}`, { address }, { cause: err })));
+    tcp.listen({ host: opts.host, port: opts.port }, () => resolve((tcp.address() as { port: number }).port));
   });
 
   let closing: Promise<void> | undefined;
@@ -72,10 +93,12 @@ export async function startGrpcListener(opts: GrpcListenerOptions): Promise<Grpc
       for (const n of names) health.setStatus(n, serving ? "SERVING" : "NOT_SERVING");
     },
     close() {
+      tcp.close();
       closing ??= new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       return closing;
     },
     forceClose() {
+      tcp.close();
       server.forceShutdown();
     },
   };

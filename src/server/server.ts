@@ -151,7 +151,7 @@ async function startListener(
         interfaceName: "omi",
         host: settings.host,
         port: settings.omiPort,
-        maxMessageBytes: settings.maxMessageBytes,
+        ...grpcConnectionSettings(settings),
         services: [{ name: OMI_SERVICE_NAME, ...omi, packageDefinition: loadOmiPackage() }],
       });
     }
@@ -162,7 +162,7 @@ async function startListener(
         interfaceName: "oip-grpc",
         host: settings.host,
         port: settings.oipGrpcPort,
-        maxMessageBytes: settings.maxMessageBytes,
+        ...grpcConnectionSettings(settings),
         services: [{ name: OIP_SERVICE_NAME, ...oip, packageDefinition: loadOipPackage() }],
       });
     }
@@ -171,6 +171,11 @@ async function startListener(
       throw new OmafError("OMAF_ERR_NOT_IMPLEMENTED", `the ${String(unknown)} interface is not available in this build`);
     }
   }
+}
+
+/** What every gRPC listener takes from the settings: message size and connection limits. */
+function grpcConnectionSettings(settings: Settings): { maxMessageBytes: number; keepaliveMs: number; idleTimeoutMs: number } {
+  return { maxMessageBytes: settings.maxMessageBytes, keepaliveMs: settings.grpcKeepaliveMs, idleTimeoutMs: settings.grpcIdleTimeoutMs };
 }
 
 /** Releases the model, but never lets a hung close() hold the exit. */

@@ -29,6 +29,8 @@ describe("settings", () => {
       odahuModelName: "",
       odahuModelVersion: "",
       maxMessageBytes: 64 * 1024 * 1024,
+      grpcKeepaliveMs: 30_000,
+      grpcIdleTimeoutMs: 300_000,
       requestTimeoutMs: 30000,
       maxInFlight: 512,
       drainTimeoutMs: 30000,

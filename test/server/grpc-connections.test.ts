@@ -1,0 +1,61 @@
+// gRPC listeners do not hold connections forever: a socket that never speaks HTTP/2 (or stops answering pings) is
+// closed, and a connection without calls is closed after the idle timeout — while clients that call keep working.
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { after, before, describe, it } from "node:test";
+import * as grpc from "@grpc/grpc-js";
+import { fileURLToPath } from "node:url";
+import { omiClient } from "../helpers/omi-client.js";
+import { startServe, type ServeProcess } from "../helpers/serve.js";
+
+const iris = fileURLToPath(new URL("../../examples/iris-onnx", import.meta.url));
+
+/** Opens a TCP connection that writes `bytes` (maybe nothing) and resolves with how long the server kept it open. */
+function heldFor(port: number, bytes: string, giveUpMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const socket = connect(port, "127.0.0.1", () => socket.write(bytes));
+    const done = () => {
+      clearTimeout(timer);
+      resolve(performance.now() - t0);
+    };
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(Infinity);
+    }, giveUpMs);
+    socket.on("close", done);
+    socket.on("error", () => undefined);
+    socket.resume();
+  });
+}
+
+describe("gRPC connection limits", () => {
+  let server: ServeProcess;
+
+  before(async () => {
+    // The smallest keepalive the settings allow: a silent socket is closed after 1 s + 10 s.
+    server = await startServe(iris, { args: ["--interfaces", "omi", "--grpc-keepalive-ms", "1000", "--grpc-idle-timeout-ms", "2000", "--no-inference-log"] });
+  });
+  after(() => server?.kill());
+
+  it("closes sockets that never speak HTTP/2, or speak only the preface and go silent", async () => {
+    const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+    const held = await Promise.all([heldFor(server.port, "", 30_000), heldFor(server.port, preface, 30_000)]);
+    for (const ms of held) assert.ok(ms < 25_000, `a silent connection was held for ${ms} ms`);
+  });
+
+  it("closes a connection after the idle timeout, and its client simply reconnects for the next call", async () => {
+    const client = omiClient(server.address);
+    try {
+      assert.equal((await client.Status({})).status_code, 200);
+      const channel = client.raw.getChannel();
+      assert.equal(channel.getConnectivityState(false), grpc.connectivityState.READY);
+      await new Promise((r) => setTimeout(r, 3500));
+      // GOAWAY after 2 s without calls: the channel went idle, and connects again for the next call.
+      assert.notEqual(channel.getConnectivityState(false), grpc.connectivityState.READY);
+      assert.equal((await client.Status({})).status_code, 200);
+    } finally {
+      client.close();
+    }
+  });
+});

@@ -126,7 +126,7 @@ test("unpack limits given as flags reject the archive with their code and leave 
   assert.deepEqual(readdirSync(dir).sort(), ["model", "model.zip"]);
 });
 
-test("validate lists what unpack would refuse, read from the central directory alone", async (t) => {
+test("validate lists what unpack would refuse, read from the listing alone", async (t) => {
   const { dir, cleanup } = await tempDir();
   t.after(cleanup);
   const manifest = Buffer.from(stringify(seedManifest()));

@@ -18,3 +18,26 @@ export function handleStopSignals(server: RunningServer, onSignal?: (signal: Nod
     for (const s of SIGNALS) process.off(s, handler);
   };
 }
+
+/**
+ * Crash-only: after an uncaught exception or an unhandled rejection the process is in a state nobody planned for, so
+ * it stops admitting work, drains what it can within the drain timeout, and the caller exits non-zero for its
+ * supervisor (Kubernetes, systemd) to restart it. `onFatal` is told first (to report it). Returns an unwire function.
+ */
+export function stopOnFatalErrors(server: RunningServer, onFatal: (kind: string, err: unknown) => void): () => void {
+  let fatal = false;
+  const handler = (kind: string) => (err: unknown) => {
+    onFatal(kind, err);
+    if (fatal) return;
+    fatal = true;
+    void server.stop(kind);
+  };
+  const onException = handler("uncaught exception");
+  const onRejection = handler("unhandled rejection");
+  process.on("uncaughtException", onException);
+  process.on("unhandledRejection", onRejection);
+  return () => {
+    process.off("uncaughtException", onException);
+    process.off("unhandledRejection", onRejection);
+  };
+}

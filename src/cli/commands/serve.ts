@@ -1,5 +1,6 @@
 // `omaf serve <artifact>`: materialise the artifact, load its model, serve it on the configured protocols until
-// SIGTERM/SIGINT or an OMI Shutdown call, then drain and exit 0. Every flag comes from the settings table.
+// SIGTERM/SIGINT or an OMI Shutdown call, then drain and exit 0 — or, after an uncaught error, drain and exit 1
+// (crash-only: see server/signals.ts). Every flag comes from the settings table.
 import { Option, type Command } from "commander";
 import type { DataPlane } from "../../dataplane/dataplane.js";
 import type { RunningServer } from "../../server/server.js";
@@ -39,9 +40,15 @@ async function serve(source: string, opts: CommonOptions & SettingFlags): Promis
 
   // The serving stack (gRPC, fastify, pino, runtimes) is loaded only by this command.
   const { serveArtifact } = await import("../../server/serve.js");
-  const { handleStopSignals } = await import("../../server/signals.js");
+  const { handleStopSignals, stopOnFatalErrors } = await import("../../server/signals.js");
   const { dataplane, server, loadError, log, flushLog } = await serveArtifact(source, settings);
-  keepServingOnStrayErrors(log);
+  let fatal: string | undefined;
+  const unwireFatal = stopOnFatalErrors(server, (kind, err) => {
+    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`omaf: ${kind}: ${message}\nomaf: draining and exiting with code 1 (a supervisor restarts the server)\n`);
+    log?.fatal({ err: err instanceof Error ? err.message : String(err) }, kind);
+    fatal ??= kind;
+  });
   const unwire = handleStopSignals(server, (signal, count) => {
     if (count > 1) process.stderr.write(`omaf: ${signal} again; cutting in-flight requests\n`);
   });
@@ -53,11 +60,12 @@ async function serve(source: string, opts: CommonOptions & SettingFlags): Promis
 
   const result = await server.stopped;
   unwire();
+  unwireFatal();
   if (result.forced) process.stderr.write(`omaf: stopped (${result.reason}); in-flight requests were cut after ${result.durationMs} ms\n`);
   else process.stderr.write(`omaf: stopped (${result.reason})\n`);
   await flushLog();
   // Model runtimes may keep threads or handles open; the stop is complete, so leave now.
-  process.exit(0);
+  process.exit(fatal ? 1 : 0);
 }
 
 /** The one line that says the server is up: human text on stderr, or JSON on stdout with --json. */
@@ -71,15 +79,4 @@ function announce(dataplane: DataPlane, server: RunningServer, json: boolean): v
     const on = listeners.map((l) => `${l.label} on ${formatHostPort(l.host, l.port)}`).join(", ");
     process.stderr.write(`omaf: serving ${modelName} ${modelVersion} (${artifactDigest}) — ${on}\n`);
   }
-}
-
-/** A model's stray async error (a timer callback throwing, a promise nobody awaited) must not take the server down. */
-function keepServingOnStrayErrors(logger?: { error: (obj: object, msg: string) => void }): void {
-  const report = (kind: string) => (err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`omaf: ${kind} (kept serving): ${message}\n`);
-    logger?.error({ err: message }, kind);
-  };
-  process.on("unhandledRejection", report("unhandled rejection"));
-  process.on("uncaughtException", report("uncaught exception"));
 }

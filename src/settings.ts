@@ -22,6 +22,8 @@ export interface Settings {
   oipGrpcPort: number;
   /** Odahu REST port; the same number as httpPort puts the Odahu routes on the shared HTTP listener. */
   odahuPort: number;
+  /** Port of the health listener answered from its own thread; undefined = none. */
+  healthPort?: number;
   /** Largest HTTP request body accepted, in bytes. */
   maxBodyBytes: number;
   /** Serve Prometheus metrics at /metrics on every HTTP listener. */
@@ -52,6 +54,8 @@ export interface Settings {
   logPayloads: boolean;
   /** Where unpacked artifacts are cached. */
   cacheDir: string;
+  /** How a cached unpacked copy is checked before reuse: every file hashed (`full`), or stat seals (`sealed`). */
+  cacheCheck: "full" | "sealed";
   /** Author reported when the manifest has no model.author. */
   modelAuthor: string;
   /** Worker threads a node model runs in; 0 = one per CPU. */
@@ -141,6 +145,16 @@ const headerText = (valueName: string): SettingKind<string> => ({
   },
 });
 
+/** One of a fixed set of words. */
+const choice = <T extends string>(values: readonly T[]): SettingKind<T> => ({
+  valueName: `<${values.join("|")}>`,
+  parse(raw) {
+    const t = raw.trim().toLowerCase();
+    if (!(values as readonly string[]).includes(t)) throw `expected one of: ${values.join(", ")}`;
+    return t as T;
+  },
+});
+
 const path: SettingKind<string> = {
   valueName: "<path>",
   parse(raw) {
@@ -194,6 +208,8 @@ export const SETTINGS: readonly SettingDef[] = [
     description: "OIP v2 gRPC (inference.GRPCInferenceService) port; 0 picks a free port." }),
   def({ key: "odahuPort", flag: "odahu-port", env: ["OMAF_ODAHU_PORT"], default: 5000, kind: port,
     description: "Odahu REST port; set it to the HTTP port to serve the Odahu routes on the shared HTTP listener." }),
+  def({ key: "healthPort", flag: "health-port", env: ["OMAF_HEALTH_PORT"], default: undefined, defaultText: "none", kind: port,
+    description: "Also answer /healthz and /readyz on this port, from their own thread, so probes are answered while a large request holds the main thread; point Kubernetes probes here. 0 picks a free port." }),
   def({ key: "maxBodyBytes", flag: "max-body-bytes", env: ["OMAF_MAX_BODY_BYTES"], default: 64 * 1024 ** 2, defaultText: "64MiB", kind: bytes,
     description: "Largest HTTP request body; a larger one answers 413 OMAF_ERR_PAYLOAD_TOO_LARGE." }),
   def({ key: "metrics", flag: "metrics", env: ["OMAF_METRICS"], default: true, kind: boolean,
@@ -224,6 +240,8 @@ export const SETTINGS: readonly SettingDef[] = [
     description: "Also log each request's input and output (may contain sensitive data)." }),
   def({ key: "cacheDir", flag: "cache-dir", env: ["OMAF_CACHE_DIR"], default: () => join(homedir(), ".cache", "omaf"), defaultText: "~/.cache/omaf", kind: path,
     description: "Where zip artifacts are unpacked (keyed by digest, reused on restart)." }),
+  def({ key: "cacheCheck", flag: "cache-check", env: ["OMAF_CACHE_CHECK"], default: "full", kind: choice(["full", "sealed"] as const),
+    description: "How a cached unpacked copy is checked before it is served again: full = every file's SHA-256 against the artifact's provenance (a changed byte is never served); sealed = size, times and inode recorded at unpack (about 10x faster, trusts the cache's own record). A mismatch unpacks again with a warning." }),
   def({ key: "modelAuthor", flag: "model-author", env: ["OMAF_MODEL_AUTHOR"], default: "", kind: text("<name>"),
     description: "Author reported in metadata when the manifest has no model.author." }),
   def({ key: "nodeWorkers", flag: "node-workers", env: ["OMAF_NODE_WORKERS"], default: 0, kind: integer(0, 1024),

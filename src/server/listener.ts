@@ -1,11 +1,14 @@
 // What the server needs from any listener: a gRPC server, or one HTTP port shared by several protocols.
 import type { InterfaceName } from "../settings.js";
 
+/** What a listener serves: protocols, or the health port. */
+export type ListenerKind = InterfaceName | "health";
+
 export interface Listener {
   /** The protocol it serves (the first one, when an HTTP port serves several). */
-  interfaceName: InterfaceName;
+  interfaceName: ListenerKind;
   /** Every protocol it serves. */
-  interfaces: InterfaceName[];
+  interfaces: ListenerKind[];
   /** Human name, e.g. `OMI gRPC` or `OIP v2 REST + KServe v1`. */
   label: string;
   host: string;

@@ -24,8 +24,13 @@ export interface ServingArtifact {
 
 /** Starts serving `source` (an artifact or a model folder) with `settings` (see loadSettings). */
 export async function serveArtifact(source: string, settings: Settings): Promise<ServingArtifact> {
-  const artifact = await materializeArtifact(source, { cacheDir: settings.cacheDir });
+  const artifact = await materializeArtifact(source, { cacheDir: settings.cacheDir, cacheCheck: settings.cacheCheck });
   const log = settings.inferenceLog ? createInferenceLog({ file: settings.inferenceLogFile || undefined }) : undefined;
+  // A tampered cache was unpacked again: say so where operators look (stderr and the log).
+  for (const w of artifact.warnings) {
+    process.stderr.write(`omaf: ${w.code}: ${w.message}\n`);
+    log?.logger.warn({ code: w.code, path: w.path }, w.message);
+  }
   const model = createModel({
     dir: artifact.dir,
     manifest: artifact.manifest,

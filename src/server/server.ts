@@ -10,9 +10,16 @@ import { loadOipPackage, OIP_SERVICE_NAME } from "../tensor/grpc-contents.js";
 import { OmafError } from "../errors.js";
 import type { InterfaceName, Settings } from "../settings.js";
 import { startGrpcListener } from "./grpc-listener.js";
+import { startHealthListener } from "./health-listener.js";
 import { isHttpInterface, startHttpListener, type HttpInterfaceName } from "./http-listener.js";
 import type { Listener } from "./listener.js";
 import type { ServerMetrics } from "./metrics.js";
+
+/**
+ * The health port calls the server not live once its main thread has not run for this long: no request, however
+ * large, holds it that long (spec/limits.md), so a main thread stalled longer is stuck and a restart is the cure.
+ */
+export const MAIN_THREAD_STALL_LIMIT_MS = 10_000;
 
 export interface ServerOptions {
   settings: Settings;
@@ -103,6 +110,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   try {
     for (const plan of planListeners(settings)) {
       listeners.push(plan.kind === "http" ? await startHttp(plan.port, plan.interfaces, opts) : await startListener(plan.name, opts, (reason) => void stop(reason)));
+    }
+    if (settings.healthPort !== undefined) {
+      listeners.push(await startHealthListener({ host: settings.host, port: settings.healthPort, dataplane, stallLimitMs: MAIN_THREAD_STALL_LIMIT_MS }));
     }
   } catch (err) {
     for (const l of listeners) l.forceClose();

@@ -1,6 +1,6 @@
 // `omaf serve` as a real process on a real socket, called with a grpc-js client built from spec/omi.proto.
 import assert from "node:assert/strict";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -128,31 +128,40 @@ describe("omaf serve (OMI)", () => {
     }
   });
 
-  it("serves a packed zip: unpacks into the cache dir, reuses it on restart, and reports the artifact's digest", async () => {
+  it("serves a packed zip: unpacks into the cache dir, reuses it on restart, never serves a tampered copy", async () => {
     const zip = join(root.dir, "sum.zip");
     const packed = omaf(["pack", await writeSumModel(join(root.dir, "sum-for-zip")), "-o", zip, "--json", "--no-progress"], { env: cleanEnv() });
     assert.equal(packed.code, 0, packed.stderr);
     const digest = (JSON.parse(packed.stdout) as { artifactDigest: string }).artifactDigest;
     assert.match(digest, /^sha256:[0-9a-f]{64}$/);
     const cache = join(root.dir, "cache");
-    for (let start = 0; start < 2; start++) {
+    const unpacked = join(cache, digest.slice("sha256:".length));
+    const entrypoint = join(unpacked, "src", "model.mjs");
+    let firstInode = 0n;
+    for (let start = 0; start < 3; start++) {
       const proc = await startServe(zip, { args: ["--cache-dir", cache, "--no-inference-log"] });
       const client = omiClient(proc.address);
       try {
         assert.ok(proc.stderr().includes(`(${digest})`), proc.stderr());
         const res = await client.Run({ inputs: [jsonItem([[20, 22]])] });
+        // The artifact's own model answers, even after its cached copy was edited (start 2).
         assert.deepEqual(entryJson(res.outputs[0].output, "results.json"), { data: { result: [[42]], columns: ["sum"] } });
         assert.equal(res.outputs[0].output.artifact_digest.toString(), digest);
+        const tampered = /OMAF_WARN_CACHE_TAMPERED/.test(proc.stderr());
+        assert.equal(tampered, start === 2, proc.stderr());
       } finally {
         client.close();
         await proc.kill();
       }
-      // A file dropped into the unpacked copy survives the restart only if the copy is reused, not unpacked again.
-      const unpacked = join(cache, digest.slice("sha256:".length));
-      if (start === 0) await writeFile(join(unpacked, "marker"), "first start");
-      else assert.equal(await readFile(join(unpacked, "marker"), "utf8"), "first start");
+      const inode = (await stat(entrypoint, { bigint: true })).ino;
+      if (start === 0) firstInode = inode;
+      // Start 1 reused the copy (the same file, not unpacked again); then the copy is edited behind omaf's back.
+      if (start === 1) {
+        assert.equal(inode, firstInode, "the restart reused the unpacked copy");
+        await writeFile(entrypoint, (await readFile(entrypoint, "utf8")).replace("row.reduce((a, b) => a + b, 0)", "0"));
+      }
     }
     const entries = await readdir(cache, { withFileTypes: true });
-    assert.equal(entries.filter((e) => e.isDirectory()).length, 1, "one unpacked copy, reused by the second start");
+    assert.equal(entries.filter((e) => e.isDirectory()).length, 1, "one unpacked copy in the cache");
   });
 });

@@ -24,6 +24,7 @@ describe("settings", () => {
       httpPort: 8080,
       oipGrpcPort: 8081,
       odahuPort: 5000,
+      healthPort: undefined,
       maxBodyBytes: 64 * 1024 * 1024,
       metrics: true,
       odahuModelName: "",
@@ -39,7 +40,10 @@ describe("settings", () => {
       inferenceLogFile: "",
       logPayloads: false,
       cacheDir: join(homedir(), ".cache", "omaf"),
+      cacheCheck: "full",
       modelAuthor: "",
+      nodeWorkers: 0,
+      nodeInProcess: false,
     };
     assert.deepEqual(s, expected);
   });

@@ -51,7 +51,8 @@ async function importModule(absPath: string, tsconfigSearch: string[]): Promise<
   const { tsImport } = await import("tsx/esm/api");
   // The model's own tsconfig.json applies, never the serving process's.
   const tsconfig = tsconfigSearch.map((d) => join(d, "tsconfig.json")).find((p) => existsSync(p)) ?? false;
-  return tsImport(url, { parentURL: import.meta.url, tsconfig });
+  // (The module's own URL as the parent: this code may run from an evaluated script, which has no URL of its own.)
+  return tsImport(url, { parentURL: url, tsconfig });
 }
 
 /** Imports the entrypoint and runs init() and the optional load-time functions; rejects with an OmafError. */

@@ -6,13 +6,12 @@
 // What the model prints goes straight to the server's stdout and stderr, as it did in-process. (Reading a thread's
 // output through `stdout: true` streams would hold the process open while the thread idles.)
 import { Worker, type ResourceLimits } from "node:worker_threads";
-import { extname } from "node:path";
 import { OmafError } from "../../errors.js";
-import { TYPESCRIPT_EXTENSIONS } from "../entrypoint.js";
 import type { PoolWorker } from "../workers/pool.js";
 import type { EntrypointReport, EntrypointSpec } from "./entrypoint-module.js";
 import { fromErrorRecord, type ThreadMessage, type ThreadRequest, type ThreadStart } from "./protocol.js";
-import { THREAD_MAIN_URL } from "./thread-main.js";
+import { messageOf } from "../source.js";
+import { threadScript, type ThreadScript } from "./thread-script.js";
 
 /** A request as the pool hands it over; the worker stamps its id. */
 export type NodeRequest = Exclude<ThreadRequest, { kind: "stop" }>;
@@ -30,22 +29,19 @@ export interface ThreadLaunch {
   maxHeapMb?: number;
 }
 
-// Running from TypeScript sources (tsx), the thread has no TypeScript loader of its own: a small script imports
-// thread-main.ts through tsx's API, as TypeScript entrypoints are imported.
-const TS_BOOTSTRAP = `const { workerData } = require("node:worker_threads");
-const { url, tsxApi } = workerData.bootstrap;
-import(tsxApi).then(({ tsImport }) => tsImport(url, url));`;
-
-function startThread(launch: ThreadLaunch): Worker {
-  const start: ThreadStart = { omafNodeWorker: true, entry: launch.entry };
+async function startThread(launch: ThreadLaunch): Promise<Worker> {
+  const workerData: ThreadStart = { omafNodeWorker: true, entry: launch.entry };
   const resourceLimits: ResourceLimits | undefined = launch.maxHeapMb ? { maxOldGenerationSizeMb: launch.maxHeapMb } : undefined;
   // The GPPI contract: the model finds its files through MODEL_LOCATION. Each thread has its own copy of the
   // environment, so the server's own stays untouched.
-  const options = { env: { ...process.env, MODEL_LOCATION: launch.modelLocation }, resourceLimits };
-  const url = new URL(THREAD_MAIN_URL);
-  if (!(TYPESCRIPT_EXTENSIONS as readonly string[]).includes(extname(url.pathname))) return new Worker(url, { ...options, workerData: start });
-  const bootstrap = { url: url.href, tsxApi: import.meta.resolve("tsx/esm/api") };
-  return new Worker(TS_BOOTSTRAP, { ...options, eval: true, workerData: { ...start, bootstrap } });
+  const options = { workerData, env: { ...process.env, MODEL_LOCATION: launch.modelLocation }, resourceLimits };
+  let script: ThreadScript;
+  try {
+    script = await threadScript();
+  } catch (err) {
+    throw new OmafError("OMAF_ERR_INTERNAL", `cannot prepare the node worker thread's script: ${messageOf(err)}`);
+  }
+  return "file" in script ? new Worker(script.file, options) : new Worker(script.source, { ...options, eval: true });
 }
 
 interface Pending {
@@ -62,6 +58,8 @@ export class NodeThreadWorker implements PoolWorker<NodeRequest, NodeAnswer, Ent
   private startWaiter?: { resolve: (report: EntrypointReport) => void; reject: (err: OmafError) => void };
   private uncaught?: Error;
   private killed = false;
+  /** Set by kill() or stop(): a thread still being prepared is then not started at all. */
+  private ended = false;
   private finished = false;
   private exitWaiters: (() => void)[] = [];
   exitReason?: string;
@@ -87,10 +85,14 @@ export class NodeThreadWorker implements PoolWorker<NodeRequest, NodeAnswer, Ent
     return this.pending !== undefined;
   }
 
-  start(): Promise<EntrypointReport> {
+  async start(): Promise<EntrypointReport> {
+    const thread = await startThread(this.launch);
+    if (this.ended) {
+      void thread.terminate();
+      throw new OmafError("OMAF_ERR_UNAVAILABLE", `node worker ${this.index} was stopped while starting`);
+    }
     return new Promise<EntrypointReport>((resolve, reject) => {
       this.startWaiter = { resolve, reject };
-      const thread = startThread(this.launch);
       this.thread = thread;
       this.threadId = thread.threadId;
       thread.on("message", (msg: ThreadMessage) => this.onMessage(msg));
@@ -114,6 +116,7 @@ export class NodeThreadWorker implements PoolWorker<NodeRequest, NodeAnswer, Ent
   }
 
   kill(): void {
+    this.ended = true;
     this.pending = undefined;
     this.ready = false;
     this.killed = true;
@@ -122,6 +125,7 @@ export class NodeThreadWorker implements PoolWorker<NodeRequest, NodeAnswer, Ent
 
   /** Asks the thread to end once its current request is answered; terminates it after `graceMs` (0: at once). */
   async stop(graceMs: number): Promise<void> {
+    this.ended = true;
     if (!this.thread || this.finished) return;
     const gone = new Promise<void>((resolve) => this.exitWaiters.push(resolve));
     this.thread.postMessage({ kind: "stop" } satisfies ThreadRequest);

@@ -103,20 +103,47 @@ export function rowsFromTensors(outputs: readonly Tensor[], rows: number): unkno
     if (t.shape.length === 0 || t.shape[0] !== rows) {
       throw new OmafError("OMAF_ERR_PREDICT", `output '${t.name}' has shape [${t.shape.join(", ")}], not one row per input row; send named tensors to get it`);
     }
-    const values = rowValuesFromData(t.datatype, t.data);
+    // Read element by element from the typed data (no intermediate list of every value: this runs on the main
+    // thread for answers of a million rows).
+    const read = rowValueReader(t.datatype, t.data);
     const cellDims = t.shape.slice(1);
     const perRow = cellDims.reduce((n, d) => n * d, 1);
-    for (let r = 0; r < rows; r++) prediction[r][o] = perRow === 1 ? values[r] : nested(values, r * perRow, cellDims, 0);
+    for (let r = 0; r < rows; r++) prediction[r][o] = perRow === 1 ? read(r) : nested(read, r * perRow, cellDims, 0);
   }
   return prediction;
 }
 
-/** The values from `offset` shaped by `dims` as nested lists. */
-function nested(values: readonly JsonElement[], offset: number, dims: readonly number[], level: number): unknown[] {
+const utf8 = new TextDecoder("utf-8");
+
+/** Element `i` of tensor data as rowValuesFromData would give it. */
+function rowValueReader(datatype: Datatype, data: TensorData): (i: number) => JsonElement {
+  switch (datatype) {
+    case "FP16":
+      return (i) => halfToNumber((data as Uint16Array)[i]);
+    case "BOOL":
+      return (i) => (data as Uint8Array)[i] !== 0;
+    case "INT64":
+    case "UINT64":
+      return (i) => {
+        const b = (data as BigInt64Array)[i];
+        return b <= 9007199254740991n && b >= -9007199254740991n ? Number(b) : b.toString();
+      };
+    case "BYTES":
+      return (i) => utf8.decode((data as Uint8Array[])[i]);
+    default:
+      return (i) => (data as Float64Array)[i];
+  }
+}
+
+/** The elements from `offset` shaped by `dims` as nested lists. */
+function nested(read: (i: number) => JsonElement, offset: number, dims: readonly number[], level: number): unknown[] {
   const n = dims[level];
-  if (level === dims.length - 1) return values.slice(offset, offset + n);
-  const stride = dims.slice(level + 1).reduce((a, d) => a * d, 1);
   const out = new Array<unknown>(n);
-  for (let i = 0; i < n; i++) out[i] = nested(values, offset + i * stride, dims, level + 1);
+  if (level === dims.length - 1) {
+    for (let i = 0; i < n; i++) out[i] = read(offset + i);
+    return out;
+  }
+  const stride = dims.slice(level + 1).reduce((a, d) => a * d, 1);
+  for (let i = 0; i < n; i++) out[i] = nested(read, offset + i * stride, dims, level + 1);
   return out;
 }

@@ -2,7 +2,8 @@
 // they all accept and answer the same things:
 // - tensor-native models (onnx) take the tensors as they are (dataplane.predictTensors);
 // - GPPI matrix models get rows: one 2-D input [rows, columns] (a 1-D input is one row), or several 1-D inputs [N]
-//   (or [N, 1]) that are the columns named by the inputs; the answer is one tensor `prediction` [rows, columns]
+//   (or [N, 1]) that are the columns named by the inputs — also a single one when the request says
+//   `parameters.content_type: "pd"` (MLServer's pandas codec); the answer is one tensor `prediction` [rows, columns]
 //   (or [rows] for a flat answer) with the output column names in its `parameters.columns`;
 // - GPPI objects models get each element of one BYTES input as a JSON document and answer a BYTES tensor of the
 //   same shape holding each answer as JSON text.
@@ -57,18 +58,27 @@ const MATRIX_OUTPUT: TensorSpec = { name: MATRIX_OUTPUT_NAME, datatype: "FP64", 
  * `outputNames` when given). Bad inputs are OMAF_ERR_BAD_INPUT; timeouts and model errors come from the dataplane as
  * for every other call.
  */
-export function inferTensors(inference: Inference, inputs: Tensor[], outputNames: string[] | undefined): Promise<Tensor[]> {
+export function inferTensors(
+  inference: Inference,
+  inputs: Tensor[],
+  outputNames: string[] | undefined,
+  requestParameters?: Readonly<Record<string, unknown>>,
+): Promise<Tensor[]> {
   // Tensor-native models: handed straight through, without another promise in between.
   if (inference.takesTensors) return inference.predictTensors(inputs, outputNames);
-  return inferRows(inference, inputs, outputNames);
+  return inferRows(inference, inputs, outputNames, requestParameters?.[CONTENT_TYPE_PARAMETER] === PANDAS_CONTENT_TYPE);
 }
 
+/** Request-level `content_type` of MLServer's pandas codec: every input is one column of a DataFrame. */
+export const PANDAS_CONTENT_TYPE = "pd";
+
 /** GPPI models: tensors become rows (matrix) or JSON documents (objects). */
-async function inferRows(inference: Inference, inputs: Tensor[], outputNames: string[] | undefined): Promise<Tensor[]> {
+async function inferRows(inference: Inference, inputs: Tensor[], outputNames: string[] | undefined, columnar: boolean): Promise<Tensor[]> {
   const meta = inference.metadata;
   if (meta.mode === "objects") return inferObjects(inference, inputs, outputNames);
   checkOutputNames(outputNames, meta.outputs.length > 0 ? meta.outputs : [MATRIX_OUTPUT]);
-  const input = matrixInput(inputs, meta.inputs.length === 1 ? meta.inputs[0] : undefined);
+  const spec = meta.inputs.length === 1 ? meta.inputs[0] : undefined;
+  const input = columnar || inputs.length > 1 ? columnsInput(inputs, spec) : matrixInput(inputs, spec);
   const output = await inference.predictMatrix(input);
   return [predictionTensor(output, meta.outputs[0])];
 }
@@ -110,8 +120,8 @@ function datatypeFits(datatype: Datatype, spec: TensorSpec): boolean {
   return NUMERIC.has(spec.datatype) ? NUMERIC.has(datatype) : datatype === spec.datatype;
 }
 
-/** Tensors → the rows (and column names) a matrix model takes; `spec` is the model's declared input, if any. */
-function matrixInput(inputs: Tensor[], spec: TensorSpec | undefined): MatrixInput {
+/** Every input is well formed and of a datatype the model's declared input (if any) takes. */
+function checkRowInputs(inputs: Tensor[], spec: TensorSpec | undefined): void {
   if (inputs.length === 0) throw bad(`the request has no inputs; the model takes ${spec ? `${spec.name} ${formatSpec(spec)}` : "rows"}`);
   for (const t of inputs) {
     checkTensor(t, "OMAF_ERR_BAD_INPUT");
@@ -120,16 +130,26 @@ function matrixInput(inputs: Tensor[], spec: TensorSpec | undefined): MatrixInpu
       throw bad(`input '${t.name}' is ${t.datatype}; the model takes ${allowed} (${spec.name} ${formatSpec(spec)})`, { input: t.name });
     }
   }
-  if (inputs.length === 1) {
-    const t = inputs[0];
-    let data: JsonElement[][];
-    if (t.shape.length === 2) data = matrixFromTensor(t);
-    else if (t.shape.length === 1) data = [rowValuesFromData(t.datatype, t.data)];
-    else throw bad(`input '${t.name}' has shape [${t.shape.join(",")}]; the model takes rows: [rows, columns], or [columns] for one row`, { input: t.name });
-    const columns = columnsOf(t);
-    return columns ? { data, columns } : { data };
-  }
-  // Several inputs: each is one column (pandas-style requests), named by the input.
+}
+
+/** One tensor → the rows (and column names) a matrix model takes; `spec` is the model's declared input, if any. */
+function matrixInput(inputs: Tensor[], spec: TensorSpec | undefined): MatrixInput {
+  checkRowInputs(inputs, spec);
+  const t = inputs[0];
+  let data: JsonElement[][];
+  if (t.shape.length === 2) data = matrixFromTensor(t);
+  else if (t.shape.length === 1) data = [rowValuesFromData(t.datatype, t.data)];
+  else throw bad(`input '${t.name}' has shape [${t.shape.join(",")}]; the model takes rows: [rows, columns], or [columns] for one row`, { input: t.name });
+  const columns = columnsOf(t);
+  return columns ? { data, columns } : { data };
+}
+
+/**
+ * Each input is one column, named by the input, in request order (MLServer's pandas codec, or simply several inputs):
+ * [N] or [N, 1] values each, datatypes free to differ, so rows can mix strings and numbers.
+ */
+function columnsInput(inputs: Tensor[], spec: TensorSpec | undefined): MatrixInput {
+  checkRowInputs(inputs, spec);
   const n = inputs[0].shape[0];
   const columns: JsonElement[][] = [];
   const names = new Set<string>();
@@ -139,7 +159,7 @@ function matrixInput(inputs: Tensor[], spec: TensorSpec | undefined): MatrixInpu
     const column = t.shape.length === 1 || (t.shape.length === 2 && t.shape[1] === 1);
     if (!column || t.shape[0] !== n) {
       throw bad(
-        `input '${t.name}' has shape [${t.shape.join(",")}]; with several inputs each is one column of [${n}] (or [${n},1]) values`,
+        `input '${t.name}' has shape [${t.shape.join(",")}]; as columns, each input is [${n}] (or [${n},1]) values`,
         { input: t.name },
       );
     }

@@ -9,6 +9,7 @@ import {
   inputsFromGrpcRequest,
   oipServiceDefinition,
   outputsToGrpc,
+  parametersFromGrpc,
   parametersToGrpc,
   type GrpcModelInferRequest,
   type GrpcModelInferResponse,
@@ -40,7 +41,7 @@ export function createOipGrpcService(dataplane: DataPlane): OipGrpcService {
       if (isUndecodable(request)) throw undecodableError(request, "ModelInferRequest");
       const inputs = inputsFromGrpcRequest(request);
       const requested = request.outputs && request.outputs.length > 0 ? request.outputs.map((o) => o.name) : undefined;
-      const outputs = await inferTensors(inference, inputs, requested);
+      const outputs = await inferTensors(inference, inputs, requested, request.parameters && parametersFromGrpc(request.parameters));
       const raw = (request.raw_input_contents?.length ?? 0) > 0;
       const encoded = outputsToGrpc(outputs, { raw });
       return {

@@ -88,7 +88,7 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { dataplane: Dat
       const headerLength = request.headers[INFERENCE_HEADER_CONTENT_LENGTH];
       const { header, inputs } = parseInferBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
       const requested = header.outputs && header.outputs.length > 0 ? header.outputs.map((o) => o.name) : undefined;
-      const outputs = await inferTensors(inference, inputs, requested);
+      const outputs = await inferTensors(inference, inputs, requested, header.parameters);
       return answer(reply, header, outputs);
     });
   };

@@ -22,7 +22,8 @@ async function serve(port: MessagePort, start: ThreadStart): Promise<void> {
   let model: LoadedEntrypoint;
   let stopping = false;
   let running = false;
-  // Listening from the start keeps the thread alive after a failed load, until the server ends it.
+  // Listening from the start keeps the thread alive after a failed load until the server ends it, so the failure
+  // report cannot be overtaken by the thread's exit.
   port.on("message", (msg: ThreadRequest) => {
     if (msg.kind === "stop") {
       stopping = true;

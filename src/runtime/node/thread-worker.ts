@@ -9,7 +9,7 @@ import { Worker, type ResourceLimits } from "node:worker_threads";
 import { OmafError } from "../../errors.js";
 import type { PoolWorker } from "../workers/pool.js";
 import type { EntrypointReport, EntrypointSpec } from "./entrypoint-module.js";
-import { fromErrorRecord, type ThreadMessage, type ThreadRequest, type ThreadStart } from "./protocol.js";
+import { fromErrorRecord, transferList, type ThreadMessage, type ThreadRequest, type ThreadStart } from "./protocol.js";
 import { messageOf } from "../source.js";
 import { threadScript, type ThreadScript } from "./thread-script.js";
 
@@ -106,13 +106,16 @@ export class NodeThreadWorker implements PoolWorker<NodeRequest, NodeAnswer, Ent
     if (this.pending || !this.ready || this.finished) {
       return Promise.reject(new OmafError("OMAF_ERR_UNAVAILABLE", `node worker ${this.index} is not ready for a request`));
     }
-    return new Promise<NodeAnswer>((resolve, reject) => {
-      this.pending = { id, resolve, reject };
-      payload.id = id;
-      // A running request keeps the process alive; an idle thread does not (see onMessage).
-      this.thread!.ref();
-      this.thread!.postMessage(payload, payload.kind === "matrix" && !Array.isArray(payload.data) ? [payload.data.values.buffer as ArrayBuffer] : []);
-    });
+    payload.id = id;
+    try {
+      this.thread!.postMessage(payload, payload.kind === "matrix" ? transferList(payload.data) : []);
+    } catch (err) {
+      // Only a caller of the library can get here: protocol inputs are parsed JSON, which always copies.
+      return Promise.reject(new OmafError("OMAF_ERR_BAD_INPUT", `the input cannot be copied to the model's thread: ${messageOf(err)}`));
+    }
+    // A running request keeps the process alive; an idle thread does not (see onMessage).
+    this.thread!.ref();
+    return new Promise<NodeAnswer>((resolve, reject) => (this.pending = { id, resolve, reject }));
   }
 
   kill(): void {
@@ -145,6 +148,8 @@ export class NodeThreadWorker implements PoolWorker<NodeRequest, NodeAnswer, Ent
         waiter.resolve(msg.report);
       } else if (msg.type === "failed") {
         waiter.reject(fromErrorRecord(msg.error));
+        // The thread waits to be ended (so this message could not be overtaken by its exit).
+        void this.thread!.terminate();
       } else {
         waiter.reject(new OmafError("OMAF_ERR_INTERNAL", `node worker ${this.index} answered '${msg.type}' before it was ready`));
       }

@@ -89,7 +89,8 @@ function rawCall(client: grpc.Client, path: string, bytes: Buffer, requestId: st
 function senders(server: ServeProcess, omi: OmiClient, oip: OipGrpcClient): Sender[] {
   const http = server.url("OIP v2 REST");
   const model = (kind: Kind) => (kind === "unknown-model" ? "nobody" : "acct");
-  const garbage = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+  // Field 5 (a message) claims 9 bytes where 1 follows: neither ModelInferRequest nor RunRequest can decode it.
+  const garbage = Buffer.from([0x2a, 0x09, 0x01]);
   return [
     {
       protocol: "oip-rest",

@@ -4,9 +4,10 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { isOmafError } from "../../src/errors.js";
 import { startServe } from "../helpers/serve.js";
 import { until } from "../http/helpers.js";
-import { modelDir, PYTHON } from "./fixtures.js";
+import { modelDir, PYTHON, tempModel } from "./fixtures.js";
 
 const SLOW = `
 import time
@@ -46,5 +47,45 @@ test("SIGTERM with a python request mid-flight exits within the drain timeout", 
   } finally {
     await serve.kill();
     await cleanup();
+  }
+});
+
+const SLEEPS = `
+import time
+
+def init():
+    return 'matrix'
+
+def predict_on_matrix(m, cols=None):
+    time.sleep(m[0][0])
+    return m, cols
+`;
+
+test("close(grace) lets a running request finish within the grace; close() cuts it at once", async () => {
+  const graceful = await tempModel(SLEEPS, { workers: 1 });
+  const cut = await tempModel(SLEEPS, { workers: 1 });
+  try {
+    await Promise.all([graceful.model.load(), cut.model.load()]);
+
+    const finishing = graceful.model.predictMatrix({ data: [[0.5]] });
+    await new Promise((r) => setTimeout(r, 100));
+    let t0 = performance.now();
+    await graceful.model.close(5_000);
+    const gracefulMs = performance.now() - t0;
+    assert.deepEqual((await finishing).prediction, [[0.5]]);
+    assert.ok(gracefulMs < 2_000, `close(5000) returned ${gracefulMs.toFixed(0)} ms after, once the request was answered`);
+
+    const running = cut.model.predictMatrix({ data: [[30]] });
+    running.catch(() => {});
+    await new Promise((r) => setTimeout(r, 100));
+    const [pid] = cut.model.workerPids();
+    t0 = performance.now();
+    await cut.model.close();
+    const cutMs = performance.now() - t0;
+    assert.ok(cutMs < 500, `close() took ${cutMs.toFixed(0)} ms`);
+    await assert.rejects(running, (err) => isOmafError(err, "OMAF_ERR_UNAVAILABLE") && /shutting down/.test(err.message));
+    assert.throws(() => process.kill(pid!, 0), "the worker process is gone");
+  } finally {
+    await Promise.all([graceful.done(), cut.done()]);
   }
 });

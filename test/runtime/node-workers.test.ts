@@ -2,7 +2,9 @@
 // its thread is replaced, and this (the server's) thread keeps running throughout.
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { rm, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import { isOmafError } from "../../src/errors.js";
 import { createModel } from "../../src/runtime/load.js";
 import type { NodeModel } from "../../src/runtime/node-model.js";
@@ -51,6 +53,14 @@ async function ticksDuring<T>(work: Promise<T>): Promise<{ ticks: number; ms: nu
 }
 
 const double = (v: number) => ({ data: [[v]] });
+
+async function until(check: () => boolean, limitMs = 10_000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (!check()) {
+    assert.ok(Date.now() < end, "gave up waiting");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 describe("node worker threads", () => {
   test("a model spinning past the timeout: OMAF_ERR_TIMEOUT, its thread is terminated and replaced, this thread stays free", async () => {
@@ -130,6 +140,28 @@ describe("node worker threads", () => {
       const err = await rejectsWith(model.predictMatrix(double(444)), "OMAF_ERR_WORKER_CRASHED");
       assert.match(err.message, /ran out of memory/);
       assert.deepEqual((await model.predictMatrix(double(6))).prediction, [[12]]);
+    } finally {
+      await model.close();
+    }
+  });
+
+  test("a replacement that fails to load is retried with a back-off until one loads", async () => {
+    const dir = await temp.create({
+      "src/m.mjs": `import { existsSync } from "node:fs";
+import { join } from "node:path";
+export const init = () => { if (existsSync(join(process.env.MODEL_LOCATION, "broken"))) throw new Error("weights gone"); return "matrix"; };
+export const predict_on_matrix = (rows) => { if (rows[0][0] === 666) process.exit(3); return [rows, null]; };`,
+    });
+    const logger = collectingLogger();
+    const model = createModel({ dir, manifest: manifestFor("node", "m.mjs"), nodeOptions: { workers: 1, logger } });
+    try {
+      await model.load();
+      await writeFile(join(dir, "src", "broken"), "");
+      await rejectsWith(model.predictMatrix(double(666)), "OMAF_ERR_WORKER_CRASHED");
+      const waiting = model.predictMatrix(double(1));
+      await until(() => logger.lines.some((l) => /\[node worker 0\] restart failed \(1 in a row\): init\(\) in src\/m\.mjs failed: weights gone/.test(l)));
+      await rm(join(dir, "src", "broken"));
+      assert.deepEqual((await waiting).prediction, [[1]]);
     } finally {
       await model.close();
     }

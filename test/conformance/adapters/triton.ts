@@ -60,6 +60,8 @@ const VARIANTS: Variant[] = [
   { name: "triton-http-binary", protocol: "http", options: {} },
   // Binary inputs, every output named with tritonclient's default binary_data=True (per-output binary).
   { name: "triton-http-binary-outputs", protocol: "http", options: { outputs: { binary: true } } },
+  // A JSON input (binary_data=False) and no outputs named: tritonclient still asks for binary_data_output.
+  { name: "triton-http-json-input", protocol: "http", options: { binary_input: false } },
   // JSON tensors both ways: binary_data=False on the input and on every named output.
   { name: "triton-http-json", protocol: "http", options: { binary_input: false, outputs: { binary: false } } },
   // tritonclient.grpc defaults: raw_input_contents, no outputs named, raw_output_contents back.

@@ -60,25 +60,32 @@ function batchTensor(spec: TensorSpec, values: readonly unknown[]): Tensor {
   if (!shapeFits(first, rowSpec)) {
     throw bad(`each instance of input '${spec.name}' is one row of ${formatSpec(spec)}, a value of shape ${formatShape(rowSpec)}; instance 0 has shape ${formatShape(first)}`);
   }
-  const flat: unknown[] = [];
-  values.forEach((value, i) => {
-    const shape = shapeOf(value);
-    if (!sameShape(shape, first)) {
-      throw bad(`instance ${i} of input '${spec.name}' has shape ${formatShape(shape)} but instance 0 has ${formatShape(first)}; instances must have the same shape`);
-    }
-    for (const v of flattenData(value, shape, `instance ${i} of input '${spec.name}'`)) flat.push(v);
-  });
-  const perRow = elementCount(first);
   try {
-    return { name: spec.name, datatype: spec.datatype, shape: [values.length, ...first], data: dataFromValues(spec.datatype, flat, `input '${spec.name}'`) };
+    // The batch is one nested list of shape [instances, ...row]: flattened in one walk, converted in one pass.
+    const shape = [values.length, ...first];
+    const where = `input '${spec.name}'`;
+    return { name: spec.name, datatype: spec.datatype, shape, data: dataFromValues(spec.datatype, flattenData(values, shape, where), where) };
   } catch (err) {
-    // Name the instance and its own element; the flat index of the whole batch would mean nothing to the client.
-    const index = (err as OmafError).details?.index;
-    if (typeof index !== "number" || perRow === 0) throw err;
-    const i = Math.floor(index / perRow);
-    dataFromValues(spec.datatype, flat.slice(i * perRow, (i + 1) * perRow), `instance ${i} of input '${spec.name}'`);
-    throw err;
+    // Name the instance and its own element: a place in the whole batch would mean little to the client.
+    throw instanceError(spec, values, first) ?? err;
   }
+}
+
+/** The first instance that does not fit (its shape or a value), as the error naming it; looked for once the batch failed. */
+function instanceError(spec: TensorSpec, values: readonly unknown[], first: readonly number[]): OmafError | undefined {
+  for (let i = 0; i < values.length; i++) {
+    const shape = shapeOf(values[i]);
+    if (!sameShape(shape, first)) {
+      return bad(`instance ${i} of input '${spec.name}' has shape ${formatShape(shape)} but instance 0 has ${formatShape(first)}; instances must have the same shape`);
+    }
+    const where = `instance ${i} of input '${spec.name}'`;
+    try {
+      dataFromValues(spec.datatype, flattenData(values[i], shape, where), where);
+    } catch (err) {
+      return err as OmafError;
+    }
+  }
+  return undefined;
 }
 
 /** One input given whole (columnar form); its shape is checked against the model's by the dataplane. */
@@ -103,7 +110,9 @@ function splitRows(t: Tensor): unknown[] {
   const values = valuesFromData(t.datatype, t.data);
   const rowShape = t.shape.slice(1);
   const perRow = elementCount(rowShape);
-  return Array.from({ length: t.shape[0] }, (_, i) => nest(values, i * perRow, rowShape));
+  const rows = new Array<unknown>(t.shape[0]);
+  for (let i = 0; i < rows.length; i++) rows[i] = nest(values, i * perRow, rowShape);
+  return rows;
 }
 
 function nestedValue(t: Tensor): unknown {

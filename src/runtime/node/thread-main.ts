@@ -45,7 +45,7 @@ async function serve(port: MessagePort, start: ThreadStart): Promise<void> {
   }
   port.postMessage({ type: "ready", report: model.report } satisfies ThreadMessage);
 
-  function post(reply: ThreadMessage): void {
+  function post(reply: Answer): void {
     try {
       port.postMessage(reply, reply.type === "matrix" ? transferList(reply.prediction) : []);
     } catch (err) {
@@ -53,12 +53,15 @@ async function serve(port: MessagePort, start: ThreadStart): Promise<void> {
       const what = reply.type === "matrix" ? "predict_on_matrix()" : "predict_on_objects()";
       const { file } = start.entry;
       const error = new OmafError("OMAF_ERR_PREDICT", `${what} in ${file} answered a value that cannot be copied: ${messageOf(err)}`, { file });
-      port.postMessage({ type: "error", id: (reply as { id: number }).id, error: errorRecord(error) } satisfies ThreadMessage);
+      port.postMessage({ type: "error", id: reply.id, error: errorRecord(error) } satisfies ThreadMessage);
     }
   }
 }
 
-async function answer(model: LoadedEntrypoint, msg: Exclude<ThreadRequest, { kind: "stop" }>): Promise<ThreadMessage> {
+/** What the thread posts for a request. */
+type Answer = Extract<ThreadMessage, { id: number }>;
+
+async function answer(model: LoadedEntrypoint, msg: Exclude<ThreadRequest, { kind: "stop" }>): Promise<Answer> {
   try {
     if (msg.kind === "matrix") {
       const data = isPacked(msg.data) ? (unpack(msg.data) as unknown[][]) : msg.data;

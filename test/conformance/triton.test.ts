@@ -1,4 +1,4 @@
-// Health, readiness and metadata through tritonclient (http and grpc, from test/.venv), for every conformance
+// Health, readiness, metadata and extension requests through tritonclient (http and grpc, from test/.venv), for
 // environment: what a Triton user's client asks before the first inference. Expected metadata comes from the
 // model itself, loaded in this process.
 import assert from "node:assert/strict";
@@ -10,6 +10,7 @@ import type { ModelMetadata } from "../../src/runtime/model.js";
 import { tempDir } from "../helpers/fixtures.js";
 import { ENVIRONMENTS } from "./environments.js";
 import { startConformanceServer, type ConformanceEnvironment, type ConformanceServer } from "./harness.js";
+import { kindOfTritonStatus } from "./adapters/triton.js";
 import { TritonDriver, venvMissing } from "./triton/client.js";
 
 const missing = venvMissing();
@@ -43,7 +44,7 @@ async function ownMetadata(env: ConformanceEnvironment, artifact: string, cacheD
 const tensors = (list: TensorMeta[] | undefined) => (list ?? []).map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(Number) }));
 
 for (const env of ENVIRONMENTS) {
-  describe(`tritonclient health and metadata (${env.name} model)`, { skip: missing }, () => {
+  describe(`tritonclient health, metadata and extensions (${env.name} model)`, { skip: missing }, () => {
     let tmp: Awaited<ReturnType<typeof tempDir>>;
     let server: ConformanceServer;
     let broken: ConformanceServer;
@@ -108,6 +109,17 @@ for (const env of ENVIRONMENTS) {
             assert.deepEqual(tensors(meta.inputs), spec(own.inputs));
             assert.deepEqual(tensors(meta.outputs), spec(own.outputs));
           }
+        });
+
+        it("outputs asked for with class_count (the classification extension, which omaf does not offer) are refused, not answered unclassified", async () => {
+          const a = await client.request<{ outputs: { name: string; datatype: string; shape: number[] }[] }>({
+            op: "infer",
+            model: server.modelName,
+            input: env.good,
+            outputs: { binary: true, class_count: 1 },
+          });
+          assert.equal(a.ok, false, `expected a refusal, got outputs ${JSON.stringify(a.ok && a.result.outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })))}`);
+          if (!a.ok) assert.equal(kindOfTritonStatus(a.status), "bad_input", `status ${a.status}: ${a.message}`);
         });
 
         it("get_model_metadata of an unknown model or version fails with not found", async () => {

@@ -11,7 +11,8 @@ Requests:
   {"op": "infer", "model": m, "version": v?, "input": {name, datatype, shape, data},
    "binary_input": bool (HTTP; tritonclient's default is true),
    "outputs": null (tritonclient's default: ask for nothing, get every output)
-            | {"binary": bool} (name every output the model's metadata lists, each with that binary_data flag)}
+            | {"binary": bool, "class_count": n?} (name every output the model's metadata lists, each with that
+              binary_data flag (HTTP) and, when given, tritonclient's class_count: the classification extension)}
 
 Answers: {"ok": true, "result": ...} or {"ok": false, "status": "<tritonclient's status()>", "message": "..."}.
 An infer result is {"parameters": {...}, "outputs": [{name, datatype, shape, data (flat), parameters}]}.
@@ -89,8 +90,11 @@ def infer(req):
     outputs = None
     if req.get("outputs") is not None:
         binary = req["outputs"]["binary"]
+        classes = req["outputs"].get("class_count", 0)
         outputs = [
-            triton.InferRequestedOutput(name, binary_data=binary) if PROTOCOL == "http" else triton.InferRequestedOutput(name)
+            triton.InferRequestedOutput(name, binary_data=binary, class_count=classes)
+            if PROTOCOL == "http"
+            else triton.InferRequestedOutput(name, class_count=classes)
             for name in output_names(model, version)
         ]
     result = client.infer(model, [inp], model_version=version, outputs=outputs)

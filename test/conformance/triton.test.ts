@@ -1,6 +1,6 @@
 // Health, readiness, metadata and extension requests through tritonclient (http and grpc, from test/.venv), for
-// environment: what a Triton user's client asks before the first inference. Expected metadata comes from the
-// model itself, loaded in this process.
+// every conformance environment: what a Triton user's client asks besides inference. Expected metadata comes from
+// the model itself, loaded in this process.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";

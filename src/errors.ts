@@ -78,7 +78,7 @@ export const ERROR_CODES = {
   OMAF_ERR_ENV_UNSUPPORTED: { http: 501, grpc: GRPC.UNIMPLEMENTED, exit: 1, description: "The artifact's environment (binaries.type) cannot be served yet." },
   OMAF_ERR_ONNXRUNTIME_MISSING: { http: 500, grpc: GRPC.FAILED_PRECONDITION, exit: 2, description: "Serving an ONNX model needs the optional onnxruntime-node package." },
   OMAF_ERR_PYTHON_NOT_FOUND: { http: 500, grpc: GRPC.FAILED_PRECONDITION, exit: 2, description: "The Python interpreter for a python (GPPI) model cannot be run (set OMAF_PYTHON)." },
-  OMAF_ERR_WORKER_CRASHED: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "The Python worker running the request exited or crashed; it is restarted and the model keeps serving." },
+  OMAF_ERR_WORKER_CRASHED: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "The worker (a Python process or a Node thread) running the request exited or crashed; it is restarted and the model keeps serving." },
   OMAF_ERR_ENTRYPOINT_LOAD: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "The model's entrypoint could not be imported or loaded." },
   OMAF_ERR_ENTRYPOINT_FUNCTION: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "A required GPPI function is missing or is not a function, or init() answered something other than 'matrix' or 'objects'." },
   OMAF_ERR_MODEL_INIT: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "The model failed to initialise." },

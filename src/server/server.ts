@@ -101,7 +101,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const outcome = await Promise.race([graceful, timeout, forced]);
     clearTimeout(timer);
     if (outcome !== "done") for (const l of listeners) l.forceClose();
-    await closeModel(dataplane, log);
+    await closeModel(dataplane, log, settings.drainTimeoutMs - (performance.now() - t0));
     const result: StopResult = { reason, forced: outcome !== "done", durationMs: Math.round(performance.now() - t0) };
     log?.info({ ...result }, "stopped");
     return result;
@@ -188,11 +188,14 @@ function grpcConnectionSettings(settings: Settings): { maxMessageBytes: number; 
   return { maxMessageBytes: settings.maxMessageBytes, keepaliveMs: settings.grpcKeepaliveMs, idleTimeoutMs: settings.grpcIdleTimeoutMs };
 }
 
-/** Releases the model, but never lets a hung close() hold the exit. */
-async function closeModel(dataplane: DataPlane, log?: Logger): Promise<void> {
+/**
+ * Releases the model within what is left of the drain timeout (plus a moment for a worker kill to land; close() cuts
+ * running work at once), so the whole stop fits the grace period a supervisor gives: a hung close() never holds it.
+ */
+async function closeModel(dataplane: DataPlane, log: Logger | undefined, leftMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([dataplane.close(), new Promise<void>((resolve) => (timer = setTimeout(resolve, 5000)))]);
+    await Promise.race([dataplane.close(), new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, leftMs) + 250)))]);
   } catch (err) {
     log?.warn({ err: (err as Error).message }, "closing the model failed");
   } finally {

@@ -111,7 +111,8 @@ export async function startServe(
   };
 }
 
-const manifest = (name: string, entrypoint: string) =>
+/** The manifest of a node-entrypoint test model (`src/<entrypoint>`), as YAML text. */
+export const nodeManifest = (name: string, entrypoint = "model.mjs") =>
   stringify({
     binaries: { type: "node", dependencies: "none" },
     model: { name, version: "1.0.0-1", workDir: "src", entrypoint },
@@ -125,7 +126,7 @@ const manifest = (name: string, entrypoint: string) =>
  */
 export async function writeSumModel(dir: string): Promise<string> {
   await writeTree(dir, {
-    "odahuflow.model.yaml": manifest("sum-check", "model.mjs"),
+    "odahuflow.model.yaml": nodeManifest("sum-check", "model.mjs"),
     "src/model.mjs": `export function init() { return "matrix"; }
 export function predict_on_matrix(rows) {
   const out = rows.map((row) => {
@@ -148,7 +149,7 @@ export function get_info() {
  */
 export async function writeBehaveModel(dir: string): Promise<string> {
   await writeTree(dir, {
-    "odahuflow.model.yaml": manifest("behave", "model.mjs"),
+    "odahuflow.model.yaml": nodeManifest("behave", "model.mjs"),
     "src/model.mjs": `import { writeFileSync } from "node:fs";
 export function init() { return "objects"; }
 export async function predict_on_objects(input) {
@@ -166,7 +167,7 @@ export async function predict_on_objects(input) {
 /** A matrix model (`first-value`) that answers each row's first value and names no output columns. */
 export async function writeNoColumnsModel(dir: string): Promise<string> {
   await writeTree(dir, {
-    "odahuflow.model.yaml": manifest("first-value", "model.mjs"),
+    "odahuflow.model.yaml": nodeManifest("first-value", "model.mjs"),
     "src/model.mjs": `export const init = () => "matrix";
 export const predict_on_matrix = (rows) => [rows.map((r) => [r[0]]), null];
 `,
@@ -177,7 +178,7 @@ export const predict_on_matrix = (rows) => [rows.map((r) => [r[0]]), null];
 /** A model whose init() throws. */
 export async function writeFailingInitModel(dir: string): Promise<string> {
   await writeTree(dir, {
-    "odahuflow.model.yaml": manifest("broken-init", "model.mjs"),
+    "odahuflow.model.yaml": nodeManifest("broken-init", "model.mjs"),
     "src/model.mjs": `export function init() { throw new Error("init failed on purpose"); }
 export function predict_on_objects(x) { return x; }
 `,

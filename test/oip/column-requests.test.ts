@@ -4,21 +4,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { stringify } from "yaml";
 import { tempDir, writeTree } from "../helpers/fixtures.js";
 import { oipGrpcClient, type OipGrpcClient } from "../helpers/oip-client.js";
-import { startServe, type ServeProcess } from "../helpers/serve.js";
+import { startServe, type ServeProcess, nodeManifest } from "../helpers/serve.js";
 import { inProcessApp, type InProcessApp } from "../http/in-process.js";
 
 /** `columns-echo`: each row comes back as one string "v1|v2|…", and the output column names say what it was given. */
 async function writeColumnsEcho(dir: string): Promise<string> {
   await writeTree(dir, {
-    "odahuflow.model.yaml": stringify({
-      binaries: { type: "node", dependencies: "none" },
-      model: { name: "columns-echo", version: "1.0.0-1", workDir: "src", entrypoint: "model.mjs" },
-      odahuflowVersion: "1.0",
-      toolchain: { name: "omaf-test", version: "0.1.0" },
-    }),
+    "odahuflow.model.yaml": nodeManifest("columns-echo"),
     "src/model.mjs": `export const init = () => "matrix";
 export const predict_on_matrix = (rows, columns) => [rows.map((r) => [r.join("|")]), ["given:" + (columns ? columns.join(",") : "none")]];
 `,

@@ -4,10 +4,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { deflateSync, gzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
-import { stringify } from "yaml";
 import { tempDir, writeTree } from "../helpers/fixtures.js";
 import { postBytes } from "../helpers/oip-client.js";
-import { writeFailingInitModel } from "../helpers/serve.js";
+import { writeFailingInitModel, nodeManifest } from "../helpers/serve.js";
 import type { ConformanceServer } from "../conformance/harness.js";
 import { example, restBase, startOip } from "./fixtures.js";
 
@@ -41,12 +40,7 @@ function splitBinary(body: Buffer, headerLength: string | null): { header: Recor
 /** A matrix model with a mixed schema (a string and a number column): rows [city, n] → [city:n, 2n]. */
 async function writeMixedModel(dir: string): Promise<string> {
   await writeTree(dir, {
-    "odahuflow.model.yaml": stringify({
-      binaries: { type: "node", dependencies: "none" },
-      model: { name: "mixed", version: "1.0.0-1", workDir: "src", entrypoint: "model.mjs" },
-      odahuflowVersion: "1.0",
-      toolchain: { name: "omaf-test", version: "0.1.0" },
-    }),
+    "odahuflow.model.yaml": nodeManifest("mixed"),
     "src/model.mjs": `export function init() { return "matrix"; }
 export function predict_on_matrix(rows, columns) {
   return [rows.map(([city, n]) => [city + ":" + n, 2 * n]), ["label", "double"]];

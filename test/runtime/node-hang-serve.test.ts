@@ -6,10 +6,9 @@ import assert from "node:assert/strict";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { stringify } from "yaml";
 import { tempDir, writeTree } from "../helpers/fixtures.js";
 import { oipGrpcClient } from "../helpers/oip-client.js";
-import { startServe } from "../helpers/serve.js";
+import { startServe, nodeManifest } from "../helpers/serve.js";
 import { until } from "../http/helpers.js";
 
 const REQUEST_TIMEOUT_MS = 3000;
@@ -20,12 +19,7 @@ after(cleanup);
 
 const artifact = join(root, "spin");
 await writeTree(artifact, {
-  "odahuflow.model.yaml": stringify({
-    binaries: { type: "node", dependencies: "none" },
-    model: { name: "spin", version: "1.0.0-1", workDir: "src", entrypoint: "model.mjs" },
-    odahuflowVersion: "1.0",
-    toolchain: { name: "omaf-test", version: "0.1.0" },
-  }),
+  "odahuflow.model.yaml": nodeManifest("spin"),
   "src/model.mjs": `import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 export const init = () => "matrix";

@@ -7,24 +7,18 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
-import { stringify } from "yaml";
 import { OMI_SERVICE_NAME } from "../../src/protocols/omi/proto.js";
 import { tempDir, writeTree } from "../helpers/fixtures.js";
 import { jsonItem, omiClient, type OmiClient } from "../helpers/omi-client.js";
 import { oipGrpcClient, type OipGrpcClient } from "../helpers/oip-client.js";
-import { startServe, type ServeProcess } from "../helpers/serve.js";
+import { startServe, type ServeProcess, nodeManifest } from "../helpers/serve.js";
 
 const ALL = "omi,oip-rest,oip-grpc,kserve-v1,odahu";
 
 /** Rows [a, b] → [a + b]; a negative value throws; a 999 waits past any test timeout. */
 async function writeAccountingModel(dir: string): Promise<string> {
   await writeTree(dir, {
-    "odahuflow.model.yaml": stringify({
-      binaries: { type: "node", dependencies: "none" },
-      model: { name: "acct", version: "1.0.0-1", workDir: "src", entrypoint: "model.mjs" },
-      odahuflowVersion: "1.0",
-      toolchain: { name: "omaf-test", version: "0.1.0" },
-    }),
+    "odahuflow.model.yaml": nodeManifest("acct"),
     "src/model.mjs": `export function init() { return "matrix"; }
 export async function predict_on_matrix(rows) {
   if (rows.some((r) => r.includes(999))) await new Promise((r) => setTimeout(r, 3000));

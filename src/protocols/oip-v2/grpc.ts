@@ -15,7 +15,7 @@ import {
   type GrpcModelInferResponse,
 } from "../../tensor/grpc-contents.js";
 import { grpcError, isUndecodable, requestIdOf, undecodableError, withSafeDecoding, type Undecodable } from "../grpc-common.js";
-import { checkModel, modelMetadata, provenanceParameters, serverMetadata } from "./shared.js";
+import { checkModel, modelMetadata, provenanceParameters, requestedOutputNames, serverMetadata } from "./shared.js";
 
 /** Protocol name in the inference log and metrics. */
 export const OIP_GRPC_PROTOCOL = "oip-grpc";
@@ -40,7 +40,7 @@ export function createOipGrpcService(dataplane: DataPlane): OipGrpcService {
     return dataplane.infer(ctx, async (inference) => {
       if (isUndecodable(request)) throw undecodableError(request, "ModelInferRequest");
       const inputs = inputsFromGrpcRequest(request);
-      const requested = request.outputs && request.outputs.length > 0 ? request.outputs.map((o) => o.name) : undefined;
+      const requested = requestedOutputNames(request.outputs?.map((o) => ({ name: o.name, parameters: o.parameters && parametersFromGrpc(o.parameters) })));
       const outputs = await inferTensors(inference, inputs, requested, request.parameters && parametersFromGrpc(request.parameters));
       const raw = (request.raw_input_contents?.length ?? 0) > 0;
       const encoded = outputsToGrpc(outputs, { raw });

@@ -11,7 +11,7 @@ import { checkTensor } from "../../tensor/datatype.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { valuesFromData } from "../../tensor/values.js";
 import { requestContext } from "../http-common.js";
-import { checkModel, modelMetadata, provenanceParameters, serverMetadata } from "./shared.js";
+import { checkModel, modelMetadata, provenanceParameters, requestedOutputNames, serverMetadata } from "./shared.js";
 
 interface ModelParams {
   model: string;
@@ -87,7 +87,7 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { dataplane: Dat
       const body = bodyBytes(request);
       const headerLength = request.headers[INFERENCE_HEADER_CONTENT_LENGTH];
       const { header, inputs } = parseInferBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
-      const requested = header.outputs && header.outputs.length > 0 ? header.outputs.map((o) => o.name) : undefined;
+      const requested = requestedOutputNames(header.outputs);
       const outputs = await inferTensors(inference, inputs, requested, header.parameters);
       return answer(reply, header, outputs);
     });

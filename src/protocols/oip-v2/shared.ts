@@ -84,3 +84,21 @@ export function provenanceParameters(p: Provenance): Record<string, string> {
     [PROVENANCE_PARAMETERS.artifactDigest]: p.artifactDigest,
   };
 }
+
+/**
+ * The requested outputs' names (undefined when none are listed: all outputs). An output asked for with
+ * `parameters.classification` (Triton's classification extension, tritonclient's `class_count`) is refused: omaf does
+ * not offer it, and answering the unclassified tensor would be answering another question.
+ */
+export function requestedOutputNames(outputs: ReadonlyArray<{ name: string; parameters?: Record<string, unknown> }> | undefined): string[] | undefined {
+  if (!outputs || outputs.length === 0) return undefined;
+  for (const o of outputs) {
+    const classes = o.parameters?.classification;
+    if (classes !== undefined && classes !== 0) {
+      throw new OmafError("OMAF_ERR_BAD_INPUT", `output '${o.name}' asks for classification (${String(classes)} classes), which omaf does not offer; ask for the output without it`, {
+        output: o.name,
+      });
+    }
+  }
+  return outputs.map((o) => o.name);
+}

@@ -214,7 +214,7 @@ export class DataPlane {
       this._loadTimeMs = round(performance.now() - t0);
       this._loadError = undefined;
       this.loaded = true;
-      this.log?.info({ loadMs: this._loadTimeMs, environment: this.meta.environment, mode: this.meta.mode }, "model loaded");
+      this.log?.info({ loadMs: this._loadTimeMs, environment: this.meta.environment, runtime: this.meta.runtime, mode: this.meta.mode }, "model loaded");
     } catch (err) {
       this._loadError = toOmafError(err, "OMAF_ERR_MODEL_INIT");
       this.log?.error({ code: this._loadError.code, err: this._loadError.message }, "model failed to load");

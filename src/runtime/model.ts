@@ -19,6 +19,8 @@ export interface ModelMetadata {
   author?: string;
   /** binaries.type of the artifact. */
   environment: "node" | "onnx" | "python" | "java";
+  /** What runs the model when the environment has a choice (e.g. `onnxruntime-node` or `onnxruntime-web`). */
+  runtime?: string;
   mode: PredictMode;
   /** Tensor view of inputs/outputs (from ONNX metadata, or derived from the GPPI schemas; may be empty). */
   inputs: TensorSpec[];

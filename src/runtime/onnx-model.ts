@@ -21,7 +21,7 @@ export interface OnnxModelOptions {
   intraOpNumThreads?: number;
   /** Threads for running independent operators in parallel (default 1). */
   interOpNumThreads?: number;
-  /** Module to import instead of `onnxruntime-node` (a compatible build, or a missing name in tests). */
+  /** Module to import instead of ONNX_RUNTIMES (a compatible build, or a missing name in tests). */
   runtimeModule?: string;
 }
 
@@ -51,18 +51,30 @@ export function ortErrorCode(message: string): "OMAF_ERR_BAD_INPUT" | "OMAF_ERR_
   return ORT_INPUT_ERROR.test(message) ? "OMAF_ERR_BAD_INPUT" : "OMAF_ERR_PREDICT";
 }
 
-async function importOrt(spec: string): Promise<OrtModule> {
-  try {
-    const mod = (await import(spec)) as OrtModule & { default?: OrtModule };
-    return mod.InferenceSession ? mod : (mod.default as OrtModule);
-  } catch (err) {
-    throw new OmafError(
-      "OMAF_ERR_ONNXRUNTIME_MISSING",
-      `serving an ONNX model needs the optional package '${spec}', which could not be loaded: ${messageOf(err)}`,
-      { module: spec },
-      { cause: err },
-    );
+/**
+ * The runtimes tried, in order: the native onnxruntime-node, then onnxruntime-web (the same API in WebAssembly, a
+ * regular dependency). npm drops onnxruntime-node, an optional dependency, whenever its install script cannot
+ * download what it wants (it fetches CUDA libraries on linux x64), so a plain `npm install omaf` on a machine
+ * without that network access still serves ONNX models — more slowly, on the CPU.
+ */
+export const ONNX_RUNTIMES: readonly string[] = ["onnxruntime-node", "onnxruntime-web"];
+
+/** The first of `specs` that imports, with its name; OMAF_ERR_ONNXRUNTIME_MISSING naming why each failed. */
+async function importOrt(specs: readonly string[]): Promise<{ ort: OrtModule; name: string }> {
+  const failures: string[] = [];
+  for (const spec of specs) {
+    try {
+      const mod = (await import(spec)) as OrtModule & { default?: OrtModule };
+      return { ort: mod.InferenceSession ? mod : (mod.default as OrtModule), name: spec };
+    } catch (err) {
+      failures.push(`'${spec}': ${messageOf(err)}`);
+    }
   }
+  throw new OmafError(
+    "OMAF_ERR_ONNXRUNTIME_MISSING",
+    `serving an ONNX model needs ${specs.map((s) => `'${s}'`).join(" or ")}, and none could be loaded: ${failures.join("; ")}`,
+    { modules: [...specs] },
+  );
 }
 
 /** Tensor specs from onnxruntime's value metadata; symbolic and unknown dimensions become -1. */
@@ -104,7 +116,7 @@ export class OnnxModel implements Model {
   private async doLoad(): Promise<void> {
     const { dir } = this.source;
     const { rel: file } = entrypointFile(this.source, "onnx");
-    const ort = await importOrt(this.options.runtimeModule ?? "onnxruntime-node");
+    const { ort, name: runtime } = await importOrt(this.options.runtimeModule ? [this.options.runtimeModule] : ONNX_RUNTIMES);
     let session: Ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(join(dir, file), {
@@ -130,6 +142,7 @@ export class OnnxModel implements Model {
         fetches,
         metadata: {
           ...manifestMetadata(this.source),
+          runtime,
           mode: "matrix",
           inputs: [...inputs.values()].map((v) => v.spec),
           outputs: [...outputs.values()].map((v) => v.spec),

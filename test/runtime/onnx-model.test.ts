@@ -265,6 +265,28 @@ describe("onnx load errors", () => {
     await rejectsWith(model.load(), "OMAF_ERR_ONNXRUNTIME_MISSING", /omaf-no-such-onnxruntime/);
   });
 
+  test("onnxruntime-web (the fallback when npm dropped onnxruntime-node) answers as the native runtime does", async () => {
+    const { dir, manifest } = await example("iris-onnx");
+    const native = await served(createModel({ dir, manifest }), manifest);
+    const web = await served(createModel({ dir, manifest, onnx: { runtimeModule: "onnxruntime-web" } }), manifest);
+    try {
+      assert.equal(native.metadata().runtime, "onnxruntime-node");
+      assert.equal(web.metadata().runtime, "onnxruntime-web");
+      assert.deepEqual(web.metadata().inputs, native.metadata().inputs);
+      const input = { data: IRIS_SAMPLES.map((s) => s.features) };
+      const [a, b] = [await native.predictMatrix(input), await web.predictMatrix(input)];
+      assert.deepEqual(b.columns, a.columns);
+      b.prediction.forEach((row, i) => {
+        const [pw, lw] = row as [number[], number];
+        const [pn, ln] = a.prediction[i] as [number[], number];
+        assert.equal(lw, ln);
+        pw.forEach((p, k) => assert.ok(Math.abs(p - pn[k]) < 1e-5, `row ${i} probability ${k}: ${p} vs ${pn[k]}`));
+      });
+    } finally {
+      await Promise.all([native.close(), web.close()]);
+    }
+  });
+
   test("before load and after close → OMAF_ERR_MODEL_NOT_READY", async () => {
     const { dir, manifest } = await example("iris-onnx");
     const model = createModel({ dir, manifest });

@@ -45,7 +45,12 @@ async function buildDataset(sizeMB: number): Promise<string> {
   writeFileSync(path.join(dir, "src", "entry.py"), "def init():\n    return 'matrix'\n");
   writeFileSync(path.join(dir, "env.yml"), "dependencies:\n  - python=3.11\n");
   const total = sizeMB * MB;
-  for (const [name, share] of [["model.onnx", 0.4], ["embeddings.bin", 0.25], ["head.bin", 0.15], ["tokenizer.bin", 0.1]] as const) {
+  for (const [name, share] of [
+    ["model.onnx", 0.4],
+    ["embeddings.bin", 0.25],
+    ["head.bin", 0.15],
+    ["tokenizer.bin", 0.1],
+  ] as const) {
     await writeRandom(path.join(dir, "weights", name), Math.floor(total * share));
   }
   let small = 0;
@@ -177,11 +182,7 @@ if (!process.argv.includes("--no-write")) {
     row("first use: unpack into an empty cache", steps.unpack, "validate, extract with SHA-256 of every file, seal"),
     row("reuse, full check", steps.full, "list the copy, hash every file, compare with the provenance", true),
     row("reuse, sealed check", steps.sealed, "list the copy, `stat` each file against its seal", true),
-    row(
-      "first sealed reuse after an unpack",
-      steps.sealedFirst,
-      "files sealed within 2 s of being written (the last ones unpacked) are hashed, then resealed",
-    ),
+    row("first sealed reuse after an unpack", steps.sealedFirst, "files sealed within 2 s of being written (the last ones unpacked) are hashed, then resealed"),
     row("openArtifact alone (part of every step)", steps.open, "central directory, local headers, manifest, provenance, schema"),
     "",
     `Listing a 10,000-entry zip (\`openArchive\`: central directory and every local header): ${s(wall(listing))} wall, ` +
@@ -189,7 +190,7 @@ if (!process.argv.includes("--no-write")) {
     "",
     "Choice: the full check is the default. The sealed one trusts seals kept in the cache's own record, which whoever " +
       "can change a cached file can rewrite as well; the full one ties what is served to the artifact's provenance and " +
-      "still spares a restart the writing (spec/provenance.md, \"Serving: the unpack cache\").",
+      'still spares a restart the writing (spec/provenance.md, "Serving: the unpack cache").',
     "",
   ].join("\n");
   writeResultsSection("cache-verify", section);

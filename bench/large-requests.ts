@@ -28,7 +28,25 @@ interface Served {
 async function serve(): Promise<Served> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", path.join(repo, "src/cli/main.ts"), "serve", path.join(repo, "examples/iris-onnx"), "--host", "127.0.0.1", "--interfaces", "oip-rest,kserve-v1,odahu", "--http-port", "0", "--odahu-port", "0", "--health-port", "0", "--no-inference-log", "--json"],
+    [
+      "--import",
+      "tsx",
+      path.join(repo, "src/cli/main.ts"),
+      "serve",
+      path.join(repo, "examples/iris-onnx"),
+      "--host",
+      "127.0.0.1",
+      "--interfaces",
+      "oip-rest,kserve-v1,odahu",
+      "--http-port",
+      "0",
+      "--odahu-port",
+      "0",
+      "--health-port",
+      "0",
+      "--no-inference-log",
+      "--json",
+    ],
     { cwd: repo, stdio: ["ignore", "pipe", "inherit"] },
   );
   const line = await new Promise<string>((resolve, reject) => {
@@ -49,11 +67,29 @@ async function serve(): Promise<Served> {
 function requests(n: number): { protocol: string; path: string; body: Buffer; headers: Record<string, string> }[] {
   const row = [5.1, 3.5, 1.4, 0.2];
   const rows = Array.from({ length: n }, () => row);
-  const header = Buffer.from(JSON.stringify({ inputs: [{ name: "input", shape: [n, 4], datatype: "FP32", parameters: { binary_data_size: n * 16 } }], outputs: [{ name: "probabilities", parameters: { binary_data: true } }, { name: "label", parameters: { binary_data: true } }] }));
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: "input", shape: [n, 4], datatype: "FP32", parameters: { binary_data_size: n * 16 } }],
+      outputs: [
+        { name: "probabilities", parameters: { binary_data: true } },
+        { name: "label", parameters: { binary_data: true } },
+      ],
+    }),
+  );
   const raw = Buffer.from(Float32Array.from(rows.flat()).buffer);
   return [
-    { protocol: "OIP REST JSON", path: "/v2/models/iris-onnx/infer", body: Buffer.from(JSON.stringify({ inputs: [{ name: "input", shape: [n, 4], datatype: "FP32", data: rows.flat() }] })), headers: {} },
-    { protocol: "OIP REST binary", path: "/v2/models/iris-onnx/infer", body: Buffer.concat([header, raw]), headers: { "inference-header-content-length": String(header.length) } },
+    {
+      protocol: "OIP REST JSON",
+      path: "/v2/models/iris-onnx/infer",
+      body: Buffer.from(JSON.stringify({ inputs: [{ name: "input", shape: [n, 4], datatype: "FP32", data: rows.flat() }] })),
+      headers: {},
+    },
+    {
+      protocol: "OIP REST binary",
+      path: "/v2/models/iris-onnx/infer",
+      body: Buffer.concat([header, raw]),
+      headers: { "inference-header-content-length": String(header.length) },
+    },
     { protocol: "KServe v1", path: "/v1/models/iris-onnx:predict", body: Buffer.from(JSON.stringify({ instances: rows })), headers: {} },
     { protocol: "Odahu", path: "/api/model/invoke", body: Buffer.from(JSON.stringify({ data: rows })), headers: {} },
   ];

@@ -107,9 +107,12 @@ export async function h2load(run: H2loadRun): Promise<LoadResult> {
     writeFileSync(bodyFile, run.body);
     const args = [
       ...(run.h1 ? ["--h1", "-c", String(run.concurrency)] : ["-c", "1", "-m", String(run.concurrency)]),
-      "-t", "1",
-      "-D", String(run.seconds),
-      "-d", bodyFile,
+      "-t",
+      "1",
+      "-D",
+      String(run.seconds),
+      "-d",
+      bodyFile,
       `--log-file=${logFile}`,
       ...Object.entries(run.headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
       run.url,
@@ -155,7 +158,13 @@ export function grpcFrame(message: Buffer): Buffer {
  * `grpc-status: 0` in the trailers, and an answer `check` accepts. Answers the body's length, which every answer of
  * the load run must have too (the answers are identical), so an h2load run can be checked by its byte count.
  */
-export async function checkGrpcAnswer(authority: string, pathName: string, body: Buffer, headers: Record<string, string>, check: (message: Buffer) => void): Promise<number> {
+export async function checkGrpcAnswer(
+  authority: string,
+  pathName: string,
+  body: Buffer,
+  headers: Record<string, string>,
+  check: (message: Buffer) => void,
+): Promise<number> {
   const session = http2.connect(authority);
   try {
     return await new Promise<number>((resolve, reject) => {

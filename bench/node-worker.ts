@@ -221,8 +221,13 @@ async function serveLevel(target: Served, body: Buffer): Promise<ServeLevel> {
   const cpu0 = processCpuSeconds(target.child.pid);
   const t0 = performance.now();
   const instance = autocannon({
-    url: target.url, method: "POST", body, headers: { "content-type": "application/json" },
-    connections: CONCURRENCY, pipelining: 1, duration: SECONDS,
+    url: target.url,
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json" },
+    connections: CONCURRENCY,
+    pipelining: 1,
+    duration: SECONDS,
   });
   instance.on("response", (_c, status, _b, ms) => (status === 200 ? latencies.push(ms) : bad++));
   const result = await instance;
@@ -248,7 +253,9 @@ try {
         const r = await serveLevel(t, body);
         const key = `${t.mode}|${label}`;
         serveResults.set(key, [...(serveResults.get(key) ?? []), r]);
-        console.log(`serve ${t.mode.padEnd(17)} ${label.padEnd(10)} round ${round + 1}: ${fmt(r.perSecond)} req/s, p50 ${fmt(r.p50Ms, 2)} ms, server CPU ${fmt(r.serverCpu)} µs/req`);
+        console.log(
+          `serve ${t.mode.padEnd(17)} ${label.padEnd(10)} round ${round + 1}: ${fmt(r.perSecond)} req/s, p50 ${fmt(r.p50Ms, 2)} ms, server CPU ${fmt(r.serverCpu)} µs/req`,
+        );
       }
     }
   }
@@ -305,7 +312,8 @@ const section = [
   ...table,
   "",
   `A model that computes for 1 ms per call (one row), ${CONCURRENCY} concurrent callers: ` +
-    busy.map((b) => `${b.mode} ${fmt(b.conc.perSecond)} calls/s (p50 ${fmt(b.conc.p50Ms, 2)} ms)`).join(", ") + ".",
+    busy.map((b) => `${b.mode} ${fmt(b.conc.perSecond)} calls/s (p50 ${fmt(b.conc.p50Ms, 2)} ms)`).join(", ") +
+    ".",
   "",
   `Crossing alone (an echo thread, 1,000 rows of 3 numbers out and back): cloned arrays ${fmt(crossing.cloned.p50, 1)} µs, ` +
     `one transferred Float64Array (packed and unpacked) ${fmt(crossing.packed.p50, 1)} µs per round trip (p50).`,

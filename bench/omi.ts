@@ -105,15 +105,21 @@ async function benchOmaf(root: string, logFile: string | undefined): Promise<Lev
   };
   const run = () =>
     new Promise<void>((resolve, reject) =>
-      client.makeUnaryRequest<Buffer, RunResponse>("/ModzyModel/Run", (b) => b, decode, requestBytes, (err, res) => {
-        if (err) return reject(err);
-        try {
-          checkAnswer(res);
-          resolve();
-        } catch (e) {
-          reject(e);
-        }
-      }),
+      client.makeUnaryRequest<Buffer, RunResponse>(
+        "/ModzyModel/Run",
+        (b) => b,
+        decode,
+        requestBytes,
+        (err, res) => {
+          if (err) return reject(err);
+          try {
+            checkAnswer(res);
+            resolve();
+          } catch (e) {
+            reject(e);
+          }
+        },
+      ),
     );
   await run(); // a real gRPC client checks the answer once before timing
   const results: LevelResult[] = [];

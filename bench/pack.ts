@@ -17,7 +17,6 @@ import { numberFlag } from "./flags.js";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const work = path.join(here, ".work");
 
-
 // ---------------------------------------------------------------------------------------------------------------
 // Dataset: compressible text (code, configs, CSV), random bytes (incompressible) and float weights (compress a bit),
 // thousands of small files and a few large ones. Built once, cached under bench/.work/.
@@ -169,9 +168,7 @@ function compileChild(): string {
   rmSync(dist, { recursive: true, force: true });
   const sources = [
     "bench/pack-child.ts",
-    ...(readdirSync(path.join(root, "src"), { recursive: true }) as string[])
-      .filter((f) => f.endsWith(".ts"))
-      .map((f) => `src/${f.split(path.sep).join("/")}`),
+    ...(readdirSync(path.join(root, "src"), { recursive: true }) as string[]).filter((f) => f.endsWith(".ts")).map((f) => `src/${f.split(path.sep).join("/")}`),
   ];
   for (const rel of sources) {
     const js = ts.transpileModule(readFileSync(path.join(root, rel), "utf8"), {
@@ -232,7 +229,10 @@ mkdirSync(out, { recursive: true });
 const zipOut = path.join(out, "zip.zip");
 const omafOut = path.join(out, "omaf.zip");
 
-const results: Record<"zipPack" | "omafPack" | "unzip" | "omafUnpack" | "packRss" | "unpackRss" | "zipPackCpu" | "omafPackCpu" | "unzipCpu" | "omafUnpackCpu", number[]> = {
+const results: Record<
+  "zipPack" | "omafPack" | "unzip" | "omafUnpack" | "packRss" | "unpackRss" | "zipPackCpu" | "omafPackCpu" | "unzipCpu" | "omafUnpackCpu",
+  number[]
+> = {
   zipPack: [],
   omafPack: [],
   unzip: [],
@@ -260,7 +260,9 @@ for (let r = 0; r < runs; r++) {
   results.omafPackCpu.push(o.cpuMs);
   results.packRss.push(Number(o.child?.maxRssMB));
   inProcessPack.push(Number(o.child?.ms));
-  console.log(`pack   run ${r + 1}: zip ${s(z.ms)} (cpu ${s(z.cpuMs)}), omaf ${s(o.ms)} (cpu ${s(o.cpuMs)}, in-process ${s(Number(o.child?.ms))}), omaf RSS ${Number(o.child?.maxRssMB).toFixed(0)} MB, load ${loadAverage()}`);
+  console.log(
+    `pack   run ${r + 1}: zip ${s(z.ms)} (cpu ${s(z.cpuMs)}), omaf ${s(o.ms)} (cpu ${s(o.cpuMs)}, in-process ${s(Number(o.child?.ms))}), omaf RSS ${Number(o.child?.maxRssMB).toFixed(0)} MB, load ${loadAverage()}`,
+  );
 
   const unzipDir = path.join(out, "unzip");
   const omafDir = path.join(out, "unpacked");
@@ -274,7 +276,9 @@ for (let r = 0; r < runs; r++) {
   results.omafUnpackCpu.push(ou.cpuMs);
   results.unpackRss.push(Number(ou.child?.maxRssMB));
   inProcessUnpack.push(Number(ou.child?.ms));
-  console.log(`unpack run ${r + 1}: unzip ${s(u.ms)} (cpu ${s(u.cpuMs)}), omaf ${s(ou.ms)} (cpu ${s(ou.cpuMs)}, in-process ${s(Number(ou.child?.ms))}), omaf RSS ${Number(ou.child?.maxRssMB).toFixed(0)} MB, load ${loadAverage()}`);
+  console.log(
+    `unpack run ${r + 1}: unzip ${s(u.ms)} (cpu ${s(u.cpuMs)}), omaf ${s(ou.ms)} (cpu ${s(ou.cpuMs)}, in-process ${s(Number(ou.child?.ms))}), omaf RSS ${Number(ou.child?.maxRssMB).toFixed(0)} MB, load ${loadAverage()}`,
+  );
   execFileSync("diff", ["-r", unzipDir, omafDir]);
   rmSync(unzipDir, { recursive: true, force: true });
   rmSync(omafDir, { recursive: true, force: true });
@@ -290,7 +294,9 @@ const unpackRatio = median(results.omafUnpack) / median(results.unzip);
 const rss = Math.max(...results.packRss, ...results.unpackRss);
 const openMs = Number(openResult.child?.firstMs);
 const verdict = (ok: boolean) => (ok ? "meets target" : "MISSES target");
-console.log(`pack ratio ${packRatio.toFixed(2)} (${verdict(packRatio <= 1)}), unpack ratio ${unpackRatio.toFixed(2)} (${verdict(unpackRatio <= 1)}), peak RSS ${rss.toFixed(0)} MB, validate ${openMs.toFixed(1)} ms`);
+console.log(
+  `pack ratio ${packRatio.toFixed(2)} (${verdict(packRatio <= 1)}), unpack ratio ${unpackRatio.toFixed(2)} (${verdict(unpackRatio <= 1)}), peak RSS ${rss.toFixed(0)} MB, validate ${openMs.toFixed(1)} ms`,
+);
 
 if (!process.argv.includes("--no-write")) {
   const cpu = (readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/) ?? [])[1] ?? cpus()[0]?.model ?? "unknown";

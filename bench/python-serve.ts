@@ -274,8 +274,21 @@ try {
   const omaf = await startChild(
     process.execPath,
     [
-      "--import", "tsx", path.join(repo, "src/cli/main.ts"), "serve", IRIS_DIR, "--json", "--host", "127.0.0.1",
-      "--interfaces", "oip-rest", "--http-port", "0", "--no-inference-log", "--cache-dir", path.join(work, "cache"),
+      "--import",
+      "tsx",
+      path.join(repo, "src/cli/main.ts"),
+      "serve",
+      IRIS_DIR,
+      "--json",
+      "--host",
+      "127.0.0.1",
+      "--interfaces",
+      "oip-rest",
+      "--http-port",
+      "0",
+      "--no-inference-log",
+      "--cache-dir",
+      path.join(work, "cache"),
     ],
     omafEnv,
     /^(\{.*"event":"listening".*\})$/m,
@@ -289,7 +302,11 @@ try {
   if (workerPids.length !== workers) throw new Error(`expected ${workers} python workers under omaf, found ${workerPids.length}`);
   const stdlibCpu = cpuMeter(stdlib.child.pid!);
   const targets: Target[] = [
-    { label: "Python stdlib http.server (ThreadingHTTPServer), same entrypoint", url: `http://127.0.0.1:${stdlib.match[1]}/v2/models/iris-sklearn/infer`, cpu: stdlibCpu.read },
+    {
+      label: "Python stdlib http.server (ThreadingHTTPServer), same entrypoint",
+      url: `http://127.0.0.1:${stdlib.match[1]}/v2/models/iris-sklearn/infer`,
+      cpu: stdlibCpu.read,
+    },
     { label: `omaf serve, OIP v2 REST JSON, ${workers} python workers`, url: `http://127.0.0.1:${omafPort}/v2/models/iris-sklearn/infer`, cpu: omafCpu.read },
   ];
 
@@ -321,12 +338,17 @@ try {
   const ratios = LEVELS.map((_, li) => picked[1]![li]!.perSecond / picked[0]![li]!.perSecond);
   const allRatios = LEVELS.map((c, li) => `${c}: ${results[1]![li]!.map((o, r) => fmt(o.perSecond / results[0]![li]![r]!.perSecond, 2)).join(", ")}`);
   const target8 = ratios[LEVELS.indexOf(8)]!;
-  const pythonVersion = (await new Promise<string>((resolve) => {
-    const p = spawn(PYTHON, ["-c", "import sys, sklearn, pandas, numpy; print(sys.version.split()[0], sklearn.__version__, pandas.__version__, numpy.__version__)"]);
-    let out = "";
-    p.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    p.on("close", () => resolve(out.trim()));
-  })).split(" ");
+  const pythonVersion = (
+    await new Promise<string>((resolve) => {
+      const p = spawn(PYTHON, [
+        "-c",
+        "import sys, sklearn, pandas, numpy; print(sys.version.split()[0], sklearn.__version__, pandas.__version__, numpy.__version__)",
+      ]);
+      let out = "";
+      p.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+      p.on("close", () => resolve(out.trim()));
+    })
+  ).split(" ");
   const acVersion = (JSON.parse(readFileSync(path.join(repo, "node_modules/autocannon/package.json"), "utf8")) as { version: string }).version;
   const cpu = cpus();
 

@@ -39,10 +39,7 @@ const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { minimumFracti
 function echoArtifact(root: string): { dir: string; manifest: OmafManifest } {
   const dir = path.join(root, "echo");
   mkdirSync(path.join(dir, "model"), { recursive: true });
-  writeFileSync(
-    path.join(dir, "model", "entrypoint.py"),
-    "def init():\n    return 'matrix'\n\ndef predict_on_matrix(m, cols=None):\n    return m, cols\n",
-  );
+  writeFileSync(path.join(dir, "model", "entrypoint.py"), "def init():\n    return 'matrix'\n\ndef predict_on_matrix(m, cols=None):\n    return m, cols\n");
   const manifest: OmafManifest = {
     binaries: { type: "python", dependencies: "conda" },
     model: { name: "echo", version: "1.0.0-1", workDir: "model", entrypoint: "entrypoint" },
@@ -172,7 +169,14 @@ async function startHttpServer(root: string): Promise<{ port: number; stop: () =
 function httpCall(agent: http.Agent, port: number, body: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: "127.0.0.1", port, method: "POST", path: "/api/model/invoke", agent, headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) } },
+      {
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: "/api/model/invoke",
+        agent,
+        headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));

@@ -84,7 +84,12 @@ interface HttpTarget {
   headers: Record<string, string>;
 }
 
-async function httpLevel(target: HttpTarget, concurrency: number, durationS: number, record: boolean): Promise<Omit<LevelResult, "serverCpuUs" | "clientCpuUs">> {
+async function httpLevel(
+  target: HttpTarget,
+  concurrency: number,
+  durationS: number,
+  record: boolean,
+): Promise<Omit<LevelResult, "serverCpuUs" | "clientCpuUs">> {
   const lat = new Float64Array(4_000_000);
   let n = 0;
   let bad = 0;
@@ -185,15 +190,21 @@ async function drive(concurrency: number, call: () => Promise<void>): Promise<Le
 function unary<Res>(client: grpc.Client, method: string, bytes: Buffer, decode: (b: Buffer) => Res, check: (res: Res) => void): () => Promise<void> {
   return () =>
     new Promise<void>((resolve, reject) =>
-      client.makeUnaryRequest<Buffer, Res>(method, (b) => b, decode, bytes, (err, res) => {
-        if (err) return reject(err);
-        try {
-          check(res!);
-          resolve();
-        } catch (e) {
-          reject(e);
-        }
-      }),
+      client.makeUnaryRequest<Buffer, Res>(
+        method,
+        (b) => b,
+        decode,
+        bytes,
+        (err, res) => {
+          if (err) return reject(err);
+          try {
+            check(res!);
+            resolve();
+          } catch (e) {
+            reject(e);
+          }
+        },
+      ),
     );
 }
 
@@ -253,9 +264,20 @@ try {
   const baseline = await startChild([path.join(compiled.root, "bench", "serve-baseline.js"), irisFile], /listening (\d+)/, "stdout");
   children.push(baseline.child);
   const serveArgs = [
-    path.join(compiled.root, "dist", "cli", "main.js"), "serve", irisDir, "--host", "127.0.0.1", "--json",
-    "--interfaces", "omi,oip-rest,oip-grpc,kserve-v1",
-    "--omi-port", "0", "--http-port", "0", "--oip-grpc-port", "0",
+    path.join(compiled.root, "dist", "cli", "main.js"),
+    "serve",
+    irisDir,
+    "--host",
+    "127.0.0.1",
+    "--json",
+    "--interfaces",
+    "omi,oip-rest,oip-grpc,kserve-v1",
+    "--omi-port",
+    "0",
+    "--http-port",
+    "0",
+    "--oip-grpc-port",
+    "0",
     ...(logOn ? ["--inference-log-file", path.join(work, "inference.jsonl")] : ["--no-inference-log"]),
   ];
   const omaf = await startChild(serveArgs, /^(\{.*"event":"listening".*\})$/m, "stdout");
@@ -296,7 +318,7 @@ try {
   // gRPC targets: grpc-js checks the answer once; h2load sends the same bytes (one HTTP/2 connection, `concurrency`
   // streams, as one gRPC channel) and each run is checked by the bytes of its answers (see checkGrpcBytes).
   const GRPC_HEADERS = { "content-type": "application/grpc", te: "trailers" };
-  const grpcLoad = <Res,>(
+  const grpcLoad = <Res>(
     key: string,
     client: grpc.Client,
     grpcPort: number,
@@ -405,9 +427,9 @@ try {
     "",
     `Server: one \`omaf serve examples/iris-onnx\` child process with omi, oip-rest, oip-grpc and kserve-v1 enabled, inference log ${logOn ? "on (to a file)" : "off"},`,
     "run as compiled JavaScript (src/ transpiled as the published package is; no TypeScript loader), as is the baseline.",
-    "Each request is one row `[5.1, 3.5, 1.4, 0.2]`: OIP REST JSON `{\"inputs\": [{FP32 [1,4]}]}`; OIP REST binary = JSON header + 16 raw bytes,",
+    'Each request is one row `[5.1, 3.5, 1.4, 0.2]`: OIP REST JSON `{"inputs": [{FP32 [1,4]}]}`; OIP REST binary = JSON header + 16 raw bytes,',
     "both outputs asked for in binary, no Content-Type (as tritonclient.http); OIP gRPC = ModelInfer with raw_input_contents (as",
-    "tritonclient.grpc); KServe v1 `{\"instances\": [[...]]}`; OMI = one Run item holding `[[...]]`.",
+    'tritonclient.grpc); KServe v1 `{"instances": [[...]]}`; OMI = one Run item holding `[[...]]`.',
     ...(h2
       ? [
           "Load: h2load (C, one thread) in its own process, so nearly all of the two cores go to the servers. HTTP: one connection per",

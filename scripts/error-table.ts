@@ -2,9 +2,7 @@ import { ERROR_CODES } from "../src/errors.ts";
 
 /** Renders spec/errors.md from the error table in src/errors.ts. */
 export function renderErrorTable(): string {
-  const rows = Object.entries(ERROR_CODES).map(
-    ([code, info]) => `| \`${code}\` | ${info.http} | ${info.grpc} | ${info.exit} | ${info.description} |`,
-  );
+  const rows = Object.entries(ERROR_CODES).map(([code, info]) => `| \`${code}\` | ${info.http} | ${info.grpc} | ${info.exit} | ${info.description} |`);
   return [
     "<!-- Generated from src/errors.ts by `npm run gen:docs`. Do not edit. -->",
     "# omaf error and warning codes",

@@ -36,7 +36,12 @@ export const ERROR_CODES = {
   OMAF_ERR_SETTINGS: { http: 500, grpc: GRPC.INVALID_ARGUMENT, exit: 2, description: "A setting (flag, environment variable or config file) has a bad value." },
   OMAF_ERR_NOT_FOUND: { http: 404, grpc: GRPC.NOT_FOUND, exit: 2, description: "The given file or folder does not exist." },
   OMAF_ERR_IO: { http: 500, grpc: GRPC.INTERNAL, exit: 2, description: "Reading or writing a file failed." },
-  OMAF_ERR_TARGET_EXISTS: { http: 409, grpc: GRPC.ALREADY_EXISTS, exit: 2, description: "The output file or folder already exists (use --force to replace it)." },
+  OMAF_ERR_TARGET_EXISTS: {
+    http: 409,
+    grpc: GRPC.ALREADY_EXISTS,
+    exit: 2,
+    description: "The output file or folder already exists (use --force to replace it).",
+  },
 
   // manifest
   OMAF_ERR_MANIFEST_MISSING: bad("No odahuflow.model.yaml (or .yml, or odahuflow.project.yaml) at the artifact root."),
@@ -69,18 +74,40 @@ export const ERROR_CODES = {
   OMAF_ERR_TOO_MANY_ENTRIES: unsafe("The archive has more entries than the limit."),
   OMAF_ERR_DIGEST_MISMATCH: unsafe("A file's SHA-256 or size differs from the one recorded in the provenance."),
   OMAF_ERR_PROVENANCE_INVALID: unsafe("The provenance record is malformed or does not match the archive's entries."),
-  OMAF_ERR_OVERLAPPING_ENTRIES: unsafe("ZIP entries overlap, or an entry does not start where the previous one ended (bytes shared by entries or hidden between them)."),
+  OMAF_ERR_OVERLAPPING_ENTRIES: unsafe(
+    "ZIP entries overlap, or an entry does not start where the previous one ended (bytes shared by entries or hidden between them).",
+  ),
   OMAF_ERR_ARCHIVE_RATIO: unsafe("The archive's declared uncompressed total exceeds its own size times the ratio limit (zip bomb defence)."),
   OMAF_ERR_ENTRY_NAME_MISMATCH: unsafe("A ZIP entry's local header names another file than its central-directory record (other tools would see other files)."),
   OMAF_WARN_CACHE_TAMPERED: bad("An unpacked copy in the cache no longer matched the artifact; it was unpacked again."),
 
   // runtime and serving
   OMAF_ERR_ENV_UNSUPPORTED: { http: 501, grpc: GRPC.UNIMPLEMENTED, exit: 1, description: "The artifact's environment (binaries.type) cannot be served yet." },
-  OMAF_ERR_ONNXRUNTIME_MISSING: { http: 500, grpc: GRPC.FAILED_PRECONDITION, exit: 2, description: "Serving an ONNX model needs the optional onnxruntime-node package." },
-  OMAF_ERR_PYTHON_NOT_FOUND: { http: 500, grpc: GRPC.FAILED_PRECONDITION, exit: 2, description: "The Python interpreter for a python (GPPI) model cannot be run (set OMAF_PYTHON)." },
-  OMAF_ERR_WORKER_CRASHED: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "The worker (a Python process or a Node thread) running the request exited or crashed; it is restarted and the model keeps serving." },
+  OMAF_ERR_ONNXRUNTIME_MISSING: {
+    http: 500,
+    grpc: GRPC.FAILED_PRECONDITION,
+    exit: 2,
+    description: "Serving an ONNX model needs the optional onnxruntime-node package.",
+  },
+  OMAF_ERR_PYTHON_NOT_FOUND: {
+    http: 500,
+    grpc: GRPC.FAILED_PRECONDITION,
+    exit: 2,
+    description: "The Python interpreter for a python (GPPI) model cannot be run (set OMAF_PYTHON).",
+  },
+  OMAF_ERR_WORKER_CRASHED: {
+    http: 500,
+    grpc: GRPC.INTERNAL,
+    exit: 1,
+    description: "The worker (a Python process or a Node thread) running the request exited or crashed; it is restarted and the model keeps serving.",
+  },
   OMAF_ERR_ENTRYPOINT_LOAD: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "The model's entrypoint could not be imported or loaded." },
-  OMAF_ERR_ENTRYPOINT_FUNCTION: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "A required GPPI function is missing or is not a function, or init() answered something other than 'matrix' or 'objects'." },
+  OMAF_ERR_ENTRYPOINT_FUNCTION: {
+    http: 500,
+    grpc: GRPC.INTERNAL,
+    exit: 1,
+    description: "A required GPPI function is missing or is not a function, or init() answered something other than 'matrix' or 'objects'.",
+  },
   OMAF_ERR_MODEL_INIT: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "The model failed to initialise." },
   OMAF_ERR_MODEL_NOT_READY: { http: 503, grpc: GRPC.UNAVAILABLE, exit: 1, description: "The model is not loaded yet (or failed to load)." },
   OMAF_ERR_MODEL_NOT_FOUND: { http: 404, grpc: GRPC.NOT_FOUND, exit: 1, description: "The request names a model (or version) this server does not serve." },

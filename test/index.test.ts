@@ -41,7 +41,7 @@ test("src/index.ts exports exactly the documented API", () => {
 // These two need the build (`npm test` runs it first).
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-test("the built package exports the same API through `import \"omaf\"`", async () => {
+test('the built package exports the same API through `import "omaf"`', async () => {
   const out = execFileSync(process.execPath, ["--input-type=module", "-e", 'import * as m from "omaf"; console.log(JSON.stringify(Object.keys(m).sort()))'], {
     cwd: root,
     encoding: "utf8",

@@ -114,7 +114,8 @@ export function parseProvenance(buf: Buffer | string): Provenance {
     } catch (err) {
       throw invalid(`unsafe path ${JSON.stringify(f.path)}`, { path: f.path, cause: (err as OmafError).code });
     }
-    if (f.path === PROVENANCE_PATH || /[\r\n]/.test(f.path) || normaliseEntryName(f.path) !== f.path) throw invalid(`bad path ${JSON.stringify(f.path)}`, { path: f.path });
+    if (f.path === PROVENANCE_PATH || /[\r\n]/.test(f.path) || normaliseEntryName(f.path) !== f.path)
+      throw invalid(`bad path ${JSON.stringify(f.path)}`, { path: f.path });
     const key = Buffer.from(f.path, "utf8");
     if (previous && Buffer.compare(previous, key) >= 0) {
       throw invalid(`files are not unique and sorted by path (at ${JSON.stringify(f.path)})`, { path: f.path });

@@ -9,13 +9,7 @@ import { Parser, type ReadEntry } from "tar";
 import { OmafError, toOmafError } from "../errors.js";
 import { normaliseEntryName } from "./entry-name.js";
 import type { UnpackLimits } from "./limits.js";
-import {
-  DEFAULT_READ_ENTRY_MAX,
-  type ArchiveEntry,
-  type ArchiveEntryType,
-  type ArchiveReader,
-  type ForEachFileOptions,
-} from "./archive-types.js";
+import { DEFAULT_READ_ENTRY_MAX, type ArchiveEntry, type ArchiveEntryType, type ArchiveReader, type ForEachFileOptions } from "./archive-types.js";
 import { Interrupt, collect } from "./stream-util.js";
 
 /** Entries up to this size are kept in memory by the listing scan, up to {@link CACHE_BUDGET} in total. */
@@ -127,7 +121,9 @@ async function scanTarGz(
     }
   });
   gunzip.on("error", (err) => fail(new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `${file}: gzip data is corrupt (${err.message})`, { path: file }, { cause: err })));
-  parser.on("error", (err: Error) => fail(new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `${file}: not a valid tar archive (${err.message})`, { path: file }, { cause: err })));
+  parser.on("error", (err: Error) =>
+    fail(new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `${file}: not a valid tar archive (${err.message})`, { path: file }, { cause: err })),
+  );
   parser.on("end", () => settle());
   parser.on("entry", (entry: ReadEntry) => {
     const rawName = entry.path;

@@ -101,15 +101,21 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
       async (entry, content) => {
         checkEntryName(entry.name);
         const out = path.resolve(root, entry.name);
-        if (!out.startsWith(root + path.sep)) throw new OmafError("OMAF_ERR_UNSAFE_TRAVERSAL", `archive entry "${entry.name}" escapes the target`, { entry: entry.name });
-        const meter = new EntryMeter(entry, (n) => {
-          inflated += n;
-          done += n;
-          if (inflated > limits.maxTotalBytes) {
-            throw new OmafError("OMAF_ERR_TOO_LARGE", `the archive inflates to more than ${limits.maxTotalBytes} bytes`, { limit: limits.maxTotalBytes });
-          }
-          opts.onProgress?.(done, total);
-        }, limits.maxEntryBytes, !expected && entry.crc32 !== undefined);
+        if (!out.startsWith(root + path.sep))
+          throw new OmafError("OMAF_ERR_UNSAFE_TRAVERSAL", `archive entry "${entry.name}" escapes the target`, { entry: entry.name });
+        const meter = new EntryMeter(
+          entry,
+          (n) => {
+            inflated += n;
+            done += n;
+            if (inflated > limits.maxTotalBytes) {
+              throw new OmafError("OMAF_ERR_TOO_LARGE", `the archive inflates to more than ${limits.maxTotalBytes} bytes`, { limit: limits.maxTotalBytes });
+            }
+            opts.onProgress?.(done, total);
+          },
+          limits.maxEntryBytes,
+          !expected && entry.crc32 !== undefined,
+        );
         const mode = entry.mode !== undefined && entry.mode & 0o111 ? 0o755 : 0o644;
         try {
           if (Buffer.isBuffer(content)) {
@@ -124,7 +130,9 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code === "EEXIST") {
             // Only possible on a case-insensitive file system: two names differ in case only.
-            throw new OmafError("OMAF_ERR_DUPLICATE_ENTRY", `archive entry "${entry.name}" collides with another entry on this file system`, { entry: entry.name });
+            throw new OmafError("OMAF_ERR_DUPLICATE_ENTRY", `archive entry "${entry.name}" collides with another entry on this file system`, {
+              entry: entry.name,
+            });
           }
           throw err;
         }

@@ -9,13 +9,7 @@ import { OmafError, toOmafError } from "../errors.js";
 import { normaliseEntryName } from "./entry-name.js";
 import type { UnpackLimits } from "./limits.js";
 import { checkZipLayout, type LocalEntry } from "./zip-layout.js";
-import {
-  DEFAULT_READ_ENTRY_MAX,
-  type ArchiveEntry,
-  type ArchiveEntryType,
-  type ArchiveReader,
-  type ForEachFileOptions,
-} from "./archive-types.js";
+import { DEFAULT_READ_ENTRY_MAX, type ArchiveEntry, type ArchiveEntryType, type ArchiveReader, type ForEachFileOptions } from "./archive-types.js";
 import { collect, runPool } from "./stream-util.js";
 
 const fsRead = promisify(fs.read);
@@ -73,7 +67,10 @@ class BlockCachedReader extends yauzl.RandomAccessReader {
 
   override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
     // A hit in a loaded block answers at once: listing a large central directory is then a tight loop.
-    if (this.copyFromBlock(buffer, offset, length, position)) return callback(null);
+    if (this.copyFromBlock(buffer, offset, length, position)) {
+      callback(null);
+      return;
+    }
     this.readInto(buffer, offset, length, position).then(
       () => callback(null),
       (err: Error) => callback(err),
@@ -170,7 +167,10 @@ class SizeGuard extends Transform {
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
     this.seen += chunk.length;
-    if (this.seen > this.declared) return cb(new Error("too many bytes in the stream"));
+    if (this.seen > this.declared) {
+      cb(new Error("too many bytes in the stream"));
+      return;
+    }
     cb(null, chunk);
   }
   override _flush(cb: (err?: Error | null) => void): void {
@@ -218,7 +218,12 @@ export function zipError(err: unknown, file: string, entry?: string): OmafError 
     return new OmafError("OMAF_ERR_TOO_LARGE", `entry "${entry}" inflates to more bytes than it declares`, { path: file, entry }, { cause: err });
   }
   if (e && typeof e.code === "string" && /^E[A-Z]+$/.test(e.code) && e.syscall) return toOmafError(err, "OMAF_ERR_IO");
-  return new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `${file}: ${entry ? `entry "${entry}": ` : ""}${message}`, { path: file, ...(entry ? { entry } : {}) }, { cause: err });
+  return new OmafError(
+    "OMAF_ERR_ARCHIVE_FORMAT",
+    `${file}: ${entry ? `entry "${entry}": ` : ""}${message}`,
+    { path: file, ...(entry ? { entry } : {}) },
+    { cause: err },
+  );
 }
 
 function entryType(e: yauzl.Entry, rawName: string): { type: ArchiveEntryType; mode?: number } {
@@ -387,10 +392,14 @@ export class ZipReader implements ArchiveReader {
     if (this.closed) throw new OmafError("OMAF_ERR_IO", `${this.path} is closed`, { path: this.path });
     if (e.isEncrypted()) throw new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `entry "${name}" is encrypted`, { path: this.path, entry: name });
     if (e.compressionMethod !== 0 && e.compressionMethod !== 8) {
-      throw new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `entry "${name}" uses compression method ${e.compressionMethod}; only stored (0) and deflate (8) are supported`, {
-        path: this.path,
-        entry: name,
-      });
+      throw new OmafError(
+        "OMAF_ERR_ARCHIVE_FORMAT",
+        `entry "${name}" uses compression method ${e.compressionMethod}; only stored (0) and deflate (8) are supported`,
+        {
+          path: this.path,
+          entry: name,
+        },
+      );
     }
   }
 

@@ -89,7 +89,12 @@ export interface CacheVerdict {
  * folders, and each file must have the expected size and SHA-256 — all of them hashed (`full`) or those whose seal
  * in `record` no longer holds (`sealed`).
  */
-export async function verifyCachedFolder(dir: string, expected: readonly FileDigest[], record: CacheRecord | undefined, check: CacheCheck): Promise<CacheVerdict> {
+export async function verifyCachedFolder(
+  dir: string,
+  expected: readonly FileDigest[],
+  record: CacheRecord | undefined,
+  check: CacheCheck,
+): Promise<CacheVerdict> {
   let listed: ReturnType<typeof walk>;
   try {
     listed = walk(dir);

@@ -51,9 +51,7 @@ export async function materializeArtifact(source: string, opts: MaterializeOptio
   const manifest = manifestOf(artifact);
 
   if (artifact.kind === "folder") {
-    const files = await Promise.all(
-      (await listFolder(source)).map(async (f) => ({ path: f.path, size: f.size, sha256: await hashFile(f.absPath) })),
-    );
+    const files = await Promise.all((await listFolder(source)).map(async (f) => ({ path: f.path, size: f.size, sha256: await hashFile(f.absPath) })));
     const provenance = await folderProvenance(source, files);
     const artifactDigest = provenance?.artifactDigest ?? contentDigest(files);
     return { dir: path.resolve(source), manifest, artifactDigest, source, ...(provenance ? { provenance } : {}), warnings: [] };
@@ -72,9 +70,7 @@ export async function materializeArtifact(source: string, opts: MaterializeOptio
   const cached = await readCacheRecord(recordFile);
   if (cached) {
     const expected = expectedCachedFiles(artifact, cached);
-    const verdict = Array.isArray(expected)
-      ? await verifyCachedFolder(dir, expected, cached, opts.cacheCheck ?? "full")
-      : { problem: expected, hashed: 0 };
+    const verdict = Array.isArray(expected) ? await verifyCachedFolder(dir, expected, cached, opts.cacheCheck ?? "full") : { problem: expected, hashed: 0 };
     if (!verdict.problem) {
       if (verdict.resealed) await writeCacheRecord(recordFile, { ...cached, ...verdict.resealed }).catch(() => {});
       return done(cached.artifactDigest);
@@ -142,7 +138,8 @@ async function folderProvenance(dir: string, files: FileDigest[]): Promise<Prove
     if (!have) {
       const abs = path.join(dir, want.path);
       const st = await lstat(abs).catch(() => undefined);
-      if (!st?.isFile()) throw new OmafError("OMAF_ERR_PROVENANCE_INVALID", `${want.path} is in the provenance record but not in the folder${hint}`, { path: want.path });
+      if (!st?.isFile())
+        throw new OmafError("OMAF_ERR_PROVENANCE_INVALID", `${want.path} is in the provenance record but not in the folder${hint}`, { path: want.path });
       have = { path: want.path, size: st.size, sha256: await hashFile(abs) };
     }
     if (have.size !== want.size || have.sha256 !== want.sha256) {

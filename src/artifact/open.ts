@@ -49,9 +49,13 @@ export function manifestOf(artifact: OpenedArtifact): OmafManifest {
 export function invalidError(artifact: Pick<OpenedArtifact, "source" | "issues">): OmafError {
   const errors = artifact.issues.filter((i) => i.severity === "error");
   const lines = errors.map((i) => `  ${i.code} ${i.path ? `${i.path}: ` : ""}${i.message}`);
-  return new OmafError("OMAF_ERR_MANIFEST_INVALID", `${artifact.source} is not a valid artifact (${errors.length} error${errors.length === 1 ? "" : "s"}):\n${lines.join("\n")}`, {
-    issues: artifact.issues,
-  });
+  return new OmafError(
+    "OMAF_ERR_MANIFEST_INVALID",
+    `${artifact.source} is not a valid artifact (${errors.length} error${errors.length === 1 ? "" : "s"}):\n${lines.join("\n")}`,
+    {
+      issues: artifact.issues,
+    },
+  );
 }
 
 /**
@@ -70,7 +74,10 @@ export async function openArtifact(source: string): Promise<OpenedArtifact> {
 export async function openFolder(dir: string, listed?: FolderFile[]): Promise<OpenedArtifact> {
   listed ??= await listFolder(dir);
   const files = listed.map((f) => ({ path: f.path, size: f.size }));
-  const { manifestName, manifest, issues } = await readManifest(files.map((f) => f.path), (name) => readFile(path.join(dir, name)));
+  const { manifestName, manifest, issues } = await readManifest(
+    files.map((f) => f.path),
+    (name) => readFile(path.join(dir, name)),
+  );
   return finish({ source: dir, kind: "folder", manifestName, manifest, files, issues });
 }
 
@@ -94,7 +101,10 @@ async function openArchiveArtifact(file: string): Promise<OpenedArtifact> {
     const digests = new Map(provenance?.files.map((f) => [f.path, f.sha256]));
     const files = fileEntries.map((e) => ({ path: e.name, size: e.size, compressedSize: e.compressedSize, sha256: digests.get(e.name) }));
     const read = (name: string) => reader.readEntry(name, MAX_MANIFEST_BYTES);
-    const manifestPart = await readManifest(files.map((f) => f.path), read);
+    const manifestPart = await readManifest(
+      files.map((f) => f.path),
+      read,
+    );
     return finish({
       source: file,
       kind: reader.format,
@@ -112,7 +122,15 @@ async function openArchiveArtifact(file: string): Promise<OpenedArtifact> {
 function finish(a: Omit<OpenedArtifact, "valid"> & { dirs?: string[] }): OpenedArtifact {
   const { dirs, ...artifact } = a;
   if (artifact.manifest !== undefined) {
-    artifact.issues.push(...validateManifest(artifact.manifest, fileIndex(artifact.files.map((f) => f.path), dirs)));
+    artifact.issues.push(
+      ...validateManifest(
+        artifact.manifest,
+        fileIndex(
+          artifact.files.map((f) => f.path),
+          dirs,
+        ),
+      ),
+    );
   }
   return { ...artifact, valid: isValid(artifact.issues) };
 }
@@ -129,7 +147,12 @@ async function readManifest(
     message: `${other} is ignored: ${name} takes precedence`,
   }));
   if (!name) {
-    issues.push({ code: "OMAF_ERR_MANIFEST_MISSING", severity: "error", path: "", message: `no manifest at the artifact root (expected ${MANIFEST_NAMES.join(", ")})` });
+    issues.push({
+      code: "OMAF_ERR_MANIFEST_MISSING",
+      severity: "error",
+      path: "",
+      message: `no manifest at the artifact root (expected ${MANIFEST_NAMES.join(", ")})`,
+    });
     return { issues };
   }
   try {
@@ -160,12 +183,29 @@ function provenanceIssues(p: Provenance, entries: ArchiveEntry[]): ValidationIss
   const recorded = new Map(p.files.map((f) => [f.path, f]));
   for (const e of entries) {
     const r = recorded.get(e.name);
-    if (!r) issues.push({ code: "OMAF_ERR_PROVENANCE_INVALID", severity: "error", path: e.name, message: `${e.name} is in the archive but not in the provenance record` });
-    else if (r.size !== e.size) issues.push({ code: "OMAF_ERR_DIGEST_MISMATCH", severity: "error", path: e.name, message: `${e.name} is ${e.size} bytes; the provenance records ${r.size}` });
+    if (!r)
+      issues.push({
+        code: "OMAF_ERR_PROVENANCE_INVALID",
+        severity: "error",
+        path: e.name,
+        message: `${e.name} is in the archive but not in the provenance record`,
+      });
+    else if (r.size !== e.size)
+      issues.push({
+        code: "OMAF_ERR_DIGEST_MISMATCH",
+        severity: "error",
+        path: e.name,
+        message: `${e.name} is ${e.size} bytes; the provenance records ${r.size}`,
+      });
     recorded.delete(e.name);
   }
   for (const missing of recorded.keys()) {
-    issues.push({ code: "OMAF_ERR_PROVENANCE_INVALID", severity: "error", path: missing, message: `${missing} is in the provenance record but not in the archive` });
+    issues.push({
+      code: "OMAF_ERR_PROVENANCE_INVALID",
+      severity: "error",
+      path: missing,
+      message: `${missing} is in the provenance record but not in the archive`,
+    });
   }
   return issues;
 }

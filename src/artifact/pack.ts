@@ -47,7 +47,10 @@ export async function pack(dir: string, opts: PackOptions = {}): Promise<PackRes
   const manifest = manifestOf(artifact);
 
   const output = path.resolve(opts.output ?? `${manifest.model.name}-${manifest.model.version}.zip`);
-  const files = renameManifest(listed.filter((f) => path.resolve(f.absPath) !== output), artifact.manifestName);
+  const files = renameManifest(
+    listed.filter((f) => path.resolve(f.absPath) !== output),
+    artifact.manifestName,
+  );
   const written = await writeZip({
     dir,
     files,
@@ -74,7 +77,5 @@ export async function pack(dir: string, opts: PackOptions = {}): Promise<PackRes
 /** Stores a manifest found under another accepted name as odahuflow.model.yaml, keeping entries sorted. */
 function renameManifest(files: FolderFile[], manifestName: string | undefined): FolderFile[] {
   if (!manifestName || manifestName === MANIFEST_NAME) return files;
-  return files
-    .map((f) => (f.path === manifestName ? { ...f, path: MANIFEST_NAME } : f))
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return files.map((f) => (f.path === manifestName ? { ...f, path: MANIFEST_NAME } : f)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -22,11 +22,13 @@ export function formatIssue(i: ValidationIssue): string {
  * Runs a command action; an error is printed with its code (as JSON with --json) and the process exit code comes
  * from the error table: 1 for invalid or rejected input, 2 for usage and I/O problems.
  */
-export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<unknown>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const opts = args.find((a): a is CommonOptions => typeof a === "object" && a !== null && !Array.isArray(a) && "json" in a);
     try {
-      process.exitCode = (await fn(...args)) ?? 0;
+      // An action answers its exit code, or nothing for success.
+      const code = await fn(...args);
+      process.exitCode = typeof code === "number" ? code : 0;
     } catch (err) {
       const e = toOmafError(err);
       if (opts?.json) printJson({ error: e.toJSON() });

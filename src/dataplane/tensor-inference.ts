@@ -89,7 +89,9 @@ async function inferRows(inference: Inference, inputs: Tensor[], outputNames: st
  */
 export function matrixAsTensor(input: MatrixInput, meta: ModelMetadata): Tensor {
   if (meta.inputs.length !== 1) {
-    throw bad(`the model has ${meta.inputs.length} inputs (${meta.inputs.map((s) => s.name).join(", ")}); matrix requests need exactly one — send named tensors`);
+    throw bad(
+      `the model has ${meta.inputs.length} inputs (${meta.inputs.map((s) => s.name).join(", ")}); matrix requests need exactly one — send named tensors`,
+    );
   }
   const spec = meta.inputs[0];
   if (spec.shape.length !== 2) {
@@ -158,10 +160,7 @@ function columnsInput(inputs: Tensor[], spec: TensorSpec | undefined): MatrixInp
     names.add(t.name);
     const column = t.shape.length === 1 || (t.shape.length === 2 && t.shape[1] === 1);
     if (!column || t.shape[0] !== n) {
-      throw bad(
-        `input '${t.name}' has shape [${t.shape.join(",")}]; as columns, each input is [${n}] (or [${n},1]) values`,
-        { input: t.name },
-      );
+      throw bad(`input '${t.name}' has shape [${t.shape.join(",")}]; as columns, each input is [${n}] (or [${n},1]) values`, { input: t.name });
     }
     columns.push(rowValuesFromData(t.datatype, t.data));
   }
@@ -200,10 +199,14 @@ function predictionTensor(output: MatrixOutput, declared: TensorSpec | undefined
     try {
       t = tensorFromMatrix(float ? nullsAsNaN(output.prediction) : output.prediction, MATRIX_OUTPUT_NAME, declared.datatype);
     } catch (err) {
-      throw new OmafError("OMAF_ERR_PREDICT", `the model's answer does not fit its declared output ${declared.name} ${formatSpec(declared)}: ${(err as Error).message}`, {
-        output: declared.name,
-        datatype: declared.datatype,
-      });
+      throw new OmafError(
+        "OMAF_ERR_PREDICT",
+        `the model's answer does not fit its declared output ${declared.name} ${formatSpec(declared)}: ${(err as Error).message}`,
+        {
+          output: declared.name,
+          datatype: declared.datatype,
+        },
+      );
     }
   } else {
     try {

@@ -32,11 +32,6 @@ export function entrypointCandidates(type: OmafManifest["binaries"]["type"], wor
 }
 
 /** The file the entrypoint resolves to, or undefined. */
-export function resolveEntrypoint(
-  files: FileIndex,
-  type: OmafManifest["binaries"]["type"],
-  workDir: string,
-  entrypoint: string,
-): string | undefined {
+export function resolveEntrypoint(files: FileIndex, type: OmafManifest["binaries"]["type"], workDir: string, entrypoint: string): string | undefined {
   return entrypointCandidates(type, workDir, entrypoint).find((p) => files.hasFile(p));
 }

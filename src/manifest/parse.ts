@@ -3,12 +3,7 @@ import { parse as parseYaml } from "yaml";
 import { OmafError } from "../errors.js";
 
 /** Manifest file names accepted at the artifact root, in order of precedence. `pack` writes the first. */
-export const MANIFEST_NAMES = [
-  "odahuflow.model.yaml",
-  "odahuflow.model.yml",
-  "odahuflow.project.yaml",
-  "odahuflow.project.yml",
-] as const;
+export const MANIFEST_NAMES = ["odahuflow.model.yaml", "odahuflow.model.yml", "odahuflow.project.yaml", "odahuflow.project.yml"] as const;
 
 /** The name omaf writes. */
 export const MANIFEST_NAME = MANIFEST_NAMES[0];

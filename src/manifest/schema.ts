@@ -5,9 +5,7 @@ import type { ErrorObject } from "ajv";
 import { validateManifest } from "../schemas/validators.js";
 
 /** The schema object, read from the package's schemas/ folder. */
-export const manifestSchema: Record<string, unknown> = JSON.parse(
-  readFileSync(new URL("../../schemas/odahuflow.model.schema.json", import.meta.url), "utf8"),
-);
+export const manifestSchema: Record<string, unknown> = JSON.parse(readFileSync(new URL("../../schemas/odahuflow.model.schema.json", import.meta.url), "utf8"));
 
 /** Validates against the schema; returns every error (ajv allErrors). */
 export function schemaErrors(value: unknown): ErrorObject[] {

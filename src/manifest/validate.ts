@@ -84,12 +84,14 @@ function versionIssues(version: string): ValidationIssue[] {
     return [error("OMAF_ERR_MODEL_VERSION", "model.version", `model.version "${version}" is not a valid version (${FIELD_RULES["model.version"]})`)];
   }
   if (dash < 0) {
-    return [{
-      code: "OMAF_WARN_VERSION_NO_SUFFIX",
-      severity: "warning",
-      path: "model.version",
-      message: `model.version "${version}" has no -<suffix> (e.g. ${version}-1); accepted, but Odahu expects <version>-<suffix>`,
-    }];
+    return [
+      {
+        code: "OMAF_WARN_VERSION_NO_SUFFIX",
+        severity: "warning",
+        path: "model.version",
+        message: `model.version "${version}" has no -<suffix> (e.g. ${version}-1); accepted, but Odahu expects <version>-<suffix>`,
+      },
+    ];
   }
   return [];
 }
@@ -124,7 +126,8 @@ function fileIssues(m: OmafManifest, files: FileIndex): ValidationIssue[] {
   if (typeof condaPath === "string" && condaPath) {
     const p = resolveInside(condaPath);
     if (p === undefined) issues.push(error("OMAF_ERR_CONDA_PATH", "binaries.conda_path", `binaries.conda_path "${condaPath}" leaves the artifact root`));
-    else if (!files.hasFile(p)) issues.push(error("OMAF_ERR_CONDA_PATH", "binaries.conda_path", `binaries.conda_path "${condaPath}" is not a file in the artifact`));
+    else if (!files.hasFile(p))
+      issues.push(error("OMAF_ERR_CONDA_PATH", "binaries.conda_path", `binaries.conda_path "${condaPath}" is not a file in the artifact`));
   }
   return issues;
 }
@@ -135,7 +138,13 @@ function fileIssues(m: OmafManifest, files: FileIndex): ValidationIssue[] {
  */
 export function validateManifest(value: unknown, files?: FileIndex): ValidationIssue[] {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    return [error("OMAF_ERR_MANIFEST_SCHEMA", "", `the manifest must be a mapping of fields, not ${value === null ? "null" : Array.isArray(value) ? "a list" : typeof value}`)];
+    return [
+      error(
+        "OMAF_ERR_MANIFEST_SCHEMA",
+        "",
+        `the manifest must be a mapping of fields, not ${value === null ? "null" : Array.isArray(value) ? "a list" : typeof value}`,
+      ),
+    ];
   }
   const issues = schemaIssues(value);
   const m = value as OmafManifest;

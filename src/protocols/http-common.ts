@@ -1,9 +1,9 @@
 // What every HTTP protocol shares: the request id, provenance headers, reading a JSON body from the raw bytes the
-// listener hands over, and turning any error into the protocol's error
-// body (`{"error": ...}` for KServe and OIP, `{"message": ...}` for Odahu) with the status from the error table.
+// listener hands over, and turning any error into the protocol's error body (`{"error": ...}` for KServe and OIP,
+// `{"message": ...}` for Odahu) with the status from the error table.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { isOmafError, OmafError, toOmafError } from "../errors.js";
-import { newRequestId, type DataPlane, type Provenance, type RequestContext } from "../dataplane/dataplane.js";
+import { newRequestId, type Provenance, type RequestContext } from "../dataplane/dataplane.js";
 import { parseJsonText } from "../dataplane/json-input.js";
 import { toJsonText } from "../json.js";
 
@@ -99,7 +99,10 @@ export function sendError(reply: FastifyReply, err: unknown, shape: ErrorShape):
   const fastifyStatus = e.details?.httpStatus;
   const status = typeof fastifyStatus === "number" ? fastifyStatus : e.httpStatus;
   if (isOmafError(e, "OMAF_ERR_UNAVAILABLE") || isOmafError(e, "OMAF_ERR_MODEL_NOT_READY")) reply.header("retry-after", "1");
-  return reply.code(status).type("application/json; charset=utf-8").send({ [shape]: e.message, code: e.code });
+  return reply
+    .code(status)
+    .type("application/json; charset=utf-8")
+    .send({ [shape]: e.message, code: e.code });
 }
 
 /** Sends a JSON body (BigInt and typed arrays allowed). */

@@ -46,8 +46,7 @@ export function parseInfoSchemas(value: unknown): { inputSchema: FieldSchema[]; 
   throw new GppiShapeError("expected [inputSchema, outputSchema] or {input, output}");
 }
 
-const NUMERIC_TYPE =
-  /^(number|numeric|float|double|decimal|real|int|integer|long|short|(u?int|float)(8|16|32|64)|fp(16|32|64)|u?int(8|16|32|64)_?t?)$/i;
+const NUMERIC_TYPE = /^(number|numeric|float|double|decimal|real|int|integer|long|short|(u?int|float)(8|16|32|64)|fp(16|32|64)|u?int(8|16|32|64)_?t?)$/i;
 const BOOL_TYPE = /^(bool|boolean)$/i;
 const STRING_TYPE = /^(str|string|text|object|bytes)$/i;
 

@@ -78,11 +78,7 @@ async function importOrt(specs: readonly string[]): Promise<{ ort: OrtModule; na
 }
 
 /** Tensor specs from onnxruntime's value metadata; symbolic and unknown dimensions become -1. */
-function valueInfos(
-  metadata: readonly Ort.InferenceSession.ValueMetadata[],
-  kind: "input" | "output",
-  file: string,
-): Map<string, ValueInfo> {
+function valueInfos(metadata: readonly Ort.InferenceSession.ValueMetadata[], kind: "input" | "output", file: string): Map<string, ValueInfo> {
   const out = new Map<string, ValueInfo>();
   for (const m of metadata) {
     const datatype = m.isTensor ? ORT_TO_DATATYPE[m.type] : undefined;
@@ -126,9 +122,14 @@ export class OnnxModel implements Model {
         graphOptimizationLevel: "all",
       });
     } catch (err) {
-      throw new OmafError("OMAF_ERR_ENTRYPOINT_LOAD", `cannot load ONNX model ${file}: ${messageOf(err)}`, { file }, {
-        cause: err,
-      });
+      throw new OmafError(
+        "OMAF_ERR_ENTRYPOINT_LOAD",
+        `cannot load ONNX model ${file}: ${messageOf(err)}`,
+        { file },
+        {
+          cause: err,
+        },
+      );
     }
     try {
       const inputs = valueInfos(session.inputMetadata, "input", file);

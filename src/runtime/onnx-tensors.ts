@@ -20,9 +20,10 @@ export const ORT_TO_DATATYPE: Readonly<Record<string, Datatype>> = {
 };
 
 /** omaf datatype → onnxruntime element type. */
-export const DATATYPE_TO_ORT: Readonly<Record<Datatype, string>> = Object.fromEntries(
-  Object.entries(ORT_TO_DATATYPE).map(([ort, dt]) => [dt, ort]),
-) as Record<Datatype, string>;
+export const DATATYPE_TO_ORT: Readonly<Record<Datatype, string>> = Object.fromEntries(Object.entries(ORT_TO_DATATYPE).map(([ort, dt]) => [dt, ort])) as Record<
+  Datatype,
+  string
+>;
 
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 const utf8Encoder = new TextEncoder();

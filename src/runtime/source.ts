@@ -17,9 +17,7 @@ export interface ModelSource {
 }
 
 /** The metadata fields that come from the manifest and provenance rather than the model itself. */
-export function manifestMetadata(
-  source: ModelSource,
-): Pick<ModelMetadata, "name" | "version" | "author" | "environment" | "artifactDigest"> {
+export function manifestMetadata(source: ModelSource): Pick<ModelMetadata, "name" | "version" | "author" | "environment" | "artifactDigest"> {
   const { model, binaries } = source.manifest;
   return {
     name: model.name,

@@ -78,7 +78,9 @@ export async function startGrpcListener(opts: GrpcListenerOptions): Promise<Grpc
     injector.injectConnection(socket);
   });
   const port = await new Promise<number>((resolve, reject) => {
-    tcp.once("error", (err) => reject(new OmafError("OMAF_ERR_IO", `cannot listen on ${address} for ${opts.label}: ${err.message}`, { address }, { cause: err })));
+    tcp.once("error", (err) =>
+      reject(new OmafError("OMAF_ERR_IO", `cannot listen on ${address} for ${opts.label}: ${err.message}`, { address }, { cause: err })),
+    );
     tcp.listen({ host: opts.host, port: opts.port }, () => resolve((tcp.address() as { port: number }).port));
   });
 
@@ -126,4 +128,3 @@ function dropLeadingDots(reflection: ReflectionService): void {
     }
   }
 }
-

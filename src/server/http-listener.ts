@@ -175,9 +175,11 @@ export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => b
 function answerClientError(err: Error & { code?: string }, socket: Duplex, provenance: Record<string, string>, shape: ErrorShape): number | undefined {
   if (err.code === "ECONNRESET" || socket.destroyed) return undefined;
   const [status, message] =
-    err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? [408, "the request was not received in time"]
-    : err.code === "HPE_HEADER_OVERFLOW" ? [431, "the request headers are larger than the limit"]
-    : [400, `the HTTP request is malformed: ${err.message}`];
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "the request was not received in time"]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "the request headers are larger than the limit"]
+        : [400, `the HTTP request is malformed: ${err.message}`];
   const body = JSON.stringify({ [shape]: message, code: "OMAF_ERR_BAD_INPUT" });
   const headers = {
     "content-type": "application/json; charset=utf-8",
@@ -190,7 +192,9 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex, prove
     socket.destroy(err);
     return undefined;
   }
-  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  const lines = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join("");
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${lines}\r\n${body}`, () => socket.destroy());
   return status;
 }

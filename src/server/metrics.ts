@@ -84,11 +84,7 @@ export class ServerMetrics implements DataPlaneMetrics {
       },
     });
     this.registry.registerMetric(
-      new TallyHistogram(
-        "omaf_request_duration_seconds",
-        "Time the model took per prediction, by protocol and outcome.",
-        predictions,
-      ) as unknown as Metric,
+      new TallyHistogram("omaf_request_duration_seconds", "Time the model took per prediction, by protocol and outcome.", predictions) as unknown as Metric,
     );
     new Counter({
       name: "omaf_http_responses_total",

@@ -31,9 +31,7 @@ export interface ServerOptions {
 }
 
 /** One listener to start: a gRPC interface, or an HTTP port with the protocols it serves. */
-export type ListenerPlan =
-  | { kind: "grpc"; name: Exclude<InterfaceName, HttpInterfaceName> }
-  | { kind: "http"; port: number; interfaces: HttpInterfaceName[] };
+export type ListenerPlan = { kind: "grpc"; name: Exclude<InterfaceName, HttpInterfaceName> } | { kind: "http"; port: number; interfaces: HttpInterfaceName[] };
 
 /**
  * The listeners settings.interfaces asks for, in its order. HTTP protocols on the same port share one listener:
@@ -109,7 +107,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   try {
     for (const plan of planListeners(settings)) {
-      listeners.push(plan.kind === "http" ? await startHttp(plan.port, plan.interfaces, opts) : await startListener(plan.name, opts, (reason) => void stop(reason)));
+      listeners.push(
+        plan.kind === "http" ? await startHttp(plan.port, plan.interfaces, opts) : await startListener(plan.name, opts, (reason) => void stop(reason)),
+      );
     }
     if (settings.healthPort !== undefined) {
       listeners.push(await startHealthListener({ host: settings.host, port: settings.healthPort, dataplane, stallLimitMs: MAIN_THREAD_STALL_LIMIT_MS }));
@@ -142,11 +142,7 @@ function startHttp(port: number, interfaces: HttpInterfaceName[], opts: ServerOp
 }
 
 /** Starts one gRPC listener (each gRPC protocol has its own port). */
-async function startListener(
-  name: Exclude<InterfaceName, HttpInterfaceName>,
-  opts: ServerOptions,
-  requestStop: (reason: string) => void,
-): Promise<Listener> {
+async function startListener(name: Exclude<InterfaceName, HttpInterfaceName>, opts: ServerOptions, requestStop: (reason: string) => void): Promise<Listener> {
   const { settings, dataplane } = opts;
   switch (name) {
     case "omi": {

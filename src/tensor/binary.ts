@@ -252,10 +252,7 @@ export interface InferResponse {
  * Content-Type application/octet-stream); otherwise the body is plain JSON. Unsafe INT64/UINT64 values in JSON
  * outputs are exact decimal strings (see tensorToJson).
  */
-export function encodeInferResponse(
-  response: InferResponse,
-  binaryOutputs: ReadonlySet<string> | "all" = new Set(),
-): { body: Buffer; headerLength?: number } {
+export function encodeInferResponse(response: InferResponse, binaryOutputs: ReadonlySet<string> | "all" = new Set()): { body: Buffer; headerLength?: number } {
   const raws: Buffer[] = [];
   const outputs = response.outputs.map((t): JsonTensor | Omit<JsonTensor, "data"> => {
     if (binaryOutputs !== "all" && !binaryOutputs.has(t.name)) return tensorToJson(t);

@@ -100,11 +100,7 @@ export function checkShape(shape: unknown, where = "tensor"): number[] {
   let count = 1;
   for (let i = 0; i < shape.length; i++) {
     const raw: unknown = shape[i];
-    const d =
-      typeof raw === "number" ? raw
-      : typeof raw === "bigint" ? Number(raw)
-      : typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw)
-      : NaN;
+    const d = typeof raw === "number" ? raw : typeof raw === "bigint" ? Number(raw) : typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isSafeInteger(d) || d < 0) {
       throw badInput(`${where}: shape[${i}] must be a non-negative integer, not ${show(raw)}`, { shape, index: i });
     }

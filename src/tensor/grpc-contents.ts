@@ -112,7 +112,14 @@ export const CONTENTS_FIELD: Readonly<Record<Datatype, ContentsField | undefined
 };
 
 const ALL_FIELDS: readonly ContentsField[] = [
-  "bool_contents", "int_contents", "int64_contents", "uint_contents", "uint64_contents", "fp32_contents", "fp64_contents", "bytes_contents",
+  "bool_contents",
+  "int_contents",
+  "int64_contents",
+  "uint_contents",
+  "uint64_contents",
+  "fp32_contents",
+  "fp64_contents",
+  "bytes_contents",
 ];
 
 /**
@@ -262,10 +269,7 @@ export function inputsFromGrpcRequest(request: Pick<GrpcModelInferRequest, "inpu
  * an output is FP16, which has no contents list, and then the whole response goes raw (OIP needs raw_output_contents
  * to cover every output or none).
  */
-export function outputsToGrpc(
-  tensors: readonly Tensor[],
-  options: { raw: boolean },
-): { outputs: GrpcInferOutputTensor[]; raw_output_contents: Buffer[] } {
+export function outputsToGrpc(tensors: readonly Tensor[], options: { raw: boolean }): { outputs: GrpcInferOutputTensor[]; raw_output_contents: Buffer[] } {
   const raw = options.raw || tensors.some((t) => t.datatype === "FP16");
   const outputs: GrpcInferOutputTensor[] = [];
   const rawContents: Buffer[] = [];
@@ -285,7 +289,8 @@ export function parametersFromGrpc(map: Record<string, GrpcInferParameter>): Rec
   const out: Record<string, boolean | number | string> = {};
   for (const [key, p] of Object.entries(map)) {
     if (!p || typeof p !== "object") continue;
-    const choice = p.parameter_choice ?? (["bool_param", "int64_param", "string_param", "double_param", "uint64_param"] as const).find((f) => p[f] !== undefined);
+    const choice =
+      p.parameter_choice ?? (["bool_param", "int64_param", "string_param", "double_param", "uint64_param"] as const).find((f) => p[f] !== undefined);
     if (!choice) continue;
     const v = p[choice]!;
     if (choice === "int64_param" || choice === "uint64_param") {

@@ -68,7 +68,11 @@ export function flattenData(data: unknown, shape: readonly number[], where = "te
   let k = 0;
   // Walks the nesting depth-first; `at` holds the current index per level, only read to name the place of an error.
   const at = new Array<number>(rank).fill(0);
-  const place = (depth: number) => at.slice(0, depth).map((i) => `[${i}]`).join("");
+  const place = (depth: number) =>
+    at
+      .slice(0, depth)
+      .map((i) => `[${i}]`)
+      .join("");
   const walk = (v: unknown, dim: number): void => {
     if (!Array.isArray(v) || v.length !== shape[dim]) {
       const got = Array.isArray(v) ? `${v.length} values` : show(v);

@@ -2,9 +2,7 @@
 // Every wire format converts to and from this form (see the protocol modules).
 
 /** Open Inference Protocol data types. */
-export const DATATYPES = [
-  "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES",
-] as const;
+export const DATATYPES = ["BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES"] as const;
 export type Datatype = (typeof DATATYPES)[number];
 
 export type TensorData =

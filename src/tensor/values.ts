@@ -144,9 +144,7 @@ export function valuesFromData(datatype: Datatype, data: TensorData): JsonElemen
       return Array.from(data as Uint8Array, (v) => v !== 0);
     case "INT64":
     case "UINT64":
-      return Array.from(data as BigInt64Array, (b) =>
-        b <= 9007199254740991n && b >= -9007199254740991n ? Number(b) : b.toString(),
-      );
+      return Array.from(data as BigInt64Array, (b) => (b <= 9007199254740991n && b >= -9007199254740991n ? Number(b) : b.toString()));
     case "FP16":
       return Array.from(data as Uint16Array, (h) => finiteOrText(halfToNumber(h)));
     case "FP32":

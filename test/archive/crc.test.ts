@@ -23,7 +23,13 @@ test("without zlib.crc32 a corrupt entry still fails its CRC-32 check, and a sou
     // Larger than one chunk, so the CRC is carried from chunk to chunk.
     const data = randomBytes(3 * 1024 * 1024);
     const good = path.join(root, "good.zip");
-    await writeFile(good, craftZip([{ name: "a.bin", data }, { name: "b.txt", data: Buffer.from("hello") }]));
+    await writeFile(
+      good,
+      craftZip([
+        { name: "a.bin", data },
+        { name: "b.txt", data: Buffer.from("hello") },
+      ]),
+    );
     const ok = await unpackWithoutZlibCrc(good, path.join(root, "good"));
     assert.equal(ok.crc32, "undefined", "zlib.crc32 is hidden in the child");
     assert.equal(ok.files, 2);
@@ -39,7 +45,11 @@ test("without zlib.crc32 a corrupt entry still fails its CRC-32 check, and a sou
       assert.equal(refused.code, "OMAF_ERR_ARCHIVE_FORMAT", JSON.stringify(refused));
       assert.equal(await exists(out), false);
     }
-    assert.deepEqual((await listNames(root)).filter((n) => n.endsWith(".tmp")), [], "no temporary folder left");
+    assert.deepEqual(
+      (await listNames(root)).filter((n) => n.endsWith(".tmp")),
+      [],
+      "no temporary folder left",
+    );
   } finally {
     await cleanup(root);
   }

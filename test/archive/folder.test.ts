@@ -92,10 +92,13 @@ test("listFolder: links outside the folder, to folders, or dangling fail with OM
   const cases: [string, (root: string) => Promise<void>][] = [
     ["outside", (root) => symlink(path.join(outside, "secret"), path.join(root, "leak"))],
     ["relative escape", (root) => symlink("../" + path.basename(outside) + "/secret", path.join(root, "leak"))],
-    ["folder", async (root) => {
-      await mkdir(path.join(root, "d"));
-      await symlink("d", path.join(root, "leak"));
-    }],
+    [
+      "folder",
+      async (root) => {
+        await mkdir(path.join(root, "d"));
+        await symlink("d", path.join(root, "leak"));
+      },
+    ],
     ["dangling", (root) => symlink("nowhere", path.join(root, "leak"))],
   ];
   try {

@@ -159,7 +159,17 @@ test("tampered content under the old provenance is refused (OMAF_ERR_DIGEST_MISM
       return craftZip([...[...m].map(([name, data]) => file(name, data)), file(PROVENANCE_PATH, record)]);
     };
 
-    assert.deepEqual(await unpackArchive(await writeTo(root, "honest.zip", rebuild(() => {})), path.join(root, "honest")).then((r) => r.files.length), 2);
+    assert.deepEqual(
+      await unpackArchive(
+        await writeTo(
+          root,
+          "honest.zip",
+          rebuild(() => {}),
+        ),
+        path.join(root, "honest"),
+      ).then((r) => r.files.length),
+      2,
+    );
     const flipped = Buffer.from(original.get("w/weights.bin")!);
     flipped[100] ^= 0xff;
     const tampered = rebuild((m) => m.set("w/weights.bin", flipped));
@@ -167,9 +177,21 @@ test("tampered content under the old provenance is refused (OMAF_ERR_DIGEST_MISM
     // verify: false extracts it anyway, and the digest it reports is the content's, not the record's.
     const unverified = await unpackArchive(await writeTo(root, "tampered.zip", tampered), path.join(root, "unverified"), { verify: false });
     assert.notEqual(unverified.artifactDigest, unverified.provenance?.artifactDigest);
-    await refused(root, rebuild((m) => m.set("w/weights.bin", Buffer.concat([flipped, Buffer.from("x")]))), "OMAF_ERR_DIGEST_MISMATCH");
-    await refused(root, rebuild((m) => m.set("extra.py", Buffer.from("import os"))), "OMAF_ERR_PROVENANCE_INVALID");
-    await refused(root, rebuild((m) => m.delete("w/weights.bin")), "OMAF_ERR_PROVENANCE_INVALID");
+    await refused(
+      root,
+      rebuild((m) => m.set("w/weights.bin", Buffer.concat([flipped, Buffer.from("x")]))),
+      "OMAF_ERR_DIGEST_MISMATCH",
+    );
+    await refused(
+      root,
+      rebuild((m) => m.set("extra.py", Buffer.from("import os"))),
+      "OMAF_ERR_PROVENANCE_INVALID",
+    );
+    await refused(
+      root,
+      rebuild((m) => m.delete("w/weights.bin")),
+      "OMAF_ERR_PROVENANCE_INVALID",
+    );
     await refused(root, craftZip([file("a.txt"), file(PROVENANCE_PATH, "{not json")]), "OMAF_ERR_PROVENANCE_INVALID");
   } finally {
     await cleanup(root);
@@ -211,7 +233,10 @@ test("gzip tar: ../ names, symlinks and hard links are refused", async () => {
     const traversal = path.join(root, "traversal.tar.gz");
     await run("tar", ["-czPf", traversal, "inner/ok.txt", "inner/../escape.txt"], { cwd: src });
     const listed = await openArchive(traversal);
-    assert.ok(listed.entries.some((e) => e.name.includes("..")), JSON.stringify(listed.entries));
+    assert.ok(
+      listed.entries.some((e) => e.name.includes("..")),
+      JSON.stringify(listed.entries),
+    );
     await listed.close();
     await refused(root, traversal, "OMAF_ERR_UNSAFE_TRAVERSAL");
 
@@ -284,7 +309,10 @@ test("an overlapping bomb (1,000 entries sharing one deflate stream) is refused 
     for (const e of listed.entries) assert.ok(e.size / Math.max(e.compressedSize, 1) < 1000, "each entry alone passes the ratio limit");
     assert.ok(declared / zip.length > 10_000, `${zip.length} bytes declare ${declared}`);
     // The whole-archive bound refuses it on its own, from the declared sizes.
-    assert.deepEqual(checkEntries(listed.entries, resolveLimits(), listed.fileSize).map((p) => p.code), ["OMAF_ERR_ARCHIVE_RATIO"]);
+    assert.deepEqual(
+      checkEntries(listed.entries, resolveLimits(), listed.fileSize).map((p) => p.code),
+      ["OMAF_ERR_ARCHIVE_RATIO"],
+    );
     await listed.close();
 
     const codes = (await validate(path.join(root, "listed.zip"))).issues.map((i) => i.code);
@@ -309,7 +337,10 @@ test("an entry whose data covers the next entry's local record is refused (OMAF_
     ]);
     await refused(root, zip, "OMAF_ERR_OVERLAPPING_ENTRIES");
     const codes = (await validate(await writeTo(root, "v.zip", zip))).issues.map((i) => i.code);
-    assert.deepEqual(codes.filter((c) => c.startsWith("OMAF_ERR_O")), ["OMAF_ERR_OVERLAPPING_ENTRIES"]);
+    assert.deepEqual(
+      codes.filter((c) => c.startsWith("OMAF_ERR_O")),
+      ["OMAF_ERR_OVERLAPPING_ENTRIES"],
+    );
   } finally {
     await cleanup(root);
   }
@@ -332,7 +363,10 @@ test("unlisted bytes between entries or before the central directory are refused
     };
     const hello = Buffer.from("hello hello hello");
     for (const signature of [true, false]) {
-      const ok = craftZip([file("a.txt", hello, { flags: 0x0808, after: descriptor(hello, signature) }), file("b.txt", hello, { flags: 0x0808, after: descriptor(hello, signature) })]);
+      const ok = craftZip([
+        file("a.txt", hello, { flags: 0x0808, after: descriptor(hello, signature) }),
+        file("b.txt", hello, { flags: 0x0808, after: descriptor(hello, signature) }),
+      ]);
       const r = await unpackArchive(await writeTo(root, `descriptor-${signature}.zip`, ok), path.join(root, `descriptor-${signature}`));
       assert.equal(r.files.length, 2);
     }
@@ -358,7 +392,8 @@ test("zips from other writers (Info-ZIP streaming with data descriptors, Python 
     assert.equal((await unpackArchive(streamed, path.join(root, "streamed"))).files.length, 2);
 
     const py = path.join(root, "python.zip");
-    const script = "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n  z.writestr('d/', '')\n  z.write(sys.argv[2], 'a.txt')\n  z.writestr('c.txt', 'x' * 5000)\n";
+    const script =
+      "import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n  z.writestr('d/', '')\n  z.write(sys.argv[2], 'a.txt')\n  z.writestr('c.txt', 'x' * 5000)\n";
     await run("python3", ["-c", script, py, path.join(src, "a.txt")]);
     assert.equal((await unpackArchive(py, path.join(root, "python"))).files.length, 2);
   } finally {
@@ -391,7 +426,9 @@ test("the archive's declared total is bounded by its own size (OMAF_ERR_ARCHIVE_
     assert.ok(ratio > 3 && ratio < 1000, `ratio ${ratio}`);
     await refused(root, zip, "OMAF_ERR_ARCHIVE_RATIO", { maxArchiveRatio: 2, maxRatio: 10_000 });
     // Below the ratio floor the bound does not apply.
-    await unpackArchive(await writeTo(root, "ok.zip", zip), path.join(root, "floor"), { limits: { maxArchiveRatio: 2, maxRatio: 10_000, ratioFloorBytes: 4 * 1024 * 1024 } });
+    await unpackArchive(await writeTo(root, "ok.zip", zip), path.join(root, "floor"), {
+      limits: { maxArchiveRatio: 2, maxRatio: 10_000, ratioFloorBytes: 4 * 1024 * 1024 },
+    });
     await unpackArchive(await writeTo(root, "ok2.zip", zip), path.join(root, "ok"));
   } finally {
     await cleanup(root);

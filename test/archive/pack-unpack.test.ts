@@ -52,14 +52,20 @@ test("pack → unzip -t → unpack gives the same tree, digests and modes", asyn
     const progress: number[] = [];
     const packed = await writeZip({ dir, files: listed, output: zip, provenance: { packerVersion: "9.9.9" }, onProgress: (d) => progress.push(d) });
     assert.equal(packed.bytes, (await stat(zip)).size);
-    assert.equal(progress.at(-1), listed.reduce((n, f) => n + f.size, 0));
+    assert.equal(
+      progress.at(-1),
+      listed.reduce((n, f) => n + f.size, 0),
+    );
 
     // Info-ZIP accepts it, and the provenance record is the last entry.
     const tested = await run("unzip", ["-t", zip]);
     assert.match(tested.stdout, /No errors detected/);
     const names = (await run("unzip", ["-Z1", zip])).stdout.trim().split("\n");
     assert.equal(names.at(-1), PROVENANCE_PATH);
-    assert.deepEqual(names.slice(0, -1), listed.map((f) => f.path));
+    assert.deepEqual(
+      names.slice(0, -1),
+      listed.map((f) => f.path),
+    );
     // Directories are implied, not stored; dates are fixed; modes are 0644 / 0755.
     const verbose = (await run("unzip", ["-Zl", zip])).stdout;
     assert.match(verbose, /-rwxr-xr-x .* run\.sh/);
@@ -122,7 +128,10 @@ test("deterministic: two packs are byte-identical, also from processes in differ
     // Touching a file (mtime only) changes nothing; changing content changes the digest.
     const before = (await listFolder(dir)).map((f) => f.mtimeMs);
     await writeFile(path.join(dir, "empty.txt"), "");
-    assert.notDeepEqual((await listFolder(dir)).map((f) => f.mtimeMs), before);
+    assert.notDeepEqual(
+      (await listFolder(dir)).map((f) => f.mtimeMs),
+      before,
+    );
     const c = path.join(root, "c.zip");
     await writeZip({ dir, files: await listFolder(dir), output: c, provenance: { packerVersion: "0.0.0-test" } });
     assert.ok((await readFile(c)).equals(bytes), "mtime does not leak into the zip");
@@ -209,7 +218,10 @@ test("abort while packing leaves neither output nor temporary file", async () =>
     assert.deepEqual(await listNames(root), ["model"]);
 
     // Already aborted: nothing starts.
-    await assert.rejects(writeZip({ dir, files: [], output: zip, provenance: { packerVersion: "1" }, signal: AbortSignal.abort(reason) }), (err) => err === reason);
+    await assert.rejects(
+      writeZip({ dir, files: [], output: zip, provenance: { packerVersion: "1" }, signal: AbortSignal.abort(reason) }),
+      (err) => err === reason,
+    );
     assert.deepEqual(await listNames(root), ["model"]);
   } finally {
     await cleanup(root);
@@ -320,7 +332,13 @@ test("level 0 stores everything and storeIncompressible: never deflates everythi
     const b = await writeZip({ dir, files, output: deflated, storeIncompressible: "never", provenance: { packerVersion: "1" } });
     assert.equal(a.artifactDigest, b.artifactDigest, "the digest is about content, not compression");
     assert.doesNotMatch((await run("unzip", ["-Zl", stored])).stdout, / defN /);
-    assert.doesNotMatch((await run("unzip", ["-Zl", deflated])).stdout.split("\n").filter((l) => l.includes(".bin") || l.includes(".csv")).join("\n"), / stor /);
+    assert.doesNotMatch(
+      (await run("unzip", ["-Zl", deflated])).stdout
+        .split("\n")
+        .filter((l) => l.includes(".bin") || l.includes(".csv"))
+        .join("\n"),
+      / stor /,
+    );
     for (const zip of [stored, deflated]) {
       await run("unzip", ["-tq", zip]);
       const out = path.join(root, path.basename(zip, ".zip"));

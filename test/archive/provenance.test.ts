@@ -1,13 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import {
-  PROVENANCE_PATH,
-  buildProvenance,
-  contentDigest,
-  parseProvenance,
-  serializeProvenance,
-} from "../../src/archive/provenance.js";
+import { PROVENANCE_PATH, buildProvenance, contentDigest, parseProvenance, serializeProvenance } from "../../src/archive/provenance.js";
 import { isOmafError } from "../../src/errors.js";
 
 const sha = (s: string) => createHash("sha256").update(s).digest("hex");
@@ -19,8 +13,7 @@ const files = [
 ];
 
 test("contentDigest is SHA-256 of the documented canonical text, in byte order of paths", () => {
-  const text =
-    `${sha("ZZ")}  2  Z.txt\n` + `${sha("abc")}  3  a/b.bin\n` + `${sha("z")}  1  z.txt\n` + `${sha("")}  0  é.txt\n`;
+  const text = `${sha("ZZ")}  2  Z.txt\n` + `${sha("abc")}  3  a/b.bin\n` + `${sha("z")}  1  z.txt\n` + `${sha("")}  0  é.txt\n`;
   assert.equal(contentDigest(files), `sha256:${sha(text)}`);
   assert.equal(contentDigest([...files].reverse()), contentDigest(files), "input order does not matter");
   assert.notEqual(contentDigest(files.map((f) => (f.path === "z.txt" ? { ...f, size: 2 } : f))), contentDigest(files));
@@ -60,7 +53,11 @@ test("parseProvenance rejects malformed records with OMAF_ERR_PROVENANCE_INVALID
   ];
   for (const [label, value] of bad) {
     const text = typeof value === "string" ? value : JSON.stringify(value);
-    assert.throws(() => parseProvenance(Buffer.from(text)), (err) => isOmafError(err, "OMAF_ERR_PROVENANCE_INVALID"), label);
+    assert.throws(
+      () => parseProvenance(Buffer.from(text)),
+      (err) => isOmafError(err, "OMAF_ERR_PROVENANCE_INVALID"),
+      label,
+    );
   }
 });
 

@@ -73,7 +73,10 @@ test("Odahu gzip tars named .zip: detected by magic bytes, listed, read and unpa
         ["odahuflow_model/data/big.bin", 3 * 1024 * 1024],
         ["odahuflow_model/entrypoint.py", 9],
       ]);
-      assert.ok(reader.entries.every((e) => !e.name.startsWith(".") && e.name !== ""), "./ prefixes and the root are gone");
+      assert.ok(
+        reader.entries.every((e) => !e.name.startsWith(".") && e.name !== ""),
+        "./ prefixes and the root are gone",
+      );
       assert.equal((await reader.readEntry("odahuflow.project.yaml")).toString(), manifest);
       const big = await reader.readEntry("odahuflow_model/data/big.bin");
       assert.ok(big.equals(Buffer.alloc(3 * 1024 * 1024, 1)));

@@ -111,7 +111,11 @@ test("more than 65,535 entries pack (ZIP64 end record), list and unpack", { time
       const sub = path.join(dir, `d${d}`);
       await mkdir(sub, { recursive: true });
       // Mostly empty files (stored, so the test spends its time on entries, not on deflating); touch makes them fast.
-      await run("touch", Array.from({ length: 1000 }, (_, i) => `f${i}.txt`), { cwd: sub });
+      await run(
+        "touch",
+        Array.from({ length: 1000 }, (_, i) => `f${i}.txt`),
+        { cwd: sub },
+      );
       for (let i = 0; i < 1000; i += 100) await writeFile(path.join(sub, `f${i}.txt`), `${d}/${i}`);
     }
     t.diagnostic(`create ${count} files ${seconds(started)}`);

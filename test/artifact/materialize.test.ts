@@ -46,16 +46,25 @@ async function ageSeals(recordFile: string): Promise<void> {
 
 const tamperings: [string, (dir: string) => Promise<void>][] = [
   ["a byte of the weights", (dir) => flipByte(path.join(dir, WEIGHTS))],
-  ["the manifest", async (dir) => writeFile(path.join(dir, "odahuflow.model.yaml"), stringify({ ...seedManifest(), model: { ...seedManifest().model, name: "other" } }))],
-  ["an extra file that packing would ignore", async (dir) => {
-    await mkdir(path.join(dir, "mlflow/model/__pycache__"), { recursive: true });
-    await writeFile(path.join(dir, "mlflow/model/__pycache__/entrypoint.cpython-311.pyc"), "evil bytecode");
-  }],
+  [
+    "the manifest",
+    async (dir) => writeFile(path.join(dir, "odahuflow.model.yaml"), stringify({ ...seedManifest(), model: { ...seedManifest().model, name: "other" } })),
+  ],
+  [
+    "an extra file that packing would ignore",
+    async (dir) => {
+      await mkdir(path.join(dir, "mlflow/model/__pycache__"), { recursive: true });
+      await writeFile(path.join(dir, "mlflow/model/__pycache__/entrypoint.cpython-311.pyc"), "evil bytecode");
+    },
+  ],
   ["a missing file", (dir) => rm(path.join(dir, WEIGHTS))],
-  ["a file replaced by a link", async (dir) => {
-    await rm(path.join(dir, "README.md"));
-    await symlink("/etc/hostname", path.join(dir, "README.md"));
-  }],
+  [
+    "a file replaced by a link",
+    async (dir) => {
+      await rm(path.join(dir, "README.md"));
+      await symlink("/etc/hostname", path.join(dir, "README.md"));
+    },
+  ],
   ["the cached provenance record", (dir) => flipByte(path.join(dir, PROVENANCE_PATH), 10)],
 ];
 
@@ -81,7 +90,11 @@ for (const cacheCheck of ["full", "sealed"] as const) {
     for (const [what, tamper] of tamperings) {
       await tamper(first.dir);
       const m = await materializeArtifact(zip, { cacheDir, cacheCheck });
-      assert.deepEqual(m.warnings.map((w) => w.code), ["OMAF_WARN_CACHE_TAMPERED"], what);
+      assert.deepEqual(
+        m.warnings.map((w) => w.code),
+        ["OMAF_WARN_CACHE_TAMPERED"],
+        what,
+      );
       assert.equal(m.artifactDigest, digest, what);
       assert.deepEqual(await readFile(weights), original, what);
       assert.equal(m.manifest.model.name, seedManifest().model.name, what);
@@ -111,7 +124,10 @@ test("an archive without provenance: the cache is checked against the file list 
 
   await flipByte(path.join(first.dir, WEIGHTS));
   const m = await materializeArtifact(zip, { cacheDir });
-  assert.deepEqual(m.warnings.map((w) => w.code), ["OMAF_WARN_CACHE_TAMPERED"]);
+  assert.deepEqual(
+    m.warnings.map((w) => w.code),
+    ["OMAF_WARN_CACHE_TAMPERED"],
+  );
   assert.equal(m.artifactDigest, first.artifactDigest);
   assert.deepEqual(await readFile(path.join(m.dir, WEIGHTS)), await readFile(path.join(model, WEIGHTS)));
 
@@ -120,7 +136,10 @@ test("an archive without provenance: the cache is checked against the file list 
   await writeFile(`${first.dir}.json`, JSON.stringify(forged));
   await rm(path.join(first.dir, WEIGHTS));
   const again = await materializeArtifact(zip, { cacheDir });
-  assert.deepEqual(again.warnings.map((w) => w.code), ["OMAF_WARN_CACHE_TAMPERED"]);
+  assert.deepEqual(
+    again.warnings.map((w) => w.code),
+    ["OMAF_WARN_CACHE_TAMPERED"],
+  );
   assert.deepEqual(await readFile(path.join(m.dir, WEIGHTS)), await readFile(path.join(model, WEIGHTS)));
 });
 

@@ -55,7 +55,10 @@ test("validate: a folder without manifest reports OMAF_ERR_MANIFEST_MISSING", as
   t.after(cleanup);
   const r = omaf(["validate", "--json", dir]);
   assert.equal(r.code, 1);
-  assert.deepEqual(JSON.parse(r.stdout).issues.map((i: any) => i.code), ["OMAF_ERR_MANIFEST_MISSING"]);
+  assert.deepEqual(
+    JSON.parse(r.stdout).issues.map((i: any) => i.code),
+    ["OMAF_ERR_MANIFEST_MISSING"],
+  );
 });
 
 test("pack → validate → inspect → unpack round trip through the CLI", async (t) => {
@@ -144,11 +147,12 @@ test("validate lists what unpack would refuse, read from the listing alone", asy
   );
   const r = omaf(["validate", "--json", zip]);
   assert.equal(r.code, 1, r.stdout + r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout).issues.map((i: { code: string }) => i.code).sort(), [
-    "OMAF_ERR_DUPLICATE_ENTRY",
-    "OMAF_ERR_UNSAFE_LINK",
-    "OMAF_ERR_UNSAFE_TRAVERSAL",
-  ]);
+  assert.deepEqual(
+    JSON.parse(r.stdout)
+      .issues.map((i: { code: string }) => i.code)
+      .sort(),
+    ["OMAF_ERR_DUPLICATE_ENTRY", "OMAF_ERR_UNSAFE_LINK", "OMAF_ERR_UNSAFE_TRAVERSAL"],
+  );
 });
 
 test("validate and unpack refuse an overlapping bomb whose manifest is valid; --max-archive-ratio bounds an honest zip", async (t) => {

@@ -25,7 +25,9 @@ import {
 /** Every `adapters/*.ts` module's `adapters` export. */
 async function loadAdapters(): Promise<ProtocolAdapter[]> {
   const dir = fileURLToPath(new URL("./adapters/", import.meta.url));
-  const files = readdirSync(dir).filter((f) => f.endsWith(".ts")).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".ts"))
+    .sort();
   const out: ProtocolAdapter[] = [];
   for (const f of files) {
     const mod = (await import(pathToFileURL(join(dir, f)).href)) as { adapters?: ProtocolAdapter[] };

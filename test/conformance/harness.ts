@@ -66,7 +66,7 @@ export type ErrorKind = "bad_input" | "not_found" | "unavailable" | "model_error
 
 export type Outcome =
   | { ok: true; prediction: Prediction; provenance: WireProvenance }
-  | { ok: false; kind: ErrorKind; /** Status and message as the wire gave them, for failure messages. */ detail: string };
+  | { ok: false; kind: ErrorKind /** Status and message as the wire gave them, for failure messages. */; detail: string };
 
 /** The HTTP status → ErrorKind mapping every HTTP protocol shares. */
 export function kindOfHttpStatus(status: number): ErrorKind {

@@ -116,7 +116,11 @@ interface Served {
 }
 
 /** `omaf serve` of the artifact (KServe v1 only), and the same model loaded in this process. */
-async function serve(artifact: string, cacheDir: string, opts: { env?: Record<string, string>; modelOptions?: Pick<CreateModelOptions, "onnx" | "pythonOptions"> } = {}): Promise<Served> {
+async function serve(
+  artifact: string,
+  cacheDir: string,
+  opts: { env?: Record<string, string>; modelOptions?: Pick<CreateModelOptions, "onnx" | "pythonOptions"> } = {},
+): Promise<Served> {
   const art = await materializeArtifact(artifact, { cacheDir });
   const model = createModel({ ...opts.modelOptions, dir: art.dir, manifest: art.manifest, provenance: { artifactDigest: art.artifactDigest } });
   const [server] = await Promise.all([startConformanceServer(artifact, { interfaces: ["kserve-v1"], env: opts.env }), model.load()]);

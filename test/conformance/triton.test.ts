@@ -118,7 +118,11 @@ for (const env of ENVIRONMENTS) {
             input: env.good,
             outputs: { binary: true, class_count: 1 },
           });
-          assert.equal(a.ok, false, `expected a refusal, got outputs ${JSON.stringify(a.ok && a.result.outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })))}`);
+          assert.equal(
+            a.ok,
+            false,
+            `expected a refusal, got outputs ${JSON.stringify(a.ok && a.result.outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape })))}`,
+          );
           if (!a.ok) assert.equal(kindOfTritonStatus(a.status), "bad_input", `status ${a.status}: ${a.message}`);
         });
 

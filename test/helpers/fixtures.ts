@@ -27,10 +27,7 @@ export async function writeTree(root: string, files: Record<string, string | Buf
 }
 
 /** A valid seed model folder under `root/name`, optionally with a changed manifest or extra files. */
-export async function seedFolder(
-  root: string,
-  opts: { manifest?: unknown; files?: Record<string, string | Buffer>; name?: string } = {},
-): Promise<string> {
+export async function seedFolder(root: string, opts: { manifest?: unknown; files?: Record<string, string | Buffer>; name?: string } = {}): Promise<string> {
   const dir = path.join(root, opts.name ?? "model");
   await writeTree(dir, {
     "odahuflow.model.yaml": stringify(opts.manifest ?? seedManifest()),

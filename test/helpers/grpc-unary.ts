@@ -12,7 +12,7 @@ export const CLIENT_OPTIONS: grpc.ChannelOptions = {
 
 /** The unary `method` of a generic grpc-js client as a promise-returning function. */
 export function promisify<Req, Res>(client: grpc.Client, method: string): Unary<Req, Res> {
-  const fn = (client as unknown as Record<string, Function>)[method].bind(client);
+  const fn = (client as unknown as Record<string, (...args: unknown[]) => unknown>)[method].bind(client);
   return (req, metadata = new grpc.Metadata()) =>
     new Promise<Res>((resolve, reject) => fn(req, metadata, (err: grpc.ServiceError | null, res: Res) => (err ? reject(err) : resolve(res))));
 }

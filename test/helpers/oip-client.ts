@@ -2,12 +2,7 @@
 // spec/grpc_predict_v2.proto, and a small REST helper that sends raw bytes and reads raw bytes back.
 import * as grpc from "@grpc/grpc-js";
 import { CLIENT_OPTIONS, promisify, type Unary } from "./grpc-unary.js";
-import {
-  loadOipPackage,
-  OIP_SERVICE_NAME,
-  type GrpcModelInferRequest,
-  type GrpcModelInferResponse,
-} from "../../src/tensor/grpc-contents.js";
+import { loadOipPackage, OIP_SERVICE_NAME, type GrpcModelInferRequest, type GrpcModelInferResponse } from "../../src/tensor/grpc-contents.js";
 
 export interface TensorMetadata {
   name: string;

@@ -39,27 +39,19 @@ export function omiClient(address: string): OmiClient {
     Run: promisify(raw, "Run"),
     Shutdown: promisify(raw, "Shutdown"),
     health: async (service = "") => (await check({ service })).status,
-    listServices: async () =>
-      ((await reflect(address, raw.getChannel(), { list_services: "" })) as { service: { name: string }[] }).service.map((s) => s.name),
+    listServices: async () => ((await reflect(address, raw.getChannel(), { list_services: "" })) as { service: { name: string }[] }).service.map((s) => s.name),
     fileContainingSymbol: async (symbol) =>
-      ((await reflect(address, raw.getChannel(), { file_containing_symbol: symbol })) as { file_descriptor_proto: Buffer[] })
-        .file_descriptor_proto.length,
+      ((await reflect(address, raw.getChannel(), { file_containing_symbol: symbol })) as { file_descriptor_proto: Buffer[] }).file_descriptor_proto.length,
     close: () => raw.close(),
   };
 }
 
-const reflectionProto = join(
-  dirname(createRequire(import.meta.url).resolve("@grpc/reflection")),
-  "../proto/grpc/reflection/v1/reflection.proto",
-);
+const reflectionProto = join(dirname(createRequire(import.meta.url).resolve("@grpc/reflection")), "../proto/grpc/reflection/v1/reflection.proto");
 
 /** One ServerReflectionInfo request/response over the v1 stream; answers the response's payload. */
 async function reflect(address: string, channel: ReturnType<grpc.Client["getChannel"]>, request: Record<string, string>): Promise<unknown> {
   const def = protoLoader.loadSync(reflectionProto, { ...OMI_LOADER_OPTIONS });
-  const Reflection = grpc.makeGenericClientConstructor(
-    def["grpc.reflection.v1.ServerReflection"] as grpc.ServiceDefinition,
-    "ServerReflection",
-  );
+  const Reflection = grpc.makeGenericClientConstructor(def["grpc.reflection.v1.ServerReflection"] as grpc.ServiceDefinition, "ServerReflection");
   const client = new Reflection(address, grpc.credentials.createInsecure(), { channelOverride: channel });
   const call = (client as unknown as { ServerReflectionInfo: () => grpc.ClientDuplexStream<unknown, unknown> }).ServerReflectionInfo();
   return new Promise((resolve, reject) => {

@@ -50,10 +50,7 @@ export const FREE_PORT_ARGS = ["--omi-port", "0", "--http-port", "0", "--oip-grp
  * Starts `omaf serve <artifact> --host 127.0.0.1 <every port 0> <args>` and waits for its listening line. Unless the
  * test chooses interfaces (`--interfaces`, OMAF_INTERFACES or INTERFACE), only OMI is served.
  */
-export async function startServe(
-  artifact: string,
-  opts: { args?: string[]; env?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<ServeProcess> {
+export async function startServe(artifact: string, opts: { args?: string[]; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ServeProcess> {
   const args = opts.args ?? [];
   const chosen = args.includes("--interfaces") || opts.env?.OMAF_INTERFACES !== undefined || opts.env?.INTERFACE !== undefined;
   const child = omafSpawn(["serve", artifact, "--host", "127.0.0.1", ...FREE_PORT_ARGS, ...args], {

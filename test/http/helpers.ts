@@ -11,10 +11,7 @@ export interface HttpAnswer {
 }
 
 /** Sends one request; `body` objects are sent as JSON, strings and Buffers as they are. */
-export async function http(
-  url: string,
-  opts: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<HttpAnswer> {
+export async function http(url: string, opts: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpAnswer> {
   const body = opts.body === undefined ? undefined : typeof opts.body === "string" || Buffer.isBuffer(opts.body) ? opts.body : JSON.stringify(opts.body);
   const res = await fetch(url, {
     method: opts.method ?? (body === undefined ? "GET" : "POST"),

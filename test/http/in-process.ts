@@ -45,7 +45,14 @@ export async function inProcessApp(
     app,
     dataplane,
     post: async (url, body) =>
-      answer(await app.inject({ method: "POST", url, headers: { "content-type": "application/json" }, payload: typeof body === "string" ? body : JSON.stringify(body) })),
+      answer(
+        await app.inject({
+          method: "POST",
+          url,
+          headers: { "content-type": "application/json" },
+          payload: typeof body === "string" ? body : JSON.stringify(body),
+        }),
+      ),
     get: async (url) => answer(await app.inject({ method: "GET", url })),
     async close() {
       await app.close();

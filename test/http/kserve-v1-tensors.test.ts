@@ -89,8 +89,14 @@ describe("KServe v1 predict on tensor models", () => {
 
   it("takes an object per instance for several inputs and keeps INT64 beyond 2^53 exact", async () => {
     const big = "9007199254740993"; // 2^53 + 1: no JSON number holds it
-    const a = [[1, 2], [0.5, -3]];
-    const b = [[3, 4], [10, 0.25]];
+    const a = [
+      [1, 2],
+      [0.5, -3],
+    ];
+    const b = [
+      [3, 4],
+      [10, 0.25],
+    ];
     const expected = await runOnnx(onnxFile(pairDir), {
       a: float32(a),
       b: float32(b),
@@ -135,21 +141,79 @@ describe("KServe v1 predict on tensor models", () => {
 
   it("refuses instances that do not fit the model's inputs with OMAF_ERR_BAD_INPUT, naming the problem", async () => {
     const cases: Array<[InProcessApp, string, unknown, RegExp]> = [
-      [scores, "scores", { instances: [[1, 2, 3, 4], [1, 2, 3]] }, /instance 1 .*\[3\].*instance 0 .*\[4\]/],
-      [scores, "scores", { instances: [[1, 2, 3, 4], [[1, 2], [3, 4]]] }, /instance 1 .*\[2,2\].*\[4\]/],
+      [
+        scores,
+        "scores",
+        {
+          instances: [
+            [1, 2, 3, 4],
+            [1, 2, 3],
+          ],
+        },
+        /instance 1 .*\[3\].*instance 0 .*\[4\]/,
+      ],
+      [
+        scores,
+        "scores",
+        {
+          instances: [
+            [1, 2, 3, 4],
+            [
+              [1, 2],
+              [3, 4],
+            ],
+          ],
+        },
+        /instance 1 .*\[2,2\].*\[4\]/,
+      ],
       [scores, "scores", { instances: [[1, [2], 3, 4]] }, /instance 0 .*element 1: .*got \[2\]/],
-      [scores, "scores", { instances: [[1, 2, 3, 4], [1, 2, "x", 4]] }, /instance 1 .*element 2: .*got "x"/],
-      [pair, "pair", { instances: [{ a: [[1], [2]], b: [3, 4], ids: 1 }] }, /input 'a' is one row of FP32 \[-1,2\], a value of shape \[2\]; instance 0 has shape \[2,1\]/],
+      [
+        scores,
+        "scores",
+        {
+          instances: [
+            [1, 2, 3, 4],
+            [1, 2, "x", 4],
+          ],
+        },
+        /instance 1 .*element 2: .*got "x"/,
+      ],
+      [
+        pair,
+        "pair",
+        { instances: [{ a: [[1], [2]], b: [3, 4], ids: 1 }] },
+        /input 'a' is one row of FP32 \[-1,2\], a value of shape \[2\]; instance 0 has shape \[2,1\]/,
+      ],
       [scores, "scores", { instances: [[1, 2, 3]] }, /shape/],
       [scores, "scores", { instances: [5, 6] }, /shape/],
       [scores, "scores", { instances: [[1e39, 0, 0, 0]] }, /FP32/],
       [scores, "scores", { instances: [["1", 2, 3, 4]] }, /FP32/],
       [scores, "scores", { instances: [{ y: [1, 2, 3, 4] }] }, /no input 'y'|has no input/],
-      [scores, "scores", { inputs: [[1, 2, 3, 4], [1, 2]] }, /./],
+      [
+        scores,
+        "scores",
+        {
+          inputs: [
+            [1, 2, 3, 4],
+            [1, 2],
+          ],
+        },
+        /./,
+      ],
       [scores, "scores", { inputs: { x: [[1, 2, 3, 4]], z: [[1]] } }, /no input 'z'|has no input/],
       [pair, "pair", { instances: [{ a: [1, 2], b: [3, 4] }] }, /ids/],
       [pair, "pair", { instances: [[1, 2]] }, /object/],
-      [pair, "pair", { instances: [{ a: [1, 2], b: [3, 4], ids: 1 }, { a: [1, 2], b: [3, 4], ids: [1] }] }, /instance 1 .*ids/],
+      [
+        pair,
+        "pair",
+        {
+          instances: [
+            { a: [1, 2], b: [3, 4], ids: 1 },
+            { a: [1, 2], b: [3, 4], ids: [1] },
+          ],
+        },
+        /instance 1 .*ids/,
+      ],
       [pair, "pair", { inputs: [[1, 2]] }, /object/],
     ];
     for (const [app, model, body, message] of cases) {

@@ -25,7 +25,10 @@ describe("KServe v1 REST", () => {
   });
 
   it("answers liveness, the model list and model readiness", async () => {
-    assert.deepEqual(sum.listeners.map((l) => l.label), ["KServe v1"]);
+    assert.deepEqual(
+      sum.listeners.map((l) => l.label),
+      ["KServe v1"],
+    );
     const live = await http(`${base}/`);
     assert.equal(live.status, 200);
     assert.deepEqual(live.json, { status: "alive" });
@@ -40,12 +43,27 @@ describe("KServe v1 REST", () => {
   });
 
   it("predicts on instances as rows, as objects of column values, and on columnar inputs", async () => {
-    const rows = await http(`${base}/v1/models/sum-check:predict`, { body: { instances: [[1, 2], [3, 4.5]] }, headers: { "x-request-id": "kserve-req-1" } });
+    const rows = await http(`${base}/v1/models/sum-check:predict`, {
+      body: {
+        instances: [
+          [1, 2],
+          [3, 4.5],
+        ],
+      },
+      headers: { "x-request-id": "kserve-req-1" },
+    });
     assert.equal(rows.status, 200, rows.text);
     assert.deepEqual(rows.json, { predictions: [[3], [7.5]] });
     assert.equal(rows.headers.get("x-request-id"), "kserve-req-1");
     assertProvenance(rows, "sum-check", "1.0.0-1");
-    const objects = await http(`${base}/v1/models/sum-check:predict`, { body: { instances: [{ a: 1, b: 2 }, { a: 5, b: 5 }] } });
+    const objects = await http(`${base}/v1/models/sum-check:predict`, {
+      body: {
+        instances: [
+          { a: 1, b: 2 },
+          { a: 5, b: 5 },
+        ],
+      },
+    });
     assert.deepEqual(objects.json, { predictions: [[3], [10]] });
     // Columnar `inputs` (rows, or an object of columns) are answered as `outputs`, as TF Serving answers them.
     const inputs = await http(`${base}/v1/models/sum-check:predict`, { body: { inputs: [[10, 20]] } });

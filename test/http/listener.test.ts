@@ -45,7 +45,11 @@ describe("HTTP listener (real omaf serve)", () => {
   it("puts provenance headers and the request id on every response, and refuses bodies above the limit with 413", async () => {
     const proc = await startServe(sum, { args: ["--interfaces", "kserve-v1,odahu", "--max-body-bytes", "1KiB"] });
     try {
-      assert.deepEqual(proc.listeners.map((l) => l.label), ["KServe v1 + Odahu REST"], "odahu-port = http-port shares the listener");
+      assert.deepEqual(
+        proc.listeners.map((l) => l.label),
+        ["KServe v1 + Odahu REST"],
+        "odahu-port = http-port shares the listener",
+      );
       const base = proc.url("KServe v1");
       const answers = await Promise.all([
         http(`${base}/`),
@@ -98,7 +102,10 @@ describe("HTTP listener (real omaf serve)", () => {
       assert.equal(sampleValue(before, "omaf_model_ready"), 1);
       assert.ok(sampleValue(before, "omaf_model_load_seconds") > 0);
       assert.equal(sampleValue(before, "omaf_in_flight_requests"), 0);
-      assert.ok(before.some((s) => s.name === "process_cpu_user_seconds_total"), "process metrics are collected");
+      assert.ok(
+        before.some((s) => s.name === "process_cpu_user_seconds_total"),
+        "process metrics are collected",
+      );
       const ok = { protocol: "kserve-v1", status: "ok" };
       const okBefore = sampleValue(before, "omaf_requests_total", ok);
 
@@ -119,16 +126,26 @@ describe("HTTP listener (real omaf serve)", () => {
 
       // The inference log names the protocol and the request id.
       await until(() => proc.stdout().includes("metrics-2"), "the inference log to be written");
-      const lines = proc.stdout().trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = proc
+        .stdout()
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       const kserve = lines.find((l) => l.msg === "inference" && l.requestId === "metrics-1");
       assert.equal(kserve?.protocol, "kserve-v1");
       const odahu = lines.find((l) => l.msg === "inference" && l.requestId === "metrics-2");
       assert.equal(odahu?.protocol, "odahu");
       // A model error is logged once; a body refused before reaching the model is logged too.
       const failed = lines.filter((l) => l.msg === "inference" && l.requestId === "metrics-err");
-      assert.deepEqual(failed.map((l) => l.code), ["OMAF_ERR_PREDICT"]);
+      assert.deepEqual(
+        failed.map((l) => l.code),
+        ["OMAF_ERR_PREDICT"],
+      );
       const refused = lines.filter((l) => l.msg === "inference" && l.requestId === "metrics-bad");
-      assert.deepEqual(refused.map((l) => [l.protocol, l.status, l.code]), [["kserve-v1", "error", "OMAF_ERR_BAD_INPUT"]]);
+      assert.deepEqual(
+        refused.map((l) => [l.protocol, l.status, l.code]),
+        [["kserve-v1", "error", "OMAF_ERR_BAD_INPUT"]],
+      );
     } finally {
       await proc.kill();
     }
@@ -145,7 +162,9 @@ describe("HTTP listener (real omaf serve)", () => {
   });
 
   it("answers 504 for a prediction that outlives the request timeout, 503 above the in-flight limit, and keeps serving", async () => {
-    const proc = await startServe(behave, { args: ["--interfaces", "kserve-v1,odahu", "--request-timeout-ms", "400", "--max-in-flight", "1", "--no-inference-log"] });
+    const proc = await startServe(behave, {
+      args: ["--interfaces", "kserve-v1,odahu", "--request-timeout-ms", "400", "--max-in-flight", "1", "--no-inference-log"],
+    });
     try {
       const base = proc.url("KServe v1");
       const hung = await http(`${base}/v1/models/behave:predict`, { body: { instances: [{ hang: true }] } });
@@ -216,7 +235,10 @@ describe("HTTP listener (real omaf serve)", () => {
     const httpPort = await freePort();
     const omiOnly = await startServe(sum, { args: ["--interfaces", "omi", "--http-port", String(httpPort), "--no-inference-log"] });
     try {
-      assert.deepEqual(omiOnly.listeners.map((l) => l.label), ["OMI gRPC"]);
+      assert.deepEqual(
+        omiOnly.listeners.map((l) => l.label),
+        ["OMI gRPC"],
+      );
       await assert.rejects(fetch(`http://127.0.0.1:${httpPort}/healthz`), "no HTTP listener for omi alone");
     } finally {
       await omiOnly.kill();
@@ -224,7 +246,10 @@ describe("HTTP listener (real omaf serve)", () => {
     // An empty INTERFACE counts as unset, so the defaults apply.
     const defaults = await startServe(sum, { env: { INTERFACE: "" }, args: ["--no-inference-log"] });
     try {
-      assert.deepEqual(defaults.listeners.map((l) => l.label), ["OMI gRPC", "OIP v2 REST", "OIP v2 gRPC"]);
+      assert.deepEqual(
+        defaults.listeners.map((l) => l.label),
+        ["OMI gRPC", "OIP v2 REST", "OIP v2 gRPC"],
+      );
       const base = defaults.url("OIP v2 REST");
       assert.equal((await http(`${base}/readyz`)).status, 200);
       assert.equal((await http(`${base}/metrics`)).status, 200);
@@ -234,7 +259,10 @@ describe("HTTP listener (real omaf serve)", () => {
     }
     const odahuOnly = await startServe(sum, { env: { INTERFACE: "odahu" }, args: ["--no-inference-log"] });
     try {
-      assert.deepEqual(odahuOnly.listeners.map((l) => l.label), ["Odahu REST"]);
+      assert.deepEqual(
+        odahuOnly.listeners.map((l) => l.label),
+        ["Odahu REST"],
+      );
       const base = odahuOnly.url("Odahu REST");
       assert.equal((await http(`${base}/healthcheck`)).status, 200);
       assert.equal((await http(`${base}/v1/models`)).status, 404, "no KServe routes");
@@ -262,7 +290,11 @@ describe("HTTP listener readiness while draining (in process)", () => {
     };
     const manifest = { model: { name: "gated", version: "1.0.0-1" } } as OmafManifest;
     const metrics = new ServerMetrics({ processMetrics: false });
-    const dataplane = new DataPlane(model, { manifest, artifactDigest: `sha256:${"ab".repeat(32)}`, source: "gated" }, { requestTimeoutMs: 10_000, maxInFlight: 0, metrics });
+    const dataplane = new DataPlane(
+      model,
+      { manifest, artifactDigest: `sha256:${"ab".repeat(32)}`, source: "gated" },
+      { requestTimeoutMs: 10_000, maxInFlight: 0, metrics },
+    );
     metrics.watch(dataplane);
     await dataplane.load();
     const listener = await startHttpListener({ interfaces: ["kserve-v1", "odahu"], host: "127.0.0.1", port: 0, maxBodyBytes: 1024, dataplane, metrics });

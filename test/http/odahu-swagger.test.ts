@@ -186,7 +186,10 @@ describe("Odahu /api/model/info (Swagger 2.0 in Odahu's layout)", () => {
     const broken: Array<[string, (d: Json) => void]> = [
       ["swagger 3", (d) => (d.swagger = "3.0")],
       ["a $ref", (d) => (invokeOf(d).parameters[0].schema = { $ref: "#/definitions/X" })],
-      ["Odahu's own 200 answer (no schema, stray fields)", (d) => (invokeOf(d).responses["200"] = { description: "x", name: "PredictionResponse", properties: {} })],
+      [
+        "Odahu's own 200 answer (no schema, stray fields)",
+        (d) => (invokeOf(d).responses["200"] = { description: "x", name: "PredictionResponse", properties: {} }),
+      ],
       ["an array without items", (d) => delete invokeOf(d).parameters[0].schema.properties.data.items],
       ["an unknown schema field", (d) => (invokeOf(d).parameters[0].schema.minimumRows = 1)],
       ["a required name that is no property", (d) => (invokeOf(d).parameters[0].schema.required = ["rows"])],

@@ -63,10 +63,17 @@ describe("Odahu REST", () => {
     assert.equal(post.responses["200"].schema.properties.prediction.items.items.type, "number");
   });
 
-  it("answers \"columns\": null when the model names no output columns, as Odahu's server did", async () => {
+  it('answers "columns": null when the model names no output columns, as Odahu\'s server did', async () => {
     const proc = await startServe(await writeNoColumnsModel(join(root.dir, "no-columns")), { args: ["--interfaces", "odahu"] });
     try {
-      const res = await http(`${proc.url("Odahu REST")}/api/model/invoke`, { body: { data: [[5, 6], [7, 8]] } });
+      const res = await http(`${proc.url("Odahu REST")}/api/model/invoke`, {
+        body: {
+          data: [
+            [5, 6],
+            [7, 8],
+          ],
+        },
+      });
       assert.equal(res.status, 200, res.text);
       assert.equal(res.text, '{"prediction":[[5],[7]],"columns":null}');
     } finally {
@@ -75,7 +82,15 @@ describe("Odahu REST", () => {
   });
 
   it("invokes with and without columns; errors keep the message key", async () => {
-    const withColumns = await http(`${base}/api/model/invoke`, { body: { columns: ["a", "b"], data: [[1, 2], [3, 4]] } });
+    const withColumns = await http(`${base}/api/model/invoke`, {
+      body: {
+        columns: ["a", "b"],
+        data: [
+          [1, 2],
+          [3, 4],
+        ],
+      },
+    });
     assert.equal(withColumns.status, 200, withColumns.text);
     assert.deepEqual(withColumns.json, { prediction: [[3], [7]], columns: ["sum"] });
     assert.equal(withColumns.headers.get("model-name"), "sum-check");

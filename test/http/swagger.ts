@@ -4,16 +4,72 @@
 // schema must say what its items are.
 type Json = Record<string, any>;
 
-const TOP = ["swagger", "info", "host", "basePath", "schemes", "consumes", "produces", "paths", "definitions", "parameters", "responses", "securityDefinitions", "security", "tags", "externalDocs"];
+const TOP = [
+  "swagger",
+  "info",
+  "host",
+  "basePath",
+  "schemes",
+  "consumes",
+  "produces",
+  "paths",
+  "definitions",
+  "parameters",
+  "responses",
+  "securityDefinitions",
+  "security",
+  "tags",
+  "externalDocs",
+];
 const INFO = ["title", "version", "description", "termsOfService", "contact", "license"];
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch"];
-const OPERATION = ["tags", "summary", "description", "externalDocs", "operationId", "consumes", "produces", "parameters", "responses", "schemes", "deprecated", "security"];
+const OPERATION = [
+  "tags",
+  "summary",
+  "description",
+  "externalDocs",
+  "operationId",
+  "consumes",
+  "produces",
+  "parameters",
+  "responses",
+  "schemes",
+  "deprecated",
+  "security",
+];
 const BODY_PARAMETER = ["name", "in", "description", "required", "schema"];
 const RESPONSE = ["description", "schema", "headers", "examples"];
 const SCHEMA = [
-  "$ref", "format", "title", "description", "default", "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum",
-  "maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems", "maxProperties", "minProperties", "required", "enum",
-  "type", "items", "allOf", "properties", "additionalProperties", "discriminator", "readOnly", "xml", "externalDocs", "example",
+  "$ref",
+  "format",
+  "title",
+  "description",
+  "default",
+  "multipleOf",
+  "maximum",
+  "exclusiveMaximum",
+  "minimum",
+  "exclusiveMinimum",
+  "maxLength",
+  "minLength",
+  "pattern",
+  "maxItems",
+  "minItems",
+  "uniqueItems",
+  "maxProperties",
+  "minProperties",
+  "required",
+  "enum",
+  "type",
+  "items",
+  "allOf",
+  "properties",
+  "additionalProperties",
+  "discriminator",
+  "readOnly",
+  "xml",
+  "externalDocs",
+  "example",
 ];
 const TYPES = ["object", "array", "string", "number", "integer", "boolean", "file"];
 
@@ -59,7 +115,8 @@ export function swaggerProblems(doc: Json, opts: SwaggerCheckOptions = {}): stri
   if (!isObject(doc.info) || typeof doc.info.title !== "string" || typeof doc.info.version !== "string") problems.push("info needs title and version strings");
   else fields(doc.info, INFO, "info");
   if (doc.basePath !== undefined && !String(doc.basePath).startsWith("/")) problems.push(`basePath ${doc.basePath} must start with /`);
-  if (doc.schemes !== undefined && !(stringList(doc.schemes) && doc.schemes.every((x: string) => ["http", "https", "ws", "wss"].includes(x)))) problems.push("schemes");
+  if (doc.schemes !== undefined && !(stringList(doc.schemes) && doc.schemes.every((x: string) => ["http", "https", "ws", "wss"].includes(x))))
+    problems.push("schemes");
   for (const k of ["consumes", "produces"]) if (doc[k] !== undefined && !stringList(doc[k])) problems.push(`${k} must be a list of media types`);
   if (!isObject(doc.paths)) problems.push("paths is required");
   const operationIds = new Set<string>();
@@ -78,7 +135,8 @@ export function swaggerProblems(doc: Json, opts: SwaggerCheckOptions = {}): stri
       const parameters = (op.parameters ?? []) as Json[];
       if (parameters.filter((p) => p.in === "body").length > 1) problems.push(`${at}: more than one body parameter`);
       for (const p of parameters) {
-        if (typeof p.name !== "string" || !["query", "header", "path", "formData", "body"].includes(p.in)) problems.push(`${at}: parameter ${JSON.stringify(p)}`);
+        if (typeof p.name !== "string" || !["query", "header", "path", "formData", "body"].includes(p.in))
+          problems.push(`${at}: parameter ${JSON.stringify(p)}`);
         if (p.required !== undefined && typeof p.required !== "boolean") problems.push(`${at}: parameter ${p.name}: required must be a boolean`);
         if (p.in === "body") {
           fields(p, BODY_PARAMETER, `${at} parameter ${p.name}`);

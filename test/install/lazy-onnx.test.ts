@@ -45,13 +45,19 @@ describe("onnxruntime is imported only to serve an ONNX model", () => {
 
   it("serving examples/node-matrix resolves no onnxruntime module", async () => {
     const urls = await resolvedWhileServing(example("node-matrix"), join(tmp.dir, "node.log"));
-    assert.ok(urls.some((u) => u.includes("/src/cli/main.ts")), `the recording saw no omaf module: ${urls.slice(0, 5).join(", ")}`);
+    assert.ok(
+      urls.some((u) => u.includes("/src/cli/main.ts")),
+      `the recording saw no omaf module: ${urls.slice(0, 5).join(", ")}`,
+    );
     const onnx = urls.filter((u) => ONNXRUNTIME.test(u));
     assert.deepEqual(onnx, [], `a node model's server imported onnxruntime:\n${onnx.join("\n")}`);
   });
 
   it("serving examples/iris-onnx does resolve onnxruntime (the recording works)", async () => {
     const urls = await resolvedWhileServing(example("iris-onnx"), join(tmp.dir, "onnx.log"));
-    assert.ok(urls.some((u) => ONNXRUNTIME.test(u)), "an ONNX model's server resolved no onnxruntime module");
+    assert.ok(
+      urls.some((u) => ONNXRUNTIME.test(u)),
+      "an ONNX model's server resolved no onnxruntime module",
+    );
   });
 });

@@ -26,7 +26,7 @@ const SAMPLES: Record<Datatype, JsonElement[]> = {
   UINT64: [0, 9007199254740991, "9007199254740993", "18446744073709551615"],
   FP16: [0.5, -2, 65504, 0.0999755859375],
   FP32: [1.5, -0.25, 1024.125, 3.4028234663852886e38],
-  FP64: [0.1, -1e300, 5e-324, 3.141592653589793],
+  FP64: [0.1, -1e300, 5e-324, Math.PI],
   BYTES: ["a", "héllo", "", "x y"],
 };
 
@@ -104,11 +104,17 @@ describe("OIP v2: every datatype", () => {
         inputs: ECHO_DATATYPES.map((dt) => ({ name: `x_${dt}`, datatype: dt, shape: [2, 2] })),
         raw_input_contents: raws,
       });
-      assert.deepEqual(res.outputs.map((o) => [o.name, o.datatype]), ECHO_DATATYPES.map((dt) => [`y_${dt}`, dt]));
+      assert.deepEqual(
+        res.outputs.map((o) => [o.name, o.datatype]),
+        ECHO_DATATYPES.map((dt) => [`y_${dt}`, dt]),
+      );
       assert.equal(res.raw_output_contents!.length, ECHO_DATATYPES.length);
       res.raw_output_contents!.forEach((b, i) => assert.deepEqual(Buffer.from(b), raws[i], ECHO_DATATYPES[i]));
       const fp16 = Buffer.from(res.raw_output_contents![ECHO_DATATYPES.indexOf("FP16")]);
-      assert.deepEqual([0, 1, 2, 3].map((i) => fp16.readUInt16LE(i * 2)), FP16_BITS);
+      assert.deepEqual(
+        [0, 1, 2, 3].map((i) => fp16.readUInt16LE(i * 2)),
+        FP16_BITS,
+      );
     } finally {
       client.close();
     }
@@ -140,7 +146,11 @@ describe("OIP v2: every datatype", () => {
         const dt = o.datatype as Exclude<Datatype, "FP16">;
         const [field, expected] = Object.entries(contents[dt])[0];
         const got = (o.contents as Record<string, unknown[]>)[field];
-        if (dt === "BYTES") assert.deepEqual(got.map((b) => Buffer.from(b as Uint8Array).toString()), SAMPLES.BYTES);
+        if (dt === "BYTES")
+          assert.deepEqual(
+            got.map((b) => Buffer.from(b as Uint8Array).toString()),
+            SAMPLES.BYTES,
+          );
         else assert.deepEqual(got, expected, dt);
       }
     } finally {

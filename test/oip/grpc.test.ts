@@ -104,10 +104,13 @@ describe("OIP v2 gRPC", () => {
       model_version: { string_param: "1.0.0-1", parameter_choice: "string_param" },
       artifact_digest: { string_param: iris.artifactDigest, parameter_choice: "string_param" },
     });
-    assert.deepEqual(res.outputs.map((o) => [o.name, o.datatype, o.shape, o.contents]), [
-      ["label", "INT64", ["2", "1"], null],
-      ["probabilities", "FP32", ["2", "3"], null],
-    ]);
+    assert.deepEqual(
+      res.outputs.map((o) => [o.name, o.datatype, o.shape, o.contents]),
+      [
+        ["label", "INT64", ["2", "1"], null],
+        ["probabilities", "FP32", ["2", "3"], null],
+      ],
+    );
     const [label, probs] = res.raw_output_contents!.map((b) => Buffer.from(b));
     assert.deepEqual([label.readBigInt64LE(0), label.readBigInt64LE(8)], [0n, 2n]);
     assert.equal(probs.length, 24);
@@ -119,7 +122,10 @@ describe("OIP v2 gRPC", () => {
       raw_input_contents: [float32Bytes(SETOSA)],
       outputs: [{ name: "label" }],
     });
-    assert.deepEqual(one.outputs.map((o) => o.name), ["label"]);
+    assert.deepEqual(
+      one.outputs.map((o) => o.name),
+      ["label"],
+    );
     assert.equal(one.id, "");
   });
 
@@ -176,7 +182,10 @@ describe("OIP v2 gRPC", () => {
       assert.deepEqual(await b.ModelReady({ name: "broken-init" }), { ready: false });
       await rejectsWithStatus(b.ModelMetadata({ name: "broken-init" }), Status.UNAVAILABLE, /init failed on purpose/);
       await rejectsWithStatus(
-        b.ModelInfer({ model_name: "broken-init", inputs: [{ name: "input", datatype: "BYTES", shape: [1], contents: { bytes_contents: [Buffer.from("{}")] } }] }),
+        b.ModelInfer({
+          model_name: "broken-init",
+          inputs: [{ name: "input", datatype: "BYTES", shape: [1], contents: { bytes_contents: [Buffer.from("{}")] } }],
+        }),
         Status.UNAVAILABLE,
         /OMAF_ERR_MODEL_NOT_READY/,
       );

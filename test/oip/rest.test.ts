@@ -154,7 +154,13 @@ describe("OIP v2 REST", () => {
     assert.equal(all.status, 200);
     assert.equal("id" in all.body, false, "no id asked, none echoed");
     const outputs = all.body.outputs as { name: string; shape: number[]; data: number[] }[];
-    assert.deepEqual(outputs.map((o) => [o.name, o.shape]), [["probabilities", [1, 3]], ["label", [1, 1]]]);
+    assert.deepEqual(
+      outputs.map((o) => [o.name, o.shape]),
+      [
+        ["probabilities", [1, 3]],
+        ["label", [1, 1]],
+      ],
+    );
     assert.ok(Math.abs(outputs[0].data.reduce((a, b) => a + b, 0) - 1) < 1e-5);
   });
 
@@ -202,7 +208,10 @@ describe("OIP v2 REST", () => {
     const { header: h, rest } = splitBinary(res.body, res.headers.get("inference-header-content-length"));
     assert.deepEqual(
       h.outputs.map((o: { name: string; parameters: Record<string, unknown>; data?: unknown }) => [o.name, o.parameters.binary_data_size, "data" in o]),
-      [["probabilities", 12, false], ["label", 8, false]],
+      [
+        ["probabilities", 12, false],
+        ["label", 8, false],
+      ],
     );
     assert.equal(rest.length, 20);
     assert.equal(rest.readBigInt64LE(12), 2n, "label follows the probabilities");
@@ -224,7 +233,10 @@ describe("OIP v2 REST", () => {
     const raw = float32Bytes(VIRGINICA);
     const header = Buffer.from(JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", parameters: { binary_data_size: 16 } }] }));
     const plain = Buffer.concat([header, raw]);
-    for (const [encoding, bytes] of [["gzip", gzipSync(plain)], ["deflate", deflateSync(plain)]] as const) {
+    for (const [encoding, bytes] of [
+      ["gzip", gzipSync(plain)],
+      ["deflate", deflateSync(plain)],
+    ] as const) {
       const res = await postBytes(`${base}/models/iris-onnx/infer`, bytes, {
         "content-encoding": encoding,
         "inference-header-content-length": String(header.length),
@@ -246,7 +258,12 @@ describe("OIP v2 REST", () => {
       ["not JSON", Buffer.from("{inputs:"), {}, /not valid JSON/],
       ["no body", Buffer.alloc(0), {}, /no body/],
       ["inputs missing", Buffer.from("{}"), {}, /"inputs" must be a list/],
-      ["header length past the body", Buffer.concat([header, float32Bytes(SETOSA)]), { "inference-header-content-length": "999" }, /Inference-Header-Content-Length/],
+      [
+        "header length past the body",
+        Buffer.concat([header, float32Bytes(SETOSA)]),
+        { "inference-header-content-length": "999" },
+        /Inference-Header-Content-Length/,
+      ],
       ["binary bytes short", Buffer.concat([header, float32Bytes([1, 2, 3])]), { "inference-header-content-length": String(header.length) }, /.+/],
       ["bytes nobody announced", Buffer.concat([Buffer.from('{"inputs":[]}'), Buffer.from([1, 2])]), { "inference-header-content-length": "13" }, /.+/],
     ];
@@ -352,7 +369,10 @@ describe("OIP v2 REST", () => {
     assert.deepEqual(out.parameters, { content_type: "json" });
     const answers = out.data.map((s) => JSON.parse(s));
     assert.equal(answers[0].label, "positive");
-    assert.deepEqual(answers[1].map((a: { label: string }) => a.label), ["negative", "neutral"]);
+    assert.deepEqual(
+      answers[1].map((a: { label: string }) => a.label),
+      ["negative", "neutral"],
+    );
 
     const notJson = await postJson(`${b}/infer`, { inputs: [{ name: "input", shape: [1], datatype: "BYTES", data: ["{oops"] }] });
     assert.equal(notJson.status, 400);

@@ -33,12 +33,23 @@ const EXPECTED: Record<string, string[]> = {
   ModelResources: ["1:string required_ram", "2:float num_cpus", "3:int32 num_gpus"],
   ModelTimeout: ["1:string status", "2:string run"],
   ModelFeatures: [
-    "1:bool adversarial_defense", "2:int32 batch_size", "3:bool retrainable",
-    "4:string results_format", "5:string drift_format", "6:string explanation_format",
+    "1:bool adversarial_defense",
+    "2:int32 batch_size",
+    "3:bool retrainable",
+    "4:string results_format",
+    "5:string drift_format",
+    "6:string explanation_format",
   ],
   StatusResponse: [
-    "1:int32 status_code", "2:string status", "3:string message", "4:ModelInfo model_info", "5:ModelDescription description",
-    "6:repeated ModelInput inputs", "7:repeated ModelOutput outputs", "8:ModelResources resources", "9:ModelTimeout timeout",
+    "1:int32 status_code",
+    "2:string status",
+    "3:string message",
+    "4:ModelInfo model_info",
+    "5:ModelDescription description",
+    "6:repeated ModelInput inputs",
+    "7:repeated ModelOutput outputs",
+    "8:ModelResources resources",
+    "9:ModelTimeout timeout",
     "10:ModelFeatures features",
   ],
   InputItem: ["1:map<string,bytes> input"],
@@ -49,7 +60,11 @@ const EXPECTED: Record<string, string[]> = {
 };
 
 const TYPES: Record<string, string> = {
-  TYPE_STRING: "string", TYPE_BOOL: "bool", TYPE_INT32: "int32", TYPE_FLOAT: "float", TYPE_BYTES: "bytes",
+  TYPE_STRING: "string",
+  TYPE_BOOL: "bool",
+  TYPE_INT32: "int32",
+  TYPE_FLOAT: "float",
+  TYPE_BYTES: "bytes",
 };
 
 function describeField(f: FieldDescriptor, owner: MessageDescriptor): string {
@@ -75,7 +90,11 @@ describe("spec/omi.proto", () => {
     const service = pkg.ModzyModel as unknown as ServiceDefinition;
     assert.deepEqual(
       Object.values(service).map((m) => [m.path, m.requestStream, m.responseStream]),
-      [["/ModzyModel/Status", false, false], ["/ModzyModel/Run", false, false], ["/ModzyModel/Shutdown", false, false]],
+      [
+        ["/ModzyModel/Status", false, false],
+        ["/ModzyModel/Run", false, false],
+        ["/ModzyModel/Shutdown", false, false],
+      ],
     );
   });
 
@@ -88,7 +107,11 @@ describe("spec/omi.proto", () => {
     assert.deepEqual([...messages.keys()].sort(), Object.keys(EXPECTED).sort());
     for (const [name, fields] of Object.entries(EXPECTED)) {
       const m = messages.get(name)!;
-      assert.deepEqual(m.field.map((f) => describeField(f, m)), fields, name);
+      assert.deepEqual(
+        m.field.map((f) => describeField(f, m)),
+        fields,
+        name,
+      );
     }
   });
 

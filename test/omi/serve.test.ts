@@ -48,7 +48,11 @@ describe("omaf serve (OMI)", () => {
       assert.equal(code, 0);
       assert.match(proc.stderr(), /omaf: stopped \(Shutdown call\)/);
 
-      const log = proc.stdout().trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      const log = proc
+        .stdout()
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       const line = log.find((l) => l.msg === "inference");
       assert.ok(line, proc.stdout());
       assert.equal(line.requestId, "req-from-client");
@@ -69,7 +73,10 @@ describe("omaf serve (OMI)", () => {
     try {
       assert.equal(await client.health(), "SERVING", "loaded eagerly by default");
       const res = await client.Run({ inputs: [jsonItem([[1, 2]]), jsonItem([[-1, 2]]), jsonItem([[3, 4]])] });
-      assert.deepEqual(res.outputs.map((o) => o.success), [true, false, true]);
+      assert.deepEqual(
+        res.outputs.map((o) => o.success),
+        [true, false, true],
+      );
       const error = entryJson(res.outputs[1].output, "error") as { code: string; message: string };
       assert.equal(error.code, "OMAF_ERR_PREDICT");
       assert.match(error.message, /predict_on_matrix\(\) in src\/model\.mjs.*negative values are not allowed/);
@@ -109,9 +116,20 @@ describe("omaf serve (OMI)", () => {
     try {
       const status = await client.Status({});
       assert.equal(status.model_info.model_type, "onnx");
-      assert.deepEqual(status.inputs.map((i) => i.filename), ["input"]);
+      assert.deepEqual(
+        status.inputs.map((i) => i.filename),
+        ["input"],
+      );
       assert.match(status.inputs[0].description, /FP32 \[-1,4\]/);
-      const res = await client.Run({ inputs: [jsonItem([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]), jsonItem([[1, 2, 3]])] });
+      const res = await client.Run({
+        inputs: [
+          jsonItem([
+            [5.1, 3.5, 1.4, 0.2],
+            [6.7, 3.0, 5.2, 2.3],
+          ]),
+          jsonItem([[1, 2, 3]]),
+        ],
+      });
       assert.equal(res.outputs[0].success, true);
       const body = entryJson(res.outputs[0].output, "results.json") as { data: { result: unknown[][]; columns: string[] } };
       assert.deepEqual(body.data.columns, ["probabilities", "label"]);

@@ -26,10 +26,14 @@ async function serve(dir: string, flags: SettingFlags = {}): Promise<Served> {
   const manifest = parse(await readFile(join(dir, "odahuflow.model.yaml"), "utf8"));
   const settings = loadSettings({ env: {}, flags: { host: "127.0.0.1", interfaces: ["omi"], omiPort: 0, lazy: true, ...flags } });
   const model = createModel({ dir, manifest, provenance: { artifactDigest: DIGEST } });
-  const dataplane = new DataPlane(model, { manifest, artifactDigest: DIGEST, source: dir }, {
-    requestTimeoutMs: settings.requestTimeoutMs,
-    maxInFlight: settings.maxInFlight,
-  });
+  const dataplane = new DataPlane(
+    model,
+    { manifest, artifactDigest: DIGEST, source: dir },
+    {
+      requestTimeoutMs: settings.requestTimeoutMs,
+      maxInFlight: settings.maxInFlight,
+    },
+  );
   const server = await startServer({ settings, dataplane });
   const client = omiClient(`127.0.0.1:${server.listeners[0].port}`);
   return {
@@ -86,9 +90,15 @@ describe("OMI service (in process)", () => {
       });
       assert.equal(first.description.summary, "sum-check 1.0.0-1");
       assert.match(first.description.technical, /environment: node; mode: matrix; artifact: sha256:0f0f/);
-      assert.deepEqual(first.inputs.map((i) => [i.filename, i.accepted_media_types, i.max_size]), [["input", ["application/json"], "64M"]]);
+      assert.deepEqual(
+        first.inputs.map((i) => [i.filename, i.accepted_media_types, i.max_size]),
+        [["input", ["application/json"], "64M"]],
+      );
       assert.match(first.inputs[0].description, /\[-1,2\]/);
-      assert.deepEqual(first.outputs.map((o) => o.filename), ["results.json", "model_name", "model_version", "artifact_digest"]);
+      assert.deepEqual(
+        first.outputs.map((o) => o.filename),
+        ["results.json", "model_name", "model_version", "artifact_digest"],
+      );
       assert.equal(first.features.batch_size, 1);
       assert.deepEqual(first.timeout, { status: "30s", run: "30s" });
 
@@ -102,7 +112,17 @@ describe("OMI service (in process)", () => {
     });
 
     it("answers a single item with results.json and provenance entries", async () => {
-      const res = await s.client.Run({ inputs: [jsonItem({ columns: ["a", "b"], data: [[1, 2], [3, 4]] })] });
+      const res = await s.client.Run({
+        inputs: [
+          jsonItem({
+            columns: ["a", "b"],
+            data: [
+              [1, 2],
+              [3, 4],
+            ],
+          }),
+        ],
+      });
       assert.equal(res.status_code, 200);
       assert.equal(res.status, "OK");
       assert.equal(res.outputs.length, 1);
@@ -128,7 +148,10 @@ describe("OMI service (in process)", () => {
         ],
       });
       assert.equal(res.status_code, 200, "per-item failures do not fail the call (as in Chassis)");
-      assert.deepEqual(res.outputs.map((o) => o.success), [true, false, false, false, true, false, false, true]);
+      assert.deepEqual(
+        res.outputs.map((o) => o.success),
+        [true, false, false, false, true, false, false, true],
+      );
       const errors = res.outputs.map((o) => (o.success ? undefined : (entryJson(o.output, "error") as { code: string; message: string })));
       assert.equal(errors[1]!.code, "OMAF_ERR_BAD_INPUT");
       assert.match(errors[1]!.message, /item 1 \(input\) is not valid JSON/);
@@ -171,7 +194,10 @@ describe("OMI service (in process)", () => {
     it("loads on the first Run too, times a hanging item out and keeps serving", async () => {
       const res = await s.client.Run({ inputs: [jsonItem({ hang: true }), jsonItem({ text: "hi" }), jsonItem({ throw: "model says no" })] });
       assert.equal(res.status_code, 200);
-      assert.deepEqual(res.outputs.map((o) => o.success), [false, true, false]);
+      assert.deepEqual(
+        res.outputs.map((o) => o.success),
+        [false, true, false],
+      );
       assert.deepEqual(entryJson(res.outputs[0].output, "error"), { code: "OMAF_ERR_TIMEOUT", message: "the prediction took longer than 200 ms" });
       assert.deepEqual(entryJson(res.outputs[1].output, "results.json"), { data: { result: { echo: { text: "hi" } } } });
       assert.equal((entryJson(res.outputs[2].output, "error") as { code: string }).code, "OMAF_ERR_PREDICT");
@@ -242,7 +268,10 @@ describe("OMI service (in process)", () => {
       const run = await s.client.Run({ inputs: [jsonItem({ a: 1 }), jsonItem({ b: 2 })] });
       assert.equal(run.status_code, 500);
       assert.equal(run.message, "Model Failed to Initialize.");
-      assert.deepEqual(run.outputs.map((o) => o.success), [false, false]);
+      assert.deepEqual(
+        run.outputs.map((o) => o.success),
+        [false, false],
+      );
       const err = entryJson(run.outputs[0].output, "error") as { code: string; message: string };
       assert.equal(err.code, "OMAF_ERR_MODEL_NOT_READY");
       assert.match(err.message, /init failed on purpose/);

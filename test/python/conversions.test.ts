@@ -49,11 +49,16 @@ before(async () => {
 });
 after(() => t.done());
 
-const ask = (kind: string, row: unknown[] = [0]) =>
-  t.model.predictMatrix({ data: [row], columns: [kind, ...row.slice(1).map((_, i) => `c${i}`)] });
+const ask = (kind: string, row: unknown[] = [0]) => t.model.predictMatrix({ data: [row], columns: [kind, ...row.slice(1).map((_, i) => `c${i}`)] });
 
 test("numpy float arrays come back as nested lists, NaN and infinities as null", async () => {
-  assert.deepEqual(await ask("ndarray_float"), { prediction: [[1.5, null], [null, null]], columns: ["a", "b"] });
+  assert.deepEqual(await ask("ndarray_float"), {
+    prediction: [
+      [1.5, null],
+      [null, null],
+    ],
+    columns: ["a", "b"],
+  });
 });
 
 test("1-D int arrays, bool arrays, and numpy/tuple column names", async () => {
@@ -62,9 +67,18 @@ test("1-D int arrays, bool arrays, and numpy/tuple column names", async () => {
 });
 
 test("pandas DataFrames come back as rows, Series as a list", async () => {
-  assert.deepEqual(await ask("dataframe"), { prediction: [[1, 0.5], [2, null]], columns: ["a", "b"] });
+  assert.deepEqual(await ask("dataframe"), {
+    prediction: [
+      [1, 0.5],
+      [2, null],
+    ],
+    columns: ["a", "b"],
+  });
   assert.deepEqual(await ask("dataframe_mixed"), {
-    prediction: [[1, "x", "2020-01-02T00:00:00"], [2, null, null]],
+    prediction: [
+      [1, "x", "2020-01-02T00:00:00"],
+      [2, null, null],
+    ],
     columns: ["n", "s", "t"],
   });
   assert.deepEqual(await ask("series"), { prediction: [1, 2.5] });
@@ -89,10 +103,26 @@ test("the model gets a list of row lists; all-integer rows stay ints, mixed rows
 });
 
 test("numbers and strings in the matrix reach the model unchanged", async () => {
-  const out = await t.model.predictMatrix({ data: [[0.1, -2, 1e300], [3, 4.25, -0]] });
-  assert.deepEqual(out.prediction, [[0.1, -2, 1e300], [3, 4.25, -0]]);
-  const text = await t.model.predictMatrix({ data: [["a", "ü"], ["\u2603", ""]] });
-  assert.deepEqual(text.prediction, [["a", "ü"], ["\u2603", ""]]);
+  const out = await t.model.predictMatrix({
+    data: [
+      [0.1, -2, 1e300],
+      [3, 4.25, -0],
+    ],
+  });
+  assert.deepEqual(out.prediction, [
+    [0.1, -2, 1e300],
+    [3, 4.25, -0],
+  ]);
+  const text = await t.model.predictMatrix({
+    data: [
+      ["a", "ü"],
+      ["\u2603", ""],
+    ],
+  });
+  assert.deepEqual(text.prediction, [
+    ["a", "ü"],
+    ["\u2603", ""],
+  ]);
 });
 
 test("a result that cannot be JSON, or is not (prediction, columns), is OMAF_ERR_PREDICT", async () => {
@@ -149,10 +179,7 @@ def get_output_json_serializer():
     return lambda value: str(value)
 `);
   try {
-    await assert.rejects(
-      s.model.load(),
-      (err) => isOmafError(err, "OMAF_ERR_ENTRYPOINT_FUNCTION") && /get_output_json_serializer/.test(err.message),
-    );
+    await assert.rejects(s.model.load(), (err) => isOmafError(err, "OMAF_ERR_ENTRYPOINT_FUNCTION") && /get_output_json_serializer/.test(err.message));
   } finally {
     await s.done();
   }

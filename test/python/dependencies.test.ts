@@ -16,27 +16,34 @@ test("the iris example's environment is satisfied by the test interpreter", asyn
 });
 
 test("a package the interpreter lacks is reported missing, conda and pip alike", async () => {
-  const { dir, manifest, cleanup } = await modelDir("", {
-    "model/env.yml": [
-      "name: test",
-      "channels: [conda-forge]",
-      "dependencies:",
-      "  - python=3.6",
-      "  - conda-forge::numpy=0.0.1",
-      "  - definitely-not-a-package",
-      "  - libgcc-ng",
-      "  - pip:",
-      "    - PyYAML>=5",
-      "    - another_missing_pkg_xyz==1.0",
-      "    - --index-url https://example.invalid/simple",
-      "",
-    ].join("\n"),
-  }, { conda_path: "model/env.yml" });
+  const { dir, manifest, cleanup } = await modelDir(
+    "",
+    {
+      "model/env.yml": [
+        "name: test",
+        "channels: [conda-forge]",
+        "dependencies:",
+        "  - python=3.6",
+        "  - conda-forge::numpy=0.0.1",
+        "  - definitely-not-a-package",
+        "  - libgcc-ng",
+        "  - pip:",
+        "    - PyYAML>=5",
+        "    - another_missing_pkg_xyz==1.0",
+        "    - --index-url https://example.invalid/simple",
+        "",
+      ].join("\n"),
+    },
+    { conda_path: "model/env.yml" },
+  );
   try {
     const report = await checkPythonDependencies({ dir, manifest, python: PYTHON });
     assert.deepEqual(report.required, ["numpy", "definitely-not-a-package", "pyyaml", "another-missing-pkg-xyz"]);
     assert.deepEqual(report.missing, ["definitely-not-a-package", "another-missing-pkg-xyz"]);
-    assert.deepEqual(report.versionMismatches.map((m) => [m.name, m.wanted]), [["numpy", "0.0.1"]]);
+    assert.deepEqual(
+      report.versionMismatches.map((m) => [m.name, m.wanted]),
+      [["numpy", "0.0.1"]],
+    );
     assert.deepEqual(report.skipped, ["python=3.6", "libgcc-ng", "--index-url https://example.invalid/simple"]);
   } finally {
     await cleanup();
@@ -56,9 +63,7 @@ test("no conda_path means nothing is required; a missing file or interpreter is 
       checkPythonDependencies({ dir, manifest: { ...manifest, binaries: { ...manifest.binaries, conda_path: "../outside.yml" } }, python: PYTHON }),
       (err) => isOmafError(err, "OMAF_ERR_CONDA_PATH"),
     );
-    await assert.rejects(checkPythonDependencies({ dir, manifest, python: "/nonexistent/python3" }), (err) =>
-      isOmafError(err, "OMAF_ERR_PYTHON_NOT_FOUND"),
-    );
+    await assert.rejects(checkPythonDependencies({ dir, manifest, python: "/nonexistent/python3" }), (err) => isOmafError(err, "OMAF_ERR_PYTHON_NOT_FOUND"));
   } finally {
     await cleanup();
   }
@@ -95,5 +100,8 @@ test("declaredPackages reads conda specs, pip requirements and the python pin", 
     ],
   );
   assert.deepEqual(d.skipped, ["python>=3.8", "_libgcc_mutex", "-r requirements.txt"]);
-  assert.throws(() => declaredPackages({ dependencies: "numpy" }), (err) => isOmafError(err, "OMAF_ERR_BINARIES_DEPENDENCIES"));
+  assert.throws(
+    () => declaredPackages({ dependencies: "numpy" }),
+    (err) => isOmafError(err, "OMAF_ERR_BINARIES_DEPENDENCIES"),
+  );
 });

@@ -72,7 +72,10 @@ test("a hanging request times out, its worker is replaced, and the other worker 
     await assert.rejects(hung, (err) => isOmafError(err, "OMAF_ERR_TIMEOUT") && /predict_on_matrix\(\) took longer than 2000 ms/.test(err.message));
     // Both workers serve again (the killed one after its restart).
     const answers = await Promise.all([1, 2, 3, 4].map((v) => t.model.predictMatrix({ data: [[v]] })));
-    assert.deepEqual(answers.map((a) => a.prediction), [[[2]], [[4]], [[6]], [[8]]]);
+    assert.deepEqual(
+      answers.map((a) => a.prediction),
+      [[[2]], [[4]], [[6]], [[8]]],
+    );
     assert.ok(t.logger.lines.some((l) => /ran longer than 2000 ms; killing the worker/.test(l)));
   } finally {
     await t.done();
@@ -133,12 +136,18 @@ test("a missing init() or predict_on_matrix() is OMAF_ERR_ENTRYPOINT_FUNCTION na
   const noPredict = await tempModel(`def init():\n    return 'matrix'\n`);
   const badMode = await tempModel(`def init():\n    return 'tensor'\n`);
   try {
-    await assert.rejects(noInit.model.load(), (err) =>
-      isOmafError(err, "OMAF_ERR_ENTRYPOINT_FUNCTION") && /init\(\) is missing in module 'entrypoint'/.test(err.message));
-    await assert.rejects(noPredict.model.load(), (err) =>
-      isOmafError(err, "OMAF_ERR_ENTRYPOINT_FUNCTION") && /predict_on_matrix\(\) is missing in module 'entrypoint'/.test(err.message));
-    await assert.rejects(badMode.model.load(), (err) =>
-      isOmafError(err, "OMAF_ERR_ENTRYPOINT_FUNCTION") && /returned 'tensor'; expected 'matrix' or 'objects'/.test(err.message));
+    await assert.rejects(
+      noInit.model.load(),
+      (err) => isOmafError(err, "OMAF_ERR_ENTRYPOINT_FUNCTION") && /init\(\) is missing in module 'entrypoint'/.test(err.message),
+    );
+    await assert.rejects(
+      noPredict.model.load(),
+      (err) => isOmafError(err, "OMAF_ERR_ENTRYPOINT_FUNCTION") && /predict_on_matrix\(\) is missing in module 'entrypoint'/.test(err.message),
+    );
+    await assert.rejects(
+      badMode.model.load(),
+      (err) => isOmafError(err, "OMAF_ERR_ENTRYPOINT_FUNCTION") && /returned 'tensor'; expected 'matrix' or 'objects'/.test(err.message),
+    );
   } finally {
     await Promise.all([noInit.done(), noPredict.done(), badMode.done()]);
   }
@@ -147,14 +156,16 @@ test("a missing init() or predict_on_matrix() is OMAF_ERR_ENTRYPOINT_FUNCTION na
 test("init() or info() raising is OMAF_ERR_MODEL_INIT; a malformed info() schema is OMAF_ERR_ENTRYPOINT_FUNCTION", async () => {
   const initFails = await tempModel(`def init():\n    raise IOError('no weights file')\n`);
   const infoFails = await tempModel(`def init():\n    return 'matrix'\ndef predict_on_matrix(m, c=None):\n    return m, c\ndef info():\n    return 1 / 0\n`);
-  const badInfo = await tempModel(`def init():\n    return 'matrix'\ndef predict_on_matrix(m, c=None):\n    return m, c\ndef get_info():\n    return [{'type': 'int'}], []\n`);
+  const badInfo = await tempModel(
+    `def init():\n    return 'matrix'\ndef predict_on_matrix(m, c=None):\n    return m, c\ndef get_info():\n    return [{'type': 'int'}], []\n`,
+  );
   try {
-    await assert.rejects(initFails.model.load(), (err) =>
-      isOmafError(err, "OMAF_ERR_MODEL_INIT") && /init\(\) in module 'entrypoint' failed: OSError: no weights file/.test(err.message));
-    await assert.rejects(infoFails.model.load(), (err) =>
-      isOmafError(err, "OMAF_ERR_MODEL_INIT") && /info\(\) .* ZeroDivisionError/.test(err.message));
-    await assert.rejects(badInfo.model.load(), (err) =>
-      isOmafError(err, "OMAF_ERR_ENTRYPOINT_FUNCTION") && /get_info\(\) .* bad schema/.test(err.message));
+    await assert.rejects(
+      initFails.model.load(),
+      (err) => isOmafError(err, "OMAF_ERR_MODEL_INIT") && /init\(\) in module 'entrypoint' failed: OSError: no weights file/.test(err.message),
+    );
+    await assert.rejects(infoFails.model.load(), (err) => isOmafError(err, "OMAF_ERR_MODEL_INIT") && /info\(\) .* ZeroDivisionError/.test(err.message));
+    await assert.rejects(badInfo.model.load(), (err) => isOmafError(err, "OMAF_ERR_ENTRYPOINT_FUNCTION") && /get_info\(\) .* bad schema/.test(err.message));
   } finally {
     await Promise.all([initFails.done(), infoFails.done(), badInfo.done()]);
   }
@@ -195,7 +206,16 @@ test("OMAF_PYTHON, OMAF_PYTHON_WORKERS and OMAF_PYTHON_MATRIX are read; bad valu
   assert.ok(d.workers >= 1);
   assert.equal(d.matrixFormat, "list");
   assert.equal(resolvePythonSettings({ python: "/x/python", workers: 1 }, { OMAF_PYTHON: "/y", OMAF_PYTHON_WORKERS: "4" }).python, "/x/python");
-  assert.throws(() => resolvePythonSettings({}, { OMAF_PYTHON_WORKERS: "lots" }), (err) => isOmafError(err, "OMAF_ERR_SETTINGS"));
-  assert.throws(() => resolvePythonSettings({}, { OMAF_PYTHON_MATRIX: "arrow" }), (err) => isOmafError(err, "OMAF_ERR_SETTINGS"));
-  assert.throws(() => resolvePythonSettings({ workers: 0 }, {}), (err) => isOmafError(err, "OMAF_ERR_SETTINGS"));
+  assert.throws(
+    () => resolvePythonSettings({}, { OMAF_PYTHON_WORKERS: "lots" }),
+    (err) => isOmafError(err, "OMAF_ERR_SETTINGS"),
+  );
+  assert.throws(
+    () => resolvePythonSettings({}, { OMAF_PYTHON_MATRIX: "arrow" }),
+    (err) => isOmafError(err, "OMAF_ERR_SETTINGS"),
+  );
+  assert.throws(
+    () => resolvePythonSettings({ workers: 0 }, {}),
+    (err) => isOmafError(err, "OMAF_ERR_SETTINGS"),
+  );
 });

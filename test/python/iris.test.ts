@@ -24,7 +24,10 @@ test("metadata comes from the manifest and info()", () => {
     meta.inputSchema?.map((f) => f.name),
     ["sepal_length", "sepal_width", "petal_length", "petal_width"],
   );
-  assert.deepEqual(meta.outputSchema?.map((f) => [f.name, f.type]), [["species", "string"]]);
+  assert.deepEqual(
+    meta.outputSchema?.map((f) => [f.name, f.type]),
+    [["species", "string"]],
+  );
   assert.deepEqual(meta.inputs, [{ name: "input", datatype: "FP64", shape: [-1, 4] }]);
   assert.deepEqual(meta.outputs, [{ name: "prediction", datatype: "BYTES", shape: [-1, 1] }]);
 });
@@ -42,7 +45,10 @@ test("predicts the known iris classes", async () => {
 
 test("columns go to the model as given; this entrypoint matches them by name (as Odahu's mlflow one did)", async () => {
   const reordered = await model.predictMatrix({
-    data: [[2.5, 6.0, 3.3, 6.3], [0.2, 1.4, 3.5, 5.1]],
+    data: [
+      [2.5, 6.0, 3.3, 6.3],
+      [0.2, 1.4, 3.5, 5.1],
+    ],
     columns: ["petal_width", "petal_length", "sepal_width", "sepal_length"],
   });
   assert.deepEqual(reordered.prediction, [["virginica"], ["setosa"]]);
@@ -89,6 +95,9 @@ test("close() stops every worker process", async () => {
   assert.equal(pids.length, 2);
   assert.ok(pids.every((p) => alive(p)));
   await other.close();
-  assert.ok(pids.every((p) => !alive(p)), "worker processes are gone after close()");
+  assert.ok(
+    pids.every((p) => !alive(p)),
+    "worker processes are gone after close()",
+  );
   await assert.rejects(other.predictMatrix({ data: [[5.1, 3.5, 1.4, 0.2]] }), (err) => isOmafError(err, "OMAF_ERR_MODEL_NOT_READY"));
 });

@@ -66,7 +66,10 @@ function swaggerProblems(doc: Json): string[] {
   const problems: string[] = [];
   const types = new Set(["object", "array", "string", "number", "integer", "boolean", "file"]);
   const walk = (node: unknown, at: string): void => {
-    if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${at}[${i}]`));
+    if (Array.isArray(node)) {
+      node.forEach((n, i) => walk(n, `${at}[${i}]`));
+      return;
+    }
     if (node === null || typeof node !== "object") return;
     for (const [k, v] of Object.entries(node as Json)) {
       if (k === "$ref" && !(typeof v === "string" && v.replace(/^#\/definitions\//, "") in (doc.definitions ?? {}))) {
@@ -100,7 +103,10 @@ describe("Odahu compatibility: examples/python-sklearn packed as Odahu packed it
   before(async () => {
     tmp = await tempDir("omaf-odahu-compat-");
     const example = await filesOf(IRIS_DIR);
-    assert.ok(example.some(([p]) => p === "odahuflow_model/model.pkl"), "the example's trained model is in place");
+    assert.ok(
+      example.some(([p]) => p === "odahuflow_model/model.pkl"),
+      "the example's trained model is in place",
+    );
 
     // 1. A Deflate zip of the example as it is.
     const zip = join(tmp.dir, "iris-sklearn-1.0.0-1-zip.zip");
@@ -109,10 +115,7 @@ describe("Odahu compatibility: examples/python-sklearn packed as Odahu packed it
 
     // 2. Odahu's Go zips: the same files, every name (folders too) with a leading "/".
     const goZip = join(tmp.dir, "iris-sklearn-1.0.0-1-go.zip");
-    await writeFile(
-      goZip,
-      craftZip([{ name: "/" }, { name: "/odahuflow_model/" }, ...example.map(([name, data]) => ({ name: `/${name}`, data }))]),
-    );
+    await writeFile(goZip, craftZip([{ name: "/" }, { name: "/odahuflow_model/" }, ...example.map(([name, data]) => ({ name: `/${name}`, data }))]));
     digests.goZip = digests.zip;
 
     // 3. Odahu's operator: a gzip tar named .zip, the trainer's manifest name, names with a leading "/" (GNU tar -P).
@@ -189,13 +192,23 @@ describe("Odahu compatibility: examples/python-sklearn packed as Odahu packed it
   });
 
   it("integer rows, and one request of many rows, are predicted like Odahu did", async () => {
-    const ints = await http(`${base}/api/model/invoke`, { body: { data: [[5, 3, 1, 0], [6, 3, 6, 2]] } });
+    const ints = await http(`${base}/api/model/invoke`, {
+      body: {
+        data: [
+          [5, 3, 1, 0],
+          [6, 3, 6, 2],
+        ],
+      },
+    });
     assert.equal(ints.status, 200, ints.text);
     assert.deepEqual(ints.json, { prediction: [["setosa"], ["virginica"]], columns: ["species"] });
     const many = Array.from({ length: 300 }, (_, i) => ROWS[i % 3]);
     const big = await http(`${base}/api/model/invoke`, { body: { data: many } });
     assert.equal(big.status, 200, big.text);
-    assert.deepEqual((big.json as Json).prediction, Array.from({ length: 300 }, (_, i) => SPECIES[i % 3]));
+    assert.deepEqual(
+      (big.json as Json).prediction,
+      Array.from({ length: 300 }, (_, i) => SPECIES[i % 3]),
+    );
   });
 
   it("errors are {message} (4xx for requests that cannot fit, 500 when the model raises); serving goes on", async () => {

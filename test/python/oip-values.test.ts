@@ -70,7 +70,7 @@ describe("python models over OIP v2: tensors as rows", () => {
     ]);
   });
 
-  it("JSON FP64 with \"NaN\" / \"Infinity\" text and FP32 values: floats too", async () => {
+  it('JSON FP64 with "NaN" / "Infinity" text and FP32 values: floats too', async () => {
     const res = await fetch(infer, {
       method: "POST",
       headers: { "content-type": "application/json" },

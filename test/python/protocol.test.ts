@@ -1,14 +1,7 @@
 // The framed pipe protocol on the Node side: frames split anywhere, binary matrices, binary results.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  decodeBinaryResult,
-  FrameReader,
-  FrameType,
-  jsonFrame,
-  matrixFrame,
-  setFrameId,
-} from "../../src/runtime/python/protocol.js";
+import { decodeBinaryResult, FrameReader, FrameType, jsonFrame, matrixFrame, setFrameId } from "../../src/runtime/python/protocol.js";
 
 test("FrameReader reassembles frames however the bytes are split", () => {
   const a = jsonFrame(FrameType.ResultJson, { x: 1 });
@@ -44,7 +37,14 @@ function readBinaryMatrix(frame: Buffer) {
 }
 
 test("numeric matrices travel as float64 with an 8-aligned value block; others as JSON", () => {
-  const f = matrixFrame([[1, 2.5], [-3, 1e-300]], ["a", "b"], true);
+  const f = matrixFrame(
+    [
+      [1, 2.5],
+      [-3, 1e-300],
+    ],
+    ["a", "b"],
+    true,
+  );
   assert.equal(f[4], FrameType.MatrixBinary);
   assert.equal(f.readUInt32LE(0), f.length - 5);
   const { header, values, at } = readBinaryMatrix(f);
@@ -74,7 +74,14 @@ test("binary results decode to nested arrays, also from an unaligned buffer", ()
   const unaligned = Buffer.alloc(body.length + 3).subarray(3);
   body.copy(unaligned);
   for (const b of [body, unaligned]) {
-    assert.deepEqual(decodeBinaryResult(b), { prediction: [[1, null, null], [-0.5, 2, 3]], columns: ["x"], t: 12.5 });
+    assert.deepEqual(decodeBinaryResult(b), {
+      prediction: [
+        [1, null, null],
+        [-0.5, 2, 3],
+      ],
+      columns: ["x"],
+      t: 12.5,
+    });
   }
   const boolHeader = Buffer.from(JSON.stringify({ shape: [2], kind: "b", columns: null, t: 0 }));
   const bat = (4 + boolHeader.length + 7) & ~7;

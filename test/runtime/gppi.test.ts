@@ -1,13 +1,7 @@
 // GPPI conventions as pure functions: info() schemas, tensor views, predict_on_matrix answers, matrix checks.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  checkMatrix,
-  GppiShapeError,
-  matrixTensorSpecs,
-  normaliseMatrixResult,
-  parseInfoSchemas,
-} from "../../src/runtime/gppi.js";
+import { checkMatrix, GppiShapeError, matrixTensorSpecs, normaliseMatrixResult, parseInfoSchemas } from "../../src/runtime/gppi.js";
 
 test("info schemas as a pair or as {input, output}", () => {
   const field = { name: "x", type: "float64", required: true, example: 1.5 };
@@ -25,9 +19,7 @@ test("tensor views of matrix schemas", () => {
     inputs: [{ name: "input", datatype: "FP64", shape: [-1, 3] }],
     outputs: [{ name: "prediction", datatype: "FP64", shape: [-1, 1] }],
   });
-  assert.deepEqual(matrixTensorSpecs([num("a", "string"), num("b", "str")], undefined).inputs, [
-    { name: "input", datatype: "BYTES", shape: [-1, 2] },
-  ]);
+  assert.deepEqual(matrixTensorSpecs([num("a", "string"), num("b", "str")], undefined).inputs, [{ name: "input", datatype: "BYTES", shape: [-1, 2] }]);
   assert.deepEqual(matrixTensorSpecs([num("a"), num("b", "string")], []), { inputs: [], outputs: [] });
   assert.deepEqual(matrixTensorSpecs([num("a", "mystery")], undefined).inputs, []);
 });
@@ -44,7 +36,16 @@ test("predict_on_matrix answers", () => {
 });
 
 test("matrix checks", () => {
-  assert.deepEqual(checkMatrix([[1, 2], [3, 4]], ["a", "b"]), { width: 2 });
+  assert.deepEqual(
+    checkMatrix(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      ["a", "b"],
+    ),
+    { width: 2 },
+  );
   assert.deepEqual(checkMatrix([[]], undefined), { width: 0 });
   assert.throws(() => checkMatrix([], undefined), /no rows/);
   assert.throws(() => checkMatrix([[1], [1, 2]], undefined), /row 1 .* 2 values, row 0 has 1/);

@@ -23,12 +23,7 @@ export async function example(name: string): Promise<{ dir: string; manifest: Om
 }
 
 /** A manifest for a test model. */
-export function manifestFor(
-  type: OmafManifest["binaries"]["type"],
-  entrypoint: string,
-  workDir = "src",
-  name = "test-model",
-): OmafManifest {
+export function manifestFor(type: OmafManifest["binaries"]["type"], entrypoint: string, workDir = "src", name = "test-model"): OmafManifest {
   return {
     binaries: { type, dependencies: "none" },
     model: { name, version: "1.0.0-1", workDir, entrypoint },

@@ -42,7 +42,10 @@ test("control: the same probe does see onnxruntime once an onnx model is loaded"
   const report = await probeChild(["--import", "tsx"], srcRuntime, "iris-onnx");
   assert.equal(report.environment, "onnx");
   assert.equal((report.out as { prediction: unknown[][] }).prediction[0][1], 0);
-  assert.ok(report.cjs.some((p) => p.includes("onnxruntime-node")), `require cache: ${report.cjs.join(", ")}`);
+  assert.ok(
+    report.cjs.some((p) => p.includes("onnxruntime-node")),
+    `require cache: ${report.cjs.join(", ")}`,
+  );
   if (report.mapped !== null) assert.ok(report.mapped > 0);
 });
 

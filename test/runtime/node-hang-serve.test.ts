@@ -39,11 +39,7 @@ const probe = (url: string) => fetch(url, { signal: AbortSignal.timeout(1000) })
 
 test("a node model spinning forever leaves health, queued requests and SIGTERM working", async () => {
   const serve = await startServe(artifact, {
-    args: [
-      "--interfaces", "oip-rest,oip-grpc,odahu",
-      "--request-timeout-ms", String(REQUEST_TIMEOUT_MS),
-      "--drain-timeout-ms", String(DRAIN_TIMEOUT_MS),
-    ],
+    args: ["--interfaces", "oip-rest,oip-grpc,odahu", "--request-timeout-ms", String(REQUEST_TIMEOUT_MS), "--drain-timeout-ms", String(DRAIN_TIMEOUT_MS)],
     env: { OMAF_NODE_WORKERS: "1" },
   });
   const base = serve.url("Odahu");

@@ -28,14 +28,31 @@ describe("node examples", () => {
     assert.equal(meta.environment, "node");
     assert.equal(meta.mode, "matrix");
     assert.equal(meta.artifactDigest, "sha256:" + "ab".repeat(32));
-    assert.deepEqual(meta.inputSchema?.map((f) => f.name), ["a", "b", "c"]);
-    assert.deepEqual(meta.outputSchema?.map((f) => f.name), ["sum", "score"]);
+    assert.deepEqual(
+      meta.inputSchema?.map((f) => f.name),
+      ["a", "b", "c"],
+    );
+    assert.deepEqual(
+      meta.outputSchema?.map((f) => f.name),
+      ["sum", "score"],
+    );
     assert.deepEqual(meta.inputs, [{ name: "input", datatype: "FP64", shape: [-1, 3] }]);
     assert.deepEqual(meta.outputs, [{ name: "prediction", datatype: "FP64", shape: [-1, 2] }]);
 
     // weights 0.5, -1, 2 and bias 1 (examples/node-matrix/src/weights.json)
-    const out = await model.predictMatrix({ data: [[1, 2, 3], [0, 0, 0]] });
-    assert.deepEqual(out, { prediction: [[6, 5.5], [0, 1]], columns: ["sum", "score"] });
+    const out = await model.predictMatrix({
+      data: [
+        [1, 2, 3],
+        [0, 0, 0],
+      ],
+    });
+    assert.deepEqual(out, {
+      prediction: [
+        [6, 5.5],
+        [0, 1],
+      ],
+      columns: ["sum", "score"],
+    });
     // Named columns in another order are put back in the model's order by the model itself.
     const reordered = await model.predictMatrix({ data: [[3, 1, 2]], columns: ["c", "a", "b"] });
     assert.deepEqual(reordered.prediction, [[6, 5.5]]);
@@ -50,7 +67,10 @@ describe("node examples", () => {
     assert.equal(meta.mode, "objects");
     assert.equal(meta.name, "sentiment-objects");
     assert.deepEqual(meta.inputs, []);
-    assert.deepEqual(meta.inputSchema?.map((f) => f.name), ["text"]);
+    assert.deepEqual(
+      meta.inputSchema?.map((f) => f.name),
+      ["text"],
+    );
     assert.equal((meta.objectInputType as { type: string }).type, "object");
     assert.ok(meta.objectOutputType);
     const out = await model.predictObjects([{ text: "Great product, fast delivery" }, { text: "slow and broken" }, { text: "ok" }]);

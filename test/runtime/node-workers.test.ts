@@ -77,8 +77,14 @@ describe("node worker threads", () => {
       assert.deepEqual((await model.predictMatrix(double(4))).prediction, [[8]]);
       const [replacement] = model.workerIds();
       assert.notEqual(replacement, before);
-      assert.ok(logger.lines.some((l) => /\[node worker 0\] predict_on_matrix\(\) ran longer than 1000 ms; killing the worker \(thread \d+\)/.test(l)), logger.lines.join("\n"));
-      assert.ok(logger.lines.some((l) => l === `node worker 0 (thread ${before}) was terminated; starting a new worker`), logger.lines.join("\n"));
+      assert.ok(
+        logger.lines.some((l) => /\[node worker 0\] predict_on_matrix\(\) ran longer than 1000 ms; killing the worker \(thread \d+\)/.test(l)),
+        logger.lines.join("\n"),
+      );
+      assert.ok(
+        logger.lines.some((l) => l === `node worker 0 (thread ${before}) was terminated; starting a new worker`),
+        logger.lines.join("\n"),
+      );
 
       // Nothing spins any more: the process is idle (a live spinning thread would use about a core).
       const cpu0 = process.cpuUsage();
@@ -198,8 +204,16 @@ export const predict_on_matrix = (rows) => [rows.map((r) => [r.map((v) => typeof
     });
     const model = createModel({ dir, manifest: manifestFor("node", "m.mjs") });
     await model.load();
-    const numeric = await model.predictMatrix({ data: [[1, -0.5, 2 ** 53 + 2], [Number.NaN, 0, 3]] });
-    assert.deepEqual(numeric.prediction, [["number,number,number", 1, -0.5, 2 ** 53 + 2], ["number,number,number", Number.NaN, 0, 3]]);
+    const numeric = await model.predictMatrix({
+      data: [
+        [1, -0.5, 2 ** 53 + 2],
+        [Number.NaN, 0, 3],
+      ],
+    });
+    assert.deepEqual(numeric.prediction, [
+      ["number,number,number", 1, -0.5, 2 ** 53 + 2],
+      ["number,number,number", Number.NaN, 0, 3],
+    ]);
     const mixed = await model.predictMatrix({ data: [["a", 1, true, null]] });
     assert.deepEqual(mixed.prediction, [["string,number,boolean,object", "a", 1, true, null]]);
     await model.close();
@@ -231,8 +245,17 @@ export const predict_on_matrix = (rows) => [rows.map((r) => [r.map((v) => typeof
     assert.equal(resolveNodeSettings({ workers: 0 }, {}).workers, availableParallelism());
     assert.equal(d.inProcess, false);
     assert.equal(resolveNodeSettings({ workers: 2 }, { OMAF_NODE_WORKERS: "4" }).workers, 2);
-    assert.throws(() => resolveNodeSettings({}, { OMAF_NODE_WORKERS: "-1" }), (err) => isOmafError(err, "OMAF_ERR_SETTINGS"));
-    assert.throws(() => resolveNodeSettings({}, { OMAF_NODE_IN_PROCESS: "maybe" }), (err) => isOmafError(err, "OMAF_ERR_SETTINGS"));
-    assert.throws(() => resolveNodeSettings({ workers: 1.5 }, {}), (err) => isOmafError(err, "OMAF_ERR_SETTINGS"));
+    assert.throws(
+      () => resolveNodeSettings({}, { OMAF_NODE_WORKERS: "-1" }),
+      (err) => isOmafError(err, "OMAF_ERR_SETTINGS"),
+    );
+    assert.throws(
+      () => resolveNodeSettings({}, { OMAF_NODE_IN_PROCESS: "maybe" }),
+      (err) => isOmafError(err, "OMAF_ERR_SETTINGS"),
+    );
+    assert.throws(
+      () => resolveNodeSettings({ workers: 1.5 }, {}),
+      (err) => isOmafError(err, "OMAF_ERR_SETTINGS"),
+    );
   });
 });

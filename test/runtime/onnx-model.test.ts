@@ -5,15 +5,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createModel } from "../../src/runtime/load.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
-import {
-  buildIrisOnnx,
-  encodeOnnxModel,
-  intAttr,
-  IRIS_SAMPLES,
-  ONNX_TYPE,
-  tensorValue,
-  type GraphObject,
-} from "../../scripts/make-iris-onnx.js";
+import { buildIrisOnnx, encodeOnnxModel, intAttr, IRIS_SAMPLES, ONNX_TYPE, tensorValue, type GraphObject } from "../../scripts/make-iris-onnx.js";
 import { example, manifestFor, rejectsWith, served, TempModels, type Served } from "./helpers.js";
 
 const temp = new TempModels();
@@ -81,14 +73,20 @@ describe("iris example", () => {
   test("predictTensors with a named tensor, all outputs and a chosen output", async () => {
     const input = f32("input", [2, 4], [...IRIS_SAMPLES[1].features, ...IRIS_SAMPLES[2].features]);
     const all = await model.predictTensors([input]);
-    assert.deepEqual(all.map((t) => [t.name, t.datatype, t.shape]), [
-      ["probabilities", "FP32", [2, 3]],
-      ["label", "INT64", [2, 1]],
-    ]);
+    assert.deepEqual(
+      all.map((t) => [t.name, t.datatype, t.shape]),
+      [
+        ["probabilities", "FP32", [2, 3]],
+        ["label", "INT64", [2, 1]],
+      ],
+    );
     assert.ok(all[0].data instanceof Float32Array);
     assert.deepEqual(Array.from(all[1].data as BigInt64Array), [1n, 2n]);
     const onlyLabel = await model.predictTensors([input], ["label"]);
-    assert.deepEqual(onlyLabel.map((t) => t.name), ["label"]);
+    assert.deepEqual(
+      onlyLabel.map((t) => t.name),
+      ["label"],
+    );
   });
 
   test("wrong tensor name, shape, datatype, size, missing input or unknown output → OMAF_ERR_BAD_INPUT", async () => {
@@ -114,7 +112,11 @@ describe("iris example", () => {
   });
 
   test("a value that does not fit the input's datatype is refused, not stored as Infinity (FP32 overflow)", async () => {
-    await rejectsWith(model.predictMatrix({ data: [[1e39, 3.5, 1.4, 0.2]] }), "OMAF_ERR_BAD_INPUT", /row 0, column 0: expected a number within FP32 range.*got 1e\+39/);
+    await rejectsWith(
+      model.predictMatrix({ data: [[1e39, 3.5, 1.4, 0.2]] }),
+      "OMAF_ERR_BAD_INPUT",
+      /row 0, column 0: expected a number within FP32 range.*got 1e\+39/,
+    );
     await rejectsWith(
       model.predictTensors([{ name: "input", datatype: "FP32", shape: [1, 4], data: Float32Array.of(1, 2, 3, 4) }], ["nope"]),
       "OMAF_ERR_BAD_INPUT",
@@ -126,7 +128,12 @@ describe("iris example", () => {
     const cases: unknown[] = [
       { data: [] },
       { data: [[5.1, 3.5, 1.4]] },
-      { data: [[5.1, 3.5, 1.4, 0.2], [1, 2, 3]] },
+      {
+        data: [
+          [5.1, 3.5, 1.4, 0.2],
+          [1, 2, 3],
+        ],
+      },
       { data: [[5.1, 3.5, 1.4, "0.2"]] },
       { data: [[5.1, 3.5, 1.4, null]] },
       { data: [5.1, 3.5, 1.4, 0.2] },
@@ -143,9 +150,7 @@ describe("iris example", () => {
   });
 
   test("concurrent predictions on one session give each caller its own answer", async () => {
-    const answers = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => model.predictMatrix({ data: [IRIS_SAMPLES[i % 3].features] })),
-    );
+    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => model.predictMatrix({ data: [IRIS_SAMPLES[i % 3].features] })));
     answers.forEach((a, i) => assert.equal((a.prediction[0] as unknown[])[1], IRIS_SAMPLES[i % 3].label));
   });
 });
@@ -176,12 +181,11 @@ describe("onnx tensor types and shapes", () => {
     const enc = new TextEncoder();
     const [out] = await model.predictTensors([{ name: "s", datatype: "BYTES", shape: [2], data: [enc.encode("héllo"), enc.encode("")] }]);
     assert.equal(out.datatype, "BYTES");
-    assert.deepEqual((out.data as Uint8Array[]).map((b) => new TextDecoder().decode(b)), ["héllo", ""]);
-    await rejectsWith(
-      model.predictTensors([{ name: "s", datatype: "BYTES", shape: [1], data: [Uint8Array.of(0xff, 0xfe)] }]),
-      "OMAF_ERR_BAD_INPUT",
-      /UTF-8/,
+    assert.deepEqual(
+      (out.data as Uint8Array[]).map((b) => new TextDecoder().decode(b)),
+      ["héllo", ""],
     );
+    await rejectsWith(model.predictTensors([{ name: "s", datatype: "BYTES", shape: [1], data: [Uint8Array.of(0xff, 0xfe)] }]), "OMAF_ERR_BAD_INPUT", /UTF-8/);
     await rejectsWith(model.predictMatrix({ data: [["a"]] }), "OMAF_ERR_BAD_INPUT", /2-D/);
   });
 
@@ -195,7 +199,12 @@ describe("onnx tensor types and shapes", () => {
     const [y] = await model.predictTensors([{ name: "x", datatype: "BOOL", shape: [1, 2], data: Uint8Array.of(1, 0) }]);
     assert.equal(y.datatype, "BOOL");
     assert.deepEqual(Array.from(y.data as Uint8Array), [0, 1]);
-    const out = await model.predictMatrix({ data: [[true, false], [0, 1]] });
+    const out = await model.predictMatrix({
+      data: [
+        [true, false],
+        [0, 1],
+      ],
+    });
     assert.deepEqual(out, { prediction: [[[false, true]], [[true, false]]], columns: ["y"] });
     await rejectsWith(model.predictMatrix({ data: [[true, 2]] }), "OMAF_ERR_BAD_INPUT", /row 0, column 1 is a number; input x BOOL \[-1,2\] takes booleans/);
   });
@@ -223,9 +232,23 @@ describe("onnx tensor types and shapes", () => {
       output: [tensorValue("y", ONNX_TYPE.INT64, [2, 3])],
     });
     assert.deepEqual(model.metadata().inputs, [{ name: "x", datatype: "INT64", shape: [2, 3] }]);
-    const out = await model.predictMatrix({ data: [[1, 2, 3], [4, 5, 6]] });
+    const out = await model.predictMatrix({
+      data: [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+    });
     assert.deepEqual(out.prediction, [[[1, 2, 3]], [[4, 5, 6]]]);
-    await rejectsWith(model.predictMatrix({ data: [[1, 2, 3.5], [4, 5, 6]] }), "OMAF_ERR_BAD_INPUT", /integer/);
+    await rejectsWith(
+      model.predictMatrix({
+        data: [
+          [1, 2, 3.5],
+          [4, 5, 6],
+        ],
+      }),
+      "OMAF_ERR_BAD_INPUT",
+      /integer/,
+    );
     await rejectsWith(model.predictMatrix({ data: [[1, 2, 3]] }), "OMAF_ERR_BAD_INPUT", /must have shape \[2,3\], got \[1,3\]/);
     await rejectsWith(
       model.predictTensors([{ name: "x", datatype: "INT64", shape: [1, 3], data: new BigInt64Array(3) }]),
@@ -244,7 +267,16 @@ describe("onnx tensor types and shapes", () => {
     const [total] = await model.predictTensors([f32("x", [2, 2], [1, 2, 3, 4])]);
     assert.deepEqual(total.shape, []);
     assert.deepEqual(Array.from(total.data as Float32Array), [10]);
-    await rejectsWith(model.predictMatrix({ data: [[1, 2], [3, 4]] }), "OMAF_ERR_PREDICT", /one row per input row/);
+    await rejectsWith(
+      model.predictMatrix({
+        data: [
+          [1, 2],
+          [3, 4],
+        ],
+      }),
+      "OMAF_ERR_PREDICT",
+      /one row per input row/,
+    );
   });
 });
 

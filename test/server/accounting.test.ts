@@ -76,7 +76,14 @@ function metadataWith(requestId: string): grpc.Metadata {
 /** A unary call with raw request bytes; answers "OK" or the gRPC status name's number. */
 function rawCall(client: grpc.Client, path: string, bytes: Buffer, requestId: string): Promise<string> {
   return new Promise((resolve) =>
-    client.makeUnaryRequest<Buffer, Buffer>(path, (b) => b, (b) => b, bytes, metadataWith(requestId), (err) => resolve(err ? `grpc-${err.code}` : "OK")),
+    client.makeUnaryRequest<Buffer, Buffer>(
+      path,
+      (b) => b,
+      (b) => b,
+      bytes,
+      metadataWith(requestId),
+      (err) => resolve(err ? `grpc-${err.code}` : "OK"),
+    ),
   );
 }
 
@@ -91,7 +98,13 @@ function senders(server: ServeProcess, omi: OmiClient, oip: OipGrpcClient): Send
       kinds: ["ok", "bad", "model-error", "timeout", "unknown-model", "malformed", "too-large"],
       send: (kind, id) => {
         const rows = ROWS[kind] ?? [[1, 2]];
-        const input = { name: "input", datatype: "FP64", shape: [rows.length, rows[0].length], data: rows.flat(), ...(kind === "too-large" ? { parameters: { pad: BIG } } : {}) };
+        const input = {
+          name: "input",
+          datatype: "FP64",
+          shape: [rows.length, rows[0].length],
+          data: rows.flat(),
+          ...(kind === "too-large" ? { parameters: { pad: BIG } } : {}),
+        };
         return post(`${http}/v2/models/${model(kind)}/infer`, kind === "malformed" ? "{not json" : JSON.stringify({ inputs: [input] }), id);
       },
     },
@@ -183,9 +196,25 @@ describe("one inference-log line and one metric per request, with the code it wa
     }
     // The answers themselves: HTTP statuses and gRPC codes from the error table.
     const httpStatus: Record<Kind, number> = { ok: 200, bad: 400, "model-error": 500, timeout: 504, "unknown-model": 404, malformed: 400, "too-large": 413 };
-    const grpcStatus: Partial<Record<Kind, string>> = { ok: "OK", bad: "grpc-3", "model-error": "grpc-13", timeout: "grpc-4", "unknown-model": "grpc-5", malformed: "grpc-3" };
+    const grpcStatus: Partial<Record<Kind, string>> = {
+      ok: "OK",
+      bad: "grpc-3",
+      "model-error": "grpc-13",
+      timeout: "grpc-4",
+      "unknown-model": "grpc-5",
+      malformed: "grpc-3",
+    };
     for (const [id, { protocol, kind, answer }] of sent) {
-      const want = protocol === "omi" ? (kind === "ok" ? "OK" : kind === "malformed" ? "grpc-3" : "item-failed") : protocol === "oip-grpc" ? grpcStatus[kind] : httpStatus[kind];
+      const want =
+        protocol === "omi"
+          ? kind === "ok"
+            ? "OK"
+            : kind === "malformed"
+              ? "grpc-3"
+              : "item-failed"
+          : protocol === "oip-grpc"
+            ? grpcStatus[kind]
+            : httpStatus[kind];
       assert.equal(answer, want, `${id} answered ${answer}`);
     }
 

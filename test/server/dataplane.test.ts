@@ -99,9 +99,13 @@ describe("DataPlane", () => {
 
   it("records a load failure, answers not-ready, and retries on the next load()", async () => {
     let fail = true;
-    const dp = plane(new FakeModel({ load: async () => {
-      if (fail) throw new Error("weights missing");
-    } }));
+    const dp = plane(
+      new FakeModel({
+        load: async () => {
+          if (fail) throw new Error("weights missing");
+        },
+      }),
+    );
     await rejectsWith(dp.load(), "OMAF_ERR_MODEL_INIT", /weights missing/);
     assert.equal(dp.state, "failed");
     assert.match(dp.loadError!.message, /weights missing/);
@@ -115,7 +119,10 @@ describe("DataPlane", () => {
   it("loads a model on its first request (lazy serving) and answers it; metadata() is not-ready before", async () => {
     const model = new FakeModel();
     const dp = plane(model);
-    assert.throws(() => dp.metadata(), (e: unknown) => isOmafError(e, "OMAF_ERR_MODEL_NOT_READY"));
+    assert.throws(
+      () => dp.metadata(),
+      (e: unknown) => isOmafError(e, "OMAF_ERR_MODEL_NOT_READY"),
+    );
     assert.equal(dp.ready, false, "reading readiness starts nothing");
     assert.equal(model.loads, 0);
     assert.deepEqual(await dp.predictMatrix({ data: [[1, 2]] }, ctx), { prediction: [[2]], columns: ["n"] });
@@ -145,10 +152,15 @@ describe("DataPlane", () => {
 
   it("times out a hanging model and keeps serving", async () => {
     let calls = 0;
-    const dp = plane(new FakeModel({ matrix: (input) => {
-      calls++;
-      return input.data[0][0] === "hang" ? new Promise(() => {}) : Promise.resolve({ prediction: [[1]] });
-    } }), { requestTimeoutMs: 50 });
+    const dp = plane(
+      new FakeModel({
+        matrix: (input) => {
+          calls++;
+          return input.data[0][0] === "hang" ? new Promise(() => {}) : Promise.resolve({ prediction: [[1]] });
+        },
+      }),
+      { requestTimeoutMs: 50 },
+    );
     await dp.load();
     await rejectsWith(dp.predictMatrix({ data: [["hang"]] }, ctx), "OMAF_ERR_TIMEOUT", /50 ms/);
     assert.equal(dp.inFlightCount, 0, "a timed-out request is answered and released");
@@ -157,14 +169,21 @@ describe("DataPlane", () => {
   });
 
   it("maps model exceptions to OMAF_ERR_PREDICT and keeps OmafErrors as they are", async () => {
-    const dp = plane(new FakeModel({ matrix: async (input) => {
-      const v = input.data[0][0];
-      if (v === "throw") throw new TypeError("boom inside the model");
-      if (v === "string") throw "a thrown string";
-      if (v === "sync") return (() => { throw new RangeError("sync boom"); })();
-      if (v === "bad") throw new OmafError("OMAF_ERR_BAD_INPUT", "runtime says wrong dtype");
-      return { prediction: [[v]] };
-    } }));
+    const dp = plane(
+      new FakeModel({
+        matrix: async (input) => {
+          const v = input.data[0][0];
+          if (v === "throw") throw new TypeError("boom inside the model");
+          if (v === "string") throw "a thrown string";
+          if (v === "sync")
+            return (() => {
+              throw new RangeError("sync boom");
+            })();
+          if (v === "bad") throw new OmafError("OMAF_ERR_BAD_INPUT", "runtime says wrong dtype");
+          return { prediction: [[v]] };
+        },
+      }),
+    );
     await dp.load();
     await rejectsWith(dp.predictMatrix({ data: [["throw"]] }, ctx), "OMAF_ERR_PREDICT", /boom inside the model/);
     await rejectsWith(dp.predictMatrix({ data: [["string"]] }, ctx), "OMAF_ERR_PREDICT", /a thrown string/);
@@ -185,13 +204,15 @@ describe("DataPlane", () => {
 
   it("checks matrix requests before calling the model", async () => {
     let called = 0;
-    const dp = plane(new FakeModel({
-      inputs: [{ name: "x", datatype: "FP32", shape: [-1, 2] }],
-      matrix: async () => {
-        called++;
-        return { prediction: [] };
-      },
-    }));
+    const dp = plane(
+      new FakeModel({
+        inputs: [{ name: "x", datatype: "FP32", shape: [-1, 2] }],
+        matrix: async () => {
+          called++;
+          return { prediction: [] };
+        },
+      }),
+    );
     await dp.load();
     await rejectsWith(dp.predictMatrix({ data: [[1, 2, 3]] }, ctx), "OMAF_ERR_BAD_INPUT", /rows of 2 values.*got 3/);
     await rejectsWith(dp.predictMatrix({ data: [[1, 2], [3]] }, ctx), "OMAF_ERR_BAD_INPUT", /row 1 has 1/);
@@ -219,10 +240,15 @@ describe("DataPlane", () => {
   });
 
   it("runs a batch item by item: one failure does not fail the others", async () => {
-    const dp = plane(new FakeModel({ mode: "objects", objects: async (x) => {
-      if ((x as { fail?: boolean }).fail) throw new Error("item failed");
-      return x;
-    } }));
+    const dp = plane(
+      new FakeModel({
+        mode: "objects",
+        objects: async (x) => {
+          if ((x as { fail?: boolean }).fail) throw new Error("item failed");
+          return x;
+        },
+      }),
+    );
     await dp.load();
     const results = await dp.predictJsonBatch(
       [
@@ -233,12 +259,10 @@ describe("DataPlane", () => {
       ],
       ctx,
     );
-    assert.deepEqual(results.map((r) => (r.ok ? r.value : r.error.code)), [
-      { result: { a: 1 } },
-      "OMAF_ERR_BAD_INPUT",
-      "OMAF_ERR_PREDICT",
-      { result: { b: 2 } },
-    ]);
+    assert.deepEqual(
+      results.map((r) => (r.ok ? r.value : r.error.code)),
+      [{ result: { a: 1 } }, "OMAF_ERR_BAD_INPUT", "OMAF_ERR_PREDICT", { result: { b: 2 } }],
+    );
   });
 
   it("refuses new requests while draining, lets admitted ones finish, and closes the model", async () => {
@@ -290,14 +314,23 @@ describe("DataPlane", () => {
   it("writes one inference log line per prediction, payloads only when asked", async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const read = async (file: string) => (await readFile(file, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      const read = async (file: string) =>
+        (await readFile(file, "utf8"))
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
       for (const logPayloads of [false, true]) {
         const file = join(dir, `log-${logPayloads}.jsonl`);
         const log = createInferenceLog({ file });
-        const dp = plane(new FakeModel({ matrix: async (input) => {
-          if (input.data[0][0] === -1) throw new Error("negative");
-          return { prediction: [[1]] };
-        } }), { logger: log.logger, logPayloads });
+        const dp = plane(
+          new FakeModel({
+            matrix: async (input) => {
+              if (input.data[0][0] === -1) throw new Error("negative");
+              return { prediction: [[1]] };
+            },
+          }),
+          { logger: log.logger, logPayloads },
+        );
         await dp.load();
         await dp.predictMatrix({ data: [[5]] }, { requestId: "req-ok", protocol: "omi" });
         await dp.predictMatrix({ data: [[-1]] }, { requestId: "req-bad", protocol: "omi" }).catch(() => {});
@@ -338,15 +371,21 @@ describe("tensor requests to matrix models", () => {
   const rowsOf = (values: number[]) => ({ name: "input", datatype: "FP64" as const, shape: [1, values.length], data: Float64Array.from(values) });
 
   it("a model that answers another datatype than it declared is OMAF_ERR_PREDICT naming both, not a re-typed answer", async () => {
-    const dp = plane(new FakeModel({
-      outputs: [{ name: "prediction", datatype: "FP64", shape: [-1, 1] }],
-      matrix: async (input) => ({ prediction: input.data.map((r) => [r[0] === 1 ? "one" : r[0]]) }),
-    }));
+    const dp = plane(
+      new FakeModel({
+        outputs: [{ name: "prediction", datatype: "FP64", shape: [-1, 1] }],
+        matrix: async (input) => ({ prediction: input.data.map((r) => [r[0] === 1 ? "one" : r[0]]) }),
+      }),
+    );
     await dp.load();
     const [ok] = await dp.infer(ctx, (i) => inferTensors(i, [rowsOf([2, 0])], undefined));
     assert.equal(ok.datatype, "FP64");
     assert.deepEqual(Array.from(ok.data as Float64Array), [2]);
-    await rejectsWith(dp.infer(ctx, (i) => inferTensors(i, [rowsOf([1, 0])], undefined)), "OMAF_ERR_PREDICT", /declared output prediction FP64 \[-1,1\].*"one"/);
+    await rejectsWith(
+      dp.infer(ctx, (i) => inferTensors(i, [rowsOf([1, 0])], undefined)),
+      "OMAF_ERR_PREDICT",
+      /declared output prediction FP64 \[-1,1\].*"one"/,
+    );
   });
 
   it("null in a declared float output is NaN (how GPPI bridges answer NaN)", async () => {
@@ -364,7 +403,10 @@ describe("JSON request forms", () => {
     assert.deepEqual(parseMatrixBody([[1, 2]]), { data: [[1, 2]] });
     assert.throws(() => parseMatrixBody({ columns: [1], data: [[1]] }), /"columns" must be an array of strings/);
     assert.throws(() => parseMatrixBody({ data: "x" }), /"data" must be a 2-D array/);
-    assert.throws(() => parseMatrixBody(null), (e: unknown) => isOmafError(e, "OMAF_ERR_BAD_INPUT"));
+    assert.throws(
+      () => parseMatrixBody(null),
+      (e: unknown) => isOmafError(e, "OMAF_ERR_BAD_INPUT"),
+    );
   });
 
   it("accepts any JSON object or array for objects models", () => {

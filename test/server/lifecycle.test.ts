@@ -93,7 +93,10 @@ describe("omaf serve lifecycle", () => {
       await client.Run({ inputs: [jsonItem({ text: "logged" })] });
       await client.Shutdown({});
       assert.equal((await proc.exited).code, 0);
-      const lines = (await readFile(file, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = (await readFile(file, "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       const inference = lines.find((l) => l.msg === "inference")!;
       assert.deepEqual(inference.input, { text: "logged" });
       assert.deepEqual(inference.output, { echo: { text: "logged" } });
@@ -135,7 +138,20 @@ describe("omaf serve lifecycle", () => {
   it("lists every setting in --help", () => {
     const r = omaf(["serve", "--help"], { env: cleanEnv() });
     assert.equal(r.code, 0);
-    for (const flag of ["--omi-port", "--host", "--max-message-bytes", "--request-timeout-ms", "--max-in-flight", "--drain-timeout-ms", "--lazy", "--no-inference-log", "--inference-log-file", "--log-payloads", "--cache-dir", "--interfaces"]) {
+    for (const flag of [
+      "--omi-port",
+      "--host",
+      "--max-message-bytes",
+      "--request-timeout-ms",
+      "--max-in-flight",
+      "--drain-timeout-ms",
+      "--lazy",
+      "--no-inference-log",
+      "--inference-log-file",
+      "--log-payloads",
+      "--cache-dir",
+      "--interfaces",
+    ]) {
       assert.ok(r.stdout.includes(flag), `${flag} missing from --help`);
     }
     assert.match(r.stdout.replace(/\s+/g, " "), /OMAF_OMI_PORT, PSC_MODEL_PORT; default: 45000/);

@@ -57,7 +57,10 @@ describe("settings", () => {
       assert.ok(d.env[0].startsWith("OMAF_"), d.key);
       assert.ok(d.description.length > 10, d.key);
       // The flag's camelCase form is the key, so commander's option names line up with the settings.
-      assert.equal(d.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()), d.key);
+      assert.equal(
+        d.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()),
+        d.key,
+      );
     }
   });
 
@@ -104,7 +107,14 @@ describe("settings", () => {
     assert.equal(loadSettings({ env: { HTTP_PORT: "9000" } }).httpPort, 9000);
     assert.equal(loadSettings({ env: { HTTP_PORT: "9000", OMAF_HTTP_PORT: "9001" } }).httpPort, 9001);
     const http = loadSettings({
-      env: { OMAF_OIP_GRPC_PORT: "9002", OMAF_ODAHU_PORT: "9003", OMAF_MAX_BODY_BYTES: "1KiB", OMAF_METRICS: "off", ODAHU_MODEL_NAME: "legacy", ODAHU_MODEL_VERSION: "2.0" },
+      env: {
+        OMAF_OIP_GRPC_PORT: "9002",
+        OMAF_ODAHU_PORT: "9003",
+        OMAF_MAX_BODY_BYTES: "1KiB",
+        OMAF_METRICS: "off",
+        ODAHU_MODEL_NAME: "legacy",
+        ODAHU_MODEL_VERSION: "2.0",
+      },
     });
     assert.deepEqual(
       [http.oipGrpcPort, http.odahuPort, http.maxBodyBytes, http.metrics, http.odahuModelName, http.odahuModelVersion],
@@ -131,7 +141,19 @@ describe("settings", () => {
   it("spec/omi.md documents every setting's flag and environment variables; spec/http.md the HTTP ones", async () => {
     const read = (file: string) => readFile(fileURLToPath(new URL(`../../spec/${file}`, import.meta.url)), "utf8");
     const [omi, http] = await Promise.all([read("omi.md"), read("http.md")]);
-    const httpKeys = new Set(["interfaces", "host", "httpPort", "odahuPort", "maxBodyBytes", "metrics", "odahuModelName", "odahuModelVersion", "requestTimeoutMs", "maxInFlight", "drainTimeoutMs"]);
+    const httpKeys = new Set([
+      "interfaces",
+      "host",
+      "httpPort",
+      "odahuPort",
+      "maxBodyBytes",
+      "metrics",
+      "odahuModelName",
+      "odahuModelVersion",
+      "requestTimeoutMs",
+      "maxInFlight",
+      "drainTimeoutMs",
+    ]);
     for (const d of SETTINGS) {
       for (const [file, doc] of [["omi.md", omi], ...(httpKeys.has(d.key) ? [["http.md", http]] : [])]) {
         assert.ok(doc.includes(`\`--${d.flag}\``), `--${d.flag} missing from spec/${file}`);

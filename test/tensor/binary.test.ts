@@ -1,13 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  binaryOutputsOf,
-  encodeInferResponse,
-  parseInferBody,
-  parseInferResponseBody,
-  tensorFromRaw,
-  tensorToRaw,
-} from "../../src/tensor/binary.js";
+import { binaryOutputsOf, encodeInferResponse, parseInferBody, parseInferResponseBody, tensorFromRaw, tensorToRaw } from "../../src/tensor/binary.js";
 import { bytesPerElement } from "../../src/tensor/datatype.js";
 import { DATATYPES, type Tensor } from "../../src/tensor/tensor.js";
 import { assertOmafError, assertSameTensor, sample } from "./samples.js";
@@ -73,12 +66,20 @@ describe("raw tensor bytes", () => {
   });
 
   it("refuses sizes that do not match the shape", () => {
-    assertOmafError(() => tensorFromRaw("x", "FP32", [2, 2], new Uint8Array(15)), "OMAF_ERR_BAD_INPUT", /tensor 'x': shape \[2,2\] of FP32 needs 16 bytes, got 15/);
+    assertOmafError(
+      () => tensorFromRaw("x", "FP32", [2, 2], new Uint8Array(15)),
+      "OMAF_ERR_BAD_INPUT",
+      /tensor 'x': shape \[2,2\] of FP32 needs 16 bytes, got 15/,
+    );
     assertOmafError(() => tensorFromRaw("x", "INT64", [1], new Uint8Array(16)), "OMAF_ERR_BAD_INPUT", /needs 8 bytes, got 16/);
     assertOmafError(() => tensorFromRaw("b", "BOOL", [3], Uint8Array.of(1, 2, 0)), "OMAF_ERR_BAD_INPUT", /element 1: byte 2 is neither 0 nor 1/);
     const two = Buffer.from("0100000061" + "0100000062", "hex");
     assertOmafError(() => tensorFromRaw("s", "BYTES", [3], two), "OMAF_ERR_BAD_INPUT", /3 elements need at least 12 bytes, got 10/);
-    assertOmafError(() => tensorFromRaw("s", "BYTES", [2], Buffer.from("0100000061" + "ffff0000", "hex")), "OMAF_ERR_BAD_INPUT", /element 1: length 65535 runs past/);
+    assertOmafError(
+      () => tensorFromRaw("s", "BYTES", [2], Buffer.from("0100000061" + "ffff0000", "hex")),
+      "OMAF_ERR_BAD_INPUT",
+      /element 1: length 65535 runs past/,
+    );
     assertOmafError(() => tensorFromRaw("s", "BYTES", [1], two), "OMAF_ERR_BAD_INPUT", /5 bytes left after 1 elements/);
     assertOmafError(() => tensorFromRaw("s", "BYTES", [2], two.subarray(0, 9)), "OMAF_ERR_BAD_INPUT", /element 1: length 1 runs past the end/);
     assertOmafError(() => tensorFromRaw("s", "BYTES", [1], Buffer.from("ffffffff00", "hex")), "OMAF_ERR_BAD_INPUT", /length 4294967295 runs past/);
@@ -87,8 +88,16 @@ describe("raw tensor bytes", () => {
 
   it("refuses shapes that claim more elements than any request holds, before allocating for them", () => {
     // Each of these used to reach an allocation JavaScript cannot make ("Invalid array length", a 500).
-    assertOmafError(() => tensorFromRaw("s", "BYTES", [5e9], Buffer.from("0400000061626364", "hex")), "OMAF_ERR_BAD_INPUT", /holds 5000000000 elements; a tensor holds at most/);
-    assertOmafError(() => tensorFromRaw("s", "BYTES", [1e9], Buffer.from("0400000061626364", "hex")), "OMAF_ERR_BAD_INPUT", /1000000000 elements need at least/);
+    assertOmafError(
+      () => tensorFromRaw("s", "BYTES", [5e9], Buffer.from("0400000061626364", "hex")),
+      "OMAF_ERR_BAD_INPUT",
+      /holds 5000000000 elements; a tensor holds at most/,
+    );
+    assertOmafError(
+      () => tensorFromRaw("s", "BYTES", [1e9], Buffer.from("0400000061626364", "hex")),
+      "OMAF_ERR_BAD_INPUT",
+      /1000000000 elements need at least/,
+    );
     assertOmafError(() => tensorFromRaw("x", "FP32", [2e9, 4], new Uint8Array(16)), "OMAF_ERR_BAD_INPUT", /a tensor holds at most/);
     const header = JSON.stringify({ inputs: [{ name: "x", shape: [2e9, 4], datatype: "FP32", data: [[1, 2, 3, 4]] }] });
     assertOmafError(() => parseInferBody(Buffer.from(header)), "OMAF_ERR_BAD_INPUT", /a tensor holds at most/);
@@ -100,7 +109,9 @@ describe("raw tensor bytes", () => {
       assertOmafError(() => parseInferBody(Buffer.from(body)), "OMAF_ERR_BAD_INPUT", /nests arrays and objects more than 100 levels deep/);
     }
     const nested = (n: number) => "[".repeat(n) + "1" + "]".repeat(n);
-    assert.doesNotThrow(() => parseInferBody(Buffer.from(`{"inputs":[{"name":"x","shape":[${Array(97).fill(1).join(",")}],"datatype":"FP32","data":${nested(97)}}]}`)));
+    assert.doesNotThrow(() =>
+      parseInferBody(Buffer.from(`{"inputs":[{"name":"x","shape":[${Array(97).fill(1).join(",")}],"datatype":"FP32","data":${nested(97)}}]}`)),
+    );
   });
 });
 
@@ -108,7 +119,9 @@ describe("raw tensor bytes", () => {
 function pythonJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(pythonJson).join(", ")}]`;
   if (value !== null && typeof value === "object") {
-    return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${pythonJson(v)}`).join(", ")}}`;
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${pythonJson(v)}`)
+      .join(", ")}}`;
   }
   return JSON.stringify(value);
 }
@@ -135,7 +148,10 @@ describe("OIP REST binary request bodies", () => {
 
     const { header: h, inputs } = parseInferBody(body, headerLength);
     assert.equal(h.id, "7");
-    assert.deepEqual(h.outputs?.map((o) => o.name), ["OUTPUT0", "OUTPUT1"]);
+    assert.deepEqual(
+      h.outputs?.map((o) => o.name),
+      ["OUTPUT0", "OUTPUT1"],
+    );
     assert.deepEqual(binaryOutputsOf(h), new Set(["OUTPUT0", "OUTPUT1"]));
     assert.equal(inputs.length, 2);
     assert.deepEqual(inputs[0], { name: "INPUT0", datatype: "INT32", shape: [1, 16], data: Int32Array.from({ length: 16 }, (_, i) => i) });
@@ -147,7 +163,15 @@ describe("OIP REST binary request bodies", () => {
     const header = pythonJson({
       inputs: [
         { name: "TEXT", shape: [3], datatype: "BYTES", parameters: { binary_data_size: 4 + 0 + 4 + 3 + 4 + 4 } },
-        { name: "DENSE", shape: [2, 2], datatype: "FP32", data: [[1.5, 2], [3, 4]] },
+        {
+          name: "DENSE",
+          shape: [2, 2],
+          datatype: "FP32",
+          data: [
+            [1.5, 2],
+            [3, 4],
+          ],
+        },
         { name: "MASK", shape: [3], datatype: "BOOL", parameters: { binary_data_size: 3, content_type: "np" } },
         { name: "HALF", shape: [2], datatype: "FP16", parameters: { binary_data_size: 4 } },
         { name: "WIDE", shape: [1], datatype: "FP64", parameters: { binary_data_size: 8 } },
@@ -163,8 +187,14 @@ describe("OIP REST binary request bodies", () => {
     ];
     const body = Buffer.concat([Buffer.from(header), Buffer.from(bytes)]);
     const { inputs } = parseInferBody(body, Buffer.byteLength(header));
-    assert.deepEqual(inputs.map((t) => t.name), ["TEXT", "DENSE", "MASK", "HALF", "WIDE"]);
-    assert.deepEqual((inputs[0].data as Uint8Array[]).map((b) => Buffer.from(b).toString()), ["", "aé", "🎉"]);
+    assert.deepEqual(
+      inputs.map((t) => t.name),
+      ["TEXT", "DENSE", "MASK", "HALF", "WIDE"],
+    );
+    assert.deepEqual(
+      (inputs[0].data as Uint8Array[]).map((b) => Buffer.from(b).toString()),
+      ["", "aé", "🎉"],
+    );
     assert.deepEqual(Array.from(inputs[1].data as Float32Array), [1.5, 2, 3, 4]);
     assert.deepEqual(Array.from(inputs[2].data as Uint8Array), [1, 0, 1]);
     assert.deepEqual(inputs[2].parameters, { content_type: "np" });

@@ -1,14 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  allocData,
-  bytesPerElement,
-  checkShape,
-  checkTensor,
-  DATATYPE_ARRAYS,
-  isDatatype,
-  parseDatatype,
-} from "../../src/tensor/datatype.js";
+import { allocData, bytesPerElement, checkShape, checkTensor, DATATYPE_ARRAYS, isDatatype, parseDatatype } from "../../src/tensor/datatype.js";
 import { DATATYPES } from "../../src/tensor/tensor.js";
 import { ALL_SAMPLES, assertOmafError, sample } from "./samples.js";
 
@@ -16,8 +8,19 @@ describe("datatypes", () => {
   it("knows each element size (BYTES is variable)", () => {
     const sizes = Object.fromEntries(DATATYPES.map((d) => [d, bytesPerElement(d)]));
     assert.deepEqual(sizes, {
-      BOOL: 1, UINT8: 1, UINT16: 2, UINT32: 4, UINT64: 8, INT8: 1, INT16: 2, INT32: 4, INT64: 8,
-      FP16: 2, FP32: 4, FP64: 8, BYTES: undefined,
+      BOOL: 1,
+      UINT8: 1,
+      UINT16: 2,
+      UINT32: 4,
+      UINT64: 8,
+      INT8: 1,
+      INT16: 2,
+      INT32: 4,
+      INT64: 8,
+      FP16: 2,
+      FP32: 4,
+      FP64: 8,
+      BYTES: undefined,
     });
     assert.equal(DATATYPE_ARRAYS.FP16, Uint16Array);
     assert.equal(DATATYPE_ARRAYS.INT64, BigInt64Array);

@@ -48,38 +48,68 @@ const EXPECTED: Record<string, string[]> = {
   ServerMetadataResponse: ["1:string name", "2:string version", "3:repeated string extensions"],
   ModelMetadataRequest: ["1:string name", "2:string version"],
   ModelMetadataResponse: [
-    "1:string name", "2:repeated string versions", "3:string platform",
-    "4:repeated TensorMetadata inputs", "5:repeated TensorMetadata outputs",
+    "1:string name",
+    "2:repeated string versions",
+    "3:string platform",
+    "4:repeated TensorMetadata inputs",
+    "5:repeated TensorMetadata outputs",
   ],
   "ModelMetadataResponse.TensorMetadata": ["1:string name", "2:string datatype", "3:repeated int64 shape"],
   ModelInferRequest: [
-    "1:string model_name", "2:string model_version", "3:string id", "4:map<string,InferParameter> parameters",
-    "5:repeated InferInputTensor inputs", "6:repeated InferRequestedOutputTensor outputs", "7:repeated bytes raw_input_contents",
+    "1:string model_name",
+    "2:string model_version",
+    "3:string id",
+    "4:map<string,InferParameter> parameters",
+    "5:repeated InferInputTensor inputs",
+    "6:repeated InferRequestedOutputTensor outputs",
+    "7:repeated bytes raw_input_contents",
   ],
   "ModelInferRequest.InferInputTensor": [
-    "1:string name", "2:string datatype", "3:repeated int64 shape", "4:map<string,InferParameter> parameters",
+    "1:string name",
+    "2:string datatype",
+    "3:repeated int64 shape",
+    "4:map<string,InferParameter> parameters",
     "5:InferTensorContents contents",
   ],
   "ModelInferRequest.InferRequestedOutputTensor": ["1:string name", "2:map<string,InferParameter> parameters"],
   ModelInferResponse: [
-    "1:string model_name", "2:string model_version", "3:string id", "4:map<string,InferParameter> parameters",
-    "5:repeated InferOutputTensor outputs", "6:repeated bytes raw_output_contents",
+    "1:string model_name",
+    "2:string model_version",
+    "3:string id",
+    "4:map<string,InferParameter> parameters",
+    "5:repeated InferOutputTensor outputs",
+    "6:repeated bytes raw_output_contents",
   ],
   "ModelInferResponse.InferOutputTensor": [
-    "1:string name", "2:string datatype", "3:repeated int64 shape", "4:map<string,InferParameter> parameters",
+    "1:string name",
+    "2:string datatype",
+    "3:repeated int64 shape",
+    "4:map<string,InferParameter> parameters",
     "5:InferTensorContents contents",
   ],
   InferParameter: ["1:bool bool_param", "2:int64 int64_param", "3:string string_param", "4:double double_param", "5:uint64 uint64_param"],
   InferTensorContents: [
-    "1:repeated bool bool_contents", "2:repeated int32 int_contents", "3:repeated int64 int64_contents",
-    "4:repeated uint32 uint_contents", "5:repeated uint64 uint64_contents", "6:repeated float fp32_contents",
-    "7:repeated double fp64_contents", "8:repeated bytes bytes_contents",
+    "1:repeated bool bool_contents",
+    "2:repeated int32 int_contents",
+    "3:repeated int64 int64_contents",
+    "4:repeated uint32 uint_contents",
+    "5:repeated uint64 uint64_contents",
+    "6:repeated float fp32_contents",
+    "7:repeated double fp64_contents",
+    "8:repeated bytes bytes_contents",
   ],
 };
 
 const TYPES: Record<string, string> = {
-  TYPE_STRING: "string", TYPE_BOOL: "bool", TYPE_INT32: "int32", TYPE_INT64: "int64", TYPE_UINT32: "uint32",
-  TYPE_UINT64: "uint64", TYPE_FLOAT: "float", TYPE_DOUBLE: "double", TYPE_BYTES: "bytes",
+  TYPE_STRING: "string",
+  TYPE_BOOL: "bool",
+  TYPE_INT32: "int32",
+  TYPE_INT64: "int64",
+  TYPE_UINT32: "uint32",
+  TYPE_UINT64: "uint64",
+  TYPE_FLOAT: "float",
+  TYPE_DOUBLE: "double",
+  TYPE_BYTES: "bytes",
 };
 
 function describeField(f: FieldDescriptor, owner: MessageDescriptor): string {
@@ -116,9 +146,7 @@ describe("spec/grpc_predict_v2.proto", () => {
     assert.match(text, /^package inference;/m);
     assert.deepEqual(
       Object.values(service()).map((m) => [m.path, m.requestStream, m.responseStream]),
-      ["ServerLive", "ServerReady", "ModelReady", "ServerMetadata", "ModelMetadata", "ModelInfer"].map((n) => [
-        `/${OIP_SERVICE_NAME}/${n}`, false, false,
-      ]),
+      ["ServerLive", "ServerReady", "ModelReady", "ServerMetadata", "ModelMetadata", "ModelInfer"].map((n) => [`/${OIP_SERVICE_NAME}/${n}`, false, false]),
     );
   });
 
@@ -135,9 +163,16 @@ describe("spec/grpc_predict_v2.proto", () => {
     assert.deepEqual([...messages.keys()].sort(), Object.keys(EXPECTED).sort());
     for (const [name, fields] of Object.entries(EXPECTED)) {
       const m = messages.get(name)!;
-      assert.deepEqual(m.field.map((f) => describeField(f, m)), fields, name);
+      assert.deepEqual(
+        m.field.map((f) => describeField(f, m)),
+        fields,
+        name,
+      );
     }
-    assert.deepEqual(messages.get("InferParameter")!.oneofDecl?.map((o) => o.name), ["parameter_choice"]);
+    assert.deepEqual(
+      messages.get("InferParameter")!.oneofDecl?.map((o) => o.name),
+      ["parameter_choice"],
+    );
   });
 
   it("encodes to the expected tag bytes (raw_input_contents is field 7, raw_output_contents field 6)", () => {
@@ -221,7 +256,12 @@ describe("gRPC tensors", () => {
   });
 
   it("refuses inputs that do not fit", () => {
-    const input = (datatype: string, contents: GrpcInferInputTensor["contents"], shape = ["2"]): GrpcInferInputTensor => ({ name: "x", datatype, shape, contents });
+    const input = (datatype: string, contents: GrpcInferInputTensor["contents"], shape = ["2"]): GrpcInferInputTensor => ({
+      name: "x",
+      datatype,
+      shape,
+      contents,
+    });
     const bad: [GrpcInferInputTensor, RegExp, Uint8Array?][] = [
       [input("INT32", { fp32_contents: [1, 2] }), /INT32 values belong in contents\.int_contents, not contents\.fp32_contents/],
       [input("INT32", { int_contents: [1, 2, 3] }), /shape \[2\] holds 2 elements but contents\.int_contents has 3/],
@@ -251,7 +291,13 @@ describe("gRPC tensors", () => {
     const params = { flag: true, n: 5, x: 1.5, s: "str", big: 2n ** 64n - 1n, neg: -(2n ** 62n), obj: { a: 1 }, gone: null };
     const res = wireResponse({ model_name: "m", parameters: parametersToGrpc(params), outputs: [] });
     assert.deepEqual(parametersFromGrpc(res.parameters!), {
-      flag: true, n: 5, x: 1.5, s: "str", big: "18446744073709551615", neg: "-4611686018427387904", obj: '{"a":1}',
+      flag: true,
+      n: 5,
+      x: 1.5,
+      s: "str",
+      big: "18446744073709551615",
+      neg: "-4611686018427387904",
+      obj: '{"a":1}',
     });
     const t: Tensor = { ...sample("BOOL"), parameters: { content_type: "np" } };
     const back = wireResponse({ model_name: "m", outputs: [tensorToGrpc(t, { raw: false }).output] });
@@ -284,15 +330,23 @@ describe("gRPC tensors", () => {
     try {
       const x: Tensor = { name: "x", datatype: "FP32", shape: [1, 3], data: Float32Array.of(1, 2.5, -4) };
       const s = sample("BYTES", "s");
-      const res = await call({ model_name: "m", id: "42", inputs: [x, s].map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })), raw_input_contents: [x, s].map(tensorToRaw) });
+      const res = await call({
+        model_name: "m",
+        id: "42",
+        inputs: [x, s].map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })),
+        raw_input_contents: [x, s].map(tensorToRaw),
+      });
       assert.equal(res.id, "42");
       assert.deepEqual(Array.from(tensorFromGrpc(res.outputs[0], res.raw_output_contents![0]).data as Float32Array), [2, 5, -8]);
       assertSameTensor(tensorFromGrpc(res.outputs[1], res.raw_output_contents![1]), s);
-      await assert.rejects(call({ model_name: "m", inputs: [{ name: "x", datatype: "FP32", shape: [2] }], raw_input_contents: [new Uint8Array(3)] }), (err: grpc.ServiceError) => {
-        assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
-        assert.match(err.details, /needs 8 bytes, got 3/);
-        return true;
-      });
+      await assert.rejects(
+        call({ model_name: "m", inputs: [{ name: "x", datatype: "FP32", shape: [2] }], raw_input_contents: [new Uint8Array(3)] }),
+        (err: grpc.ServiceError) => {
+          assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+          assert.match(err.details, /needs 8 bytes, got 3/);
+          return true;
+        },
+      );
     } finally {
       client.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));

@@ -18,11 +18,14 @@ describe("JSON tensors", () => {
   it("writes JSON-safe values the way Triton and MLServer do", () => {
     assert.deepEqual(tensorToJson(sample("BOOL")).data, [true, false, false, true, true, false]);
     assert.deepEqual(tensorToJson(sample("INT64")).data, [
-      "-9223372036854775808", "9223372036854775807", "9007199254740993", "-9007199254740993", -9007199254740991, 42,
+      "-9223372036854775808",
+      "9223372036854775807",
+      "9007199254740993",
+      "-9007199254740993",
+      -9007199254740991,
+      42,
     ]);
-    assert.deepEqual(tensorToJson(sample("UINT64")).data, [
-      0, "18446744073709551615", "9007199254740993", "9223372036854775808", 9007199254740991, 42,
-    ]);
+    assert.deepEqual(tensorToJson(sample("UINT64")).data, [0, "18446744073709551615", "9007199254740993", "9223372036854775808", 9007199254740991, 42]);
     assert.deepEqual(tensorToJson(sample("FP16")).data, [1, -2, 65504, 2 ** -14, 2 ** -24, "NaN"]);
     assert.deepEqual(tensorToJson(sample("FP64")).data, [Math.PI, -1e308, 5e-324, "NaN", "-Infinity", 0.1]);
     assert.deepEqual(tensorToJson(sample("BYTES")).data, ["", "héllo", "日本語", "🎉", "a\u0000b", "plain"]);
@@ -32,12 +35,23 @@ describe("JSON tensors", () => {
 
   it("reads flat and nested data alike", () => {
     const flat = tensorFromJson({ name: "x", datatype: "INT32", shape: [2, 3], data: [1, 2, 3, 4, 5, 6] });
-    const nested = tensorFromJson({ name: "x", datatype: "INT32", shape: [2, 3], data: [[1, 2, 3], [4, 5, 6]] });
+    const nested = tensorFromJson({
+      name: "x",
+      datatype: "INT32",
+      shape: [2, 3],
+      data: [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+    });
     assertSameTensor(nested, flat);
     const deep = tensorFromJson({ name: "x", datatype: "FP32", shape: [2, 1, 2], data: [[[1, 2]], [[3, 4]]] });
     assert.deepEqual(Array.from(deep.data as Float32Array), [1, 2, 3, 4]);
     const strings = tensorFromJson({ name: "s", datatype: "BYTES", shape: [1, 2], data: [["a", "b"]] });
-    assert.deepEqual((strings.data as Uint8Array[]).map((b) => Buffer.from(b).toString()), ["a", "b"]);
+    assert.deepEqual(
+      (strings.data as Uint8Array[]).map((b) => Buffer.from(b).toString()),
+      ["a", "b"],
+    );
     const empty = tensorFromJson({ name: "e", datatype: "FP32", shape: [0, 3], data: [] });
     assert.equal(empty.data.length, 0);
     const scalar = tensorFromJson({ name: "s", datatype: "FP64", shape: [], data: [2.5] });
@@ -46,12 +60,37 @@ describe("JSON tensors", () => {
   });
 
   it("refuses data that does not match the shape", () => {
-    const bad = (data: unknown, shape: number[] = [2, 3]) => () => tensorFromJson({ name: "x", datatype: "INT32", shape, data });
+    const bad =
+      (data: unknown, shape: number[] = [2, 3]) =>
+      () =>
+        tensorFromJson({ name: "x", datatype: "INT32", shape, data });
     assertOmafError(bad([1, 2, 3, 4, 5]), "OMAF_ERR_BAD_INPUT", /tensor 'x': shape \[2,3\] holds 6 elements but data has 5 values/);
-    assertOmafError(bad([[1, 2, 3], [4, 5]]), "OMAF_ERR_BAD_INPUT", /data\[1\] must be a list of 3 .* got 2 values/);
-    assertOmafError(bad([[1, 2], [3, 4], [5, 6]]), "OMAF_ERR_BAD_INPUT", /data must be a list of 2/);
+    assertOmafError(
+      bad([
+        [1, 2, 3],
+        [4, 5],
+      ]),
+      "OMAF_ERR_BAD_INPUT",
+      /data\[1\] must be a list of 3 .* got 2 values/,
+    );
+    assertOmafError(
+      bad([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]),
+      "OMAF_ERR_BAD_INPUT",
+      /data must be a list of 2/,
+    );
     assertOmafError(bad([[1, 2, 3, 4, 5, 6]]), "OMAF_ERR_BAD_INPUT", /data must be a list of 2/);
-    assertOmafError(bad([[[1], [2], [3]], [[4], [5], [6]]]), "OMAF_ERR_BAD_INPUT", /data\[0\]\[0\] nests deeper/);
+    assertOmafError(
+      bad([
+        [[1], [2], [3]],
+        [[4], [5], [6]],
+      ]),
+      "OMAF_ERR_BAD_INPUT",
+      /data\[0\]\[0\] nests deeper/,
+    );
     assertOmafError(bad([[1, 2, 3], 4]), "OMAF_ERR_BAD_INPUT", /data\[1\] must be a list of 3/);
     assertOmafError(bad([1, [2, 3]], [2]), "OMAF_ERR_BAD_INPUT", /element 1: expected an integer/);
     assertOmafError(bad(undefined), "OMAF_ERR_BAD_INPUT", /data must be a list of values, not missing/);
@@ -100,7 +139,10 @@ describe("JSON tensors", () => {
     const b = tensorFromJson({ name: "b", datatype: "BOOL", shape: [4], data: [true, 0, 1, false] });
     assert.deepEqual(Array.from(b.data as Uint8Array), [1, 0, 1, 0]);
     const s = tensorFromJson({ name: "s", datatype: "BYTES", shape: [3], data: ["", "ü€", "𝄞"] });
-    assert.deepEqual((s.data as Uint8Array[]).map((x) => Array.from(x)), [[], [0xc3, 0xbc, 0xe2, 0x82, 0xac], [0xf0, 0x9d, 0x84, 0x9e]]);
+    assert.deepEqual(
+      (s.data as Uint8Array[]).map((x) => Array.from(x)),
+      [[], [0xc3, 0xbc, 0xe2, 0x82, 0xac], [0xf0, 0x9d, 0x84, 0x9e]],
+    );
   });
 
   it("takes FP16 as numbers (rounded to half) and non-finite floats as strings", () => {
@@ -123,7 +165,11 @@ describe("JSON tensors", () => {
     assertOmafError(() => tensorFromJson({ name: "x", datatype: "FLOAT", shape: [1], data: [1] }), "OMAF_ERR_BAD_INPUT", /tensor 'x': datatype/);
     assertOmafError(() => tensorFromJson({ name: "x", datatype: "FP32", shape: [-1], data: [1] }), "OMAF_ERR_BAD_INPUT", /tensor 'x': shape\[0\]/);
     assertOmafError(() => tensorFromJson({ name: "x", datatype: "FP32", data: [1] }, "input"), "OMAF_ERR_BAD_INPUT", /input 'x': shape must be a list/);
-    assertOmafError(() => tensorFromJson({ name: "x", datatype: "FP32", shape: [1], data: [1], parameters: [] }), "OMAF_ERR_BAD_INPUT", /parameters must be an object/);
+    assertOmafError(
+      () => tensorFromJson({ name: "x", datatype: "FP32", shape: [1], data: [1], parameters: [] }),
+      "OMAF_ERR_BAD_INPUT",
+      /parameters must be an object/,
+    );
   });
 
   it("refuses to encode a malformed tensor", () => {

@@ -5,7 +5,10 @@ import { assertOmafError, assertSameTensor, sample } from "./samples.js";
 
 describe("matrix conversions", () => {
   it("turns rows of numbers into an FP64 [rows, columns] tensor and back", () => {
-    const rows = [[1, 2.5, 3], [4, 5, -6]];
+    const rows = [
+      [1, 2.5, 3],
+      [4, 5, -6],
+    ];
     const t = tensorFromMatrix(rows, "input");
     assert.deepEqual({ ...t, data: Array.from(t.data as Float64Array) }, { name: "input", datatype: "FP64", shape: [2, 3], data: [1, 2.5, 3, 4, 5, -6] });
     assert.ok(t.data instanceof Float64Array);
@@ -13,13 +16,29 @@ describe("matrix conversions", () => {
   });
 
   it("infers BYTES for strings and BOOL for booleans, and takes a given datatype", () => {
-    const s = tensorFromMatrix([["a", "é"], ["", "z"]], "s");
+    const s = tensorFromMatrix(
+      [
+        ["a", "é"],
+        ["", "z"],
+      ],
+      "s",
+    );
     assert.equal(s.datatype, "BYTES");
-    assert.deepEqual(matrixFromTensor(s), [["a", "é"], ["", "z"]]);
+    assert.deepEqual(matrixFromTensor(s), [
+      ["a", "é"],
+      ["", "z"],
+    ]);
     const b = tensorFromMatrix([[true], [false]], "b");
     assert.equal(b.datatype, "BOOL");
     assert.deepEqual(matrixFromTensor(b), [[true], [false]]);
-    const i = tensorFromMatrix([[1, 2], [3, 4]], "i", "INT32");
+    const i = tensorFromMatrix(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      "i",
+      "INT32",
+    );
     assert.ok(i.data instanceof Int32Array);
     assertOmafError(() => tensorFromMatrix([[1, 2.5]], "i", "INT32"), "OMAF_ERR_BAD_INPUT", /tensor 'i' \(INT32\) row 0, column 1/);
     assertOmafError(() => tensorFromMatrix([[1n, 2]], "i", "INT32"), "OMAF_ERR_BAD_INPUT", /row 0, column 0: .* got 1n/);
@@ -49,6 +68,10 @@ describe("matrix conversions", () => {
     const h = matrixFromTensor(sample("FP16"));
     assert.deepEqual(h[0], [1, -2, 65504]);
     assertSameTensor(tensorFromMatrix(matrixFromTensor(sample("INT64")), "t_int64", "INT64"), sample("INT64"));
-    assertOmafError(() => matrixFromTensor({ name: "v", datatype: "FP32", shape: [3], data: new Float32Array(3) }), "OMAF_ERR_BAD_INPUT", /2-D tensor \[rows, columns\], not shape \[3\]/);
+    assertOmafError(
+      () => matrixFromTensor({ name: "v", datatype: "FP32", shape: [3], data: new Float32Array(3) }),
+      "OMAF_ERR_BAD_INPUT",
+      /2-D tensor \[rows, columns\], not shape \[3\]/,
+    );
   });
 });

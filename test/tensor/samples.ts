@@ -47,7 +47,9 @@ export function sample(datatype: Datatype, name = `t_${datatype.toLowerCase()}`)
 export const ALL_SAMPLES = (): Tensor[] => DATATYPES.map((d) => sample(d));
 
 function plain(t: Tensor): unknown {
-  const data = Array.isArray(t.data) ? t.data.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex")) : Array.from(t.data as ArrayLike<unknown>);
+  const data = Array.isArray(t.data)
+    ? t.data.map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex"))
+    : Array.from(t.data as ArrayLike<unknown>);
   const kind = Array.isArray(t.data) ? "Uint8Array[]" : t.data.constructor.name;
   return { name: t.name, datatype: t.datatype, shape: [...t.shape], kind, data };
 }

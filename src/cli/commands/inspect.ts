@@ -32,10 +32,18 @@ export function registerInspect(program: Command): void {
         out.push(`digest    ${digest ?? "none recorded (not packed by omaf)"}`);
         if (a.provenance) {
           const p = a.provenance;
-          out.push(`packed by ${p.packer.tool} ${p.packer.version}${p.toolchain ? `, toolchain ${p.toolchain.name} ${p.toolchain.version}` : ""}${p.createdAt ? `, at ${p.createdAt}` : ""}`);
+          out.push(
+            `packed by ${p.packer.tool} ${p.packer.version}${p.toolchain ? `, toolchain ${p.toolchain.name} ${p.toolchain.version}` : ""}${p.createdAt ? `, at ${p.createdAt}` : ""}`,
+          );
         }
         out.push("", `manifest (${a.manifestName ?? "missing"}):`);
-        if (a.manifest !== undefined) out.push(...stringify(a.manifest).trimEnd().split("\n").map((l) => `  ${l}`));
+        if (a.manifest !== undefined)
+          out.push(
+            ...stringify(a.manifest)
+              .trimEnd()
+              .split("\n")
+              .map((l) => `  ${l}`),
+          );
         const total = a.files.reduce((n, f) => n + f.size, 0);
         out.push("", `files (${a.files.length}, ${total} bytes):`);
         const width = Math.max(4, ...a.files.map((f) => String(f.size).length));

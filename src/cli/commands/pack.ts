@@ -11,7 +11,9 @@ interface PackFlags extends CommonOptions {
 export function registerPack(program: Command): void {
   program
     .command("pack")
-    .description("Validate a model folder and pack it as a deterministic OMAF artifact (ZIP with provenance).\nFiles matching .omafignore (gitignore syntax) and the defaults (.git, __pycache__, ...) are left out.")
+    .description(
+      "Validate a model folder and pack it as a deterministic OMAF artifact (ZIP with provenance).\nFiles matching .omafignore (gitignore syntax) and the defaults (.git, __pycache__, ...) are left out.",
+    )
     .argument("<dir>", "model folder with odahuflow.model.yaml at its root")
     .option("-o, --output <file>", "output file (default: {name}-{version}.zip)")
     .option("-f, --force", "replace an existing output file")

@@ -23,7 +23,11 @@ export function registerUnpack(program: Command): void {
     .option("-f, --force", "replace an existing target folder")
     .option("--no-verify", "skip SHA-256 verification against the provenance record")
     .option("--max-entries <n>", `refuse archives with more entries (default ${DEFAULT_UNPACK_LIMITS.maxEntries})`, integer("--max-entries"))
-    .option("--max-size <bytes>", `refuse archives whose total uncompressed size is larger (default ${DEFAULT_UNPACK_LIMITS.maxTotalBytes}, 64 GiB)`, integer("--max-size"))
+    .option(
+      "--max-size <bytes>",
+      `refuse archives whose total uncompressed size is larger (default ${DEFAULT_UNPACK_LIMITS.maxTotalBytes}, 64 GiB)`,
+      integer("--max-size"),
+    )
     .option("--max-ratio <n>", `refuse entries compressed more than n:1 (default ${DEFAULT_UNPACK_LIMITS.maxRatio})`, integer("--max-ratio"))
     .option(
       "--max-archive-ratio <n>",

@@ -28,7 +28,8 @@ export function registerValidate(program: Command): void {
           printJson({ source: a.source, kind: a.kind, valid, manifest: a.manifestName, issues, ...(python ? { python: python.report } : {}) });
         } else {
           for (const i of issues) process.stdout.write(`${formatIssue(i)}\n`);
-          if (python) process.stdout.write(`python: ${python.report.python} (${python.report.pythonVersion}); ${python.report.required.length} dependencies checked\n`);
+          if (python)
+            process.stdout.write(`python: ${python.report.python} (${python.report.pythonVersion}); ${python.report.required.length} dependencies checked\n`);
           const errors = issues.filter((i) => i.severity === "error").length;
           const warnings = issues.length - errors;
           const counts = `${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`;
@@ -51,18 +52,22 @@ async function pythonIssues(a: OpenedArtifact, python: string | undefined) {
     read: async (rel) => (await readArtifactFile(a.source, rel)).toString("utf8"),
   });
   const issues: ValidationIssue[] = [
-    ...report.missing.map((name): ValidationIssue => ({
-      code: "OMAF_ERR_PYTHON_DEPENDENCY",
-      severity: "error",
-      path: manifest.binaries.conda_path ?? "binaries.conda_path",
-      message: `${name} is declared but ${report.python} cannot import it`,
-    })),
-    ...report.versionMismatches.map((m): ValidationIssue => ({
-      code: "OMAF_WARN_PYTHON_VERSION_MISMATCH",
-      severity: "warning",
-      path: manifest.binaries.conda_path ?? "binaries.conda_path",
-      message: `${m.name} ${m.wanted} is declared; ${report.python} has ${m.installed}`,
-    })),
+    ...report.missing.map(
+      (name): ValidationIssue => ({
+        code: "OMAF_ERR_PYTHON_DEPENDENCY",
+        severity: "error",
+        path: manifest.binaries.conda_path ?? "binaries.conda_path",
+        message: `${name} is declared but ${report.python} cannot import it`,
+      }),
+    ),
+    ...report.versionMismatches.map(
+      (m): ValidationIssue => ({
+        code: "OMAF_WARN_PYTHON_VERSION_MISMATCH",
+        severity: "warning",
+        path: manifest.binaries.conda_path ?? "binaries.conda_path",
+        message: `${m.name} ${m.wanted} is declared; ${report.python} has ${m.installed}`,
+      }),
+    ),
   ];
   return { report, issues };
 }

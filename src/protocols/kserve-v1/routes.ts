@@ -49,7 +49,12 @@ export async function kserveV1Routes(app: FastifyInstance, opts: KserveV1RouteOp
 
 /** 503 for a model that is loading, failed to load, or going away; the body keeps KServe's `error` key. */
 function notReady(reply: FastifyReply, name: string, dataplane: DataPlane): FastifyReply {
-  const why = dataplane.state === "draining" || dataplane.state === "closed" ? "the server is shutting down" : dataplane.loadError ? `it failed to load: ${dataplane.loadError.message}` : "it is still loading";
+  const why =
+    dataplane.state === "draining" || dataplane.state === "closed"
+      ? "the server is shutting down"
+      : dataplane.loadError
+        ? `it failed to load: ${dataplane.loadError.message}`
+        : "it is still loading";
   return reply
     .code(503)
     .header("retry-after", "1")

@@ -58,7 +58,9 @@ function batchTensor(spec: TensorSpec, values: readonly unknown[]): Tensor {
   const rowSpec = spec.shape.slice(1);
   const first = shapeOf(values[0]);
   if (!shapeFits(first, rowSpec)) {
-    throw bad(`each instance of input '${spec.name}' is one row of ${formatSpec(spec)}, a value of shape ${formatShape(rowSpec)}; instance 0 has shape ${formatShape(first)}`);
+    throw bad(
+      `each instance of input '${spec.name}' is one row of ${formatSpec(spec)}, a value of shape ${formatShape(rowSpec)}; instance 0 has shape ${formatShape(first)}`,
+    );
   }
   try {
     // The batch is one nested list of shape [instances, ...row]: flattened in one walk, converted in one pass.
@@ -76,7 +78,9 @@ function instanceError(spec: TensorSpec, values: readonly unknown[], first: read
   for (let i = 0; i < values.length; i++) {
     const shape = shapeOf(values[i]);
     if (!sameShape(shape, first)) {
-      return bad(`instance ${i} of input '${spec.name}' has shape ${formatShape(shape)} but instance 0 has ${formatShape(first)}; instances must have the same shape`);
+      return bad(
+        `instance ${i} of input '${spec.name}' has shape ${formatShape(shape)} but instance 0 has ${formatShape(first)}; instances must have the same shape`,
+      );
     }
     const where = `instance ${i} of input '${spec.name}'`;
     try {

@@ -77,7 +77,10 @@ export function createOipGrpcService(dataplane: DataPlane): OipGrpcService {
       (async () => {
         checkModel(dataplane, call.request.name, call.request.version);
         return modelMetadata(dataplane, await dataplane.loadedMetadata());
-      })().then((res) => callback(null, res), (err) => callback(grpcError(err)));
+      })().then(
+        (res) => callback(null, res),
+        (err) => callback(grpcError(err)),
+      );
     },
     ModelInfer(call: ServerUnaryCall<GrpcModelInferRequest | Undecodable, GrpcModelInferResponse>, callback: sendUnaryData<GrpcModelInferResponse>) {
       const ctx: RequestContext = { requestId: requestIdOf(call.metadata, (call.request as GrpcModelInferRequest).id), protocol: OIP_GRPC_PROTOCOL };

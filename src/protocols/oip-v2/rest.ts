@@ -63,7 +63,10 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { dataplane: Dat
   app.get("/v2/health/live", async (_request, reply) => reply.type(JSON_TYPE).send({ live: true }));
   app.get("/v2/health/ready", async (_request, reply) => {
     const ready = dataplane.probeReady();
-    return reply.code(ready ? 200 : 503).type(JSON_TYPE).send({ ready });
+    return reply
+      .code(ready ? 200 : 503)
+      .type(JSON_TYPE)
+      .send({ ready });
   });
 
   const metadata = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
@@ -76,7 +79,10 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { dataplane: Dat
   const modelReady = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     checkModel(dataplane, request.params.model, request.params.version);
     const ready = dataplane.probeReady();
-    return reply.code(ready ? 200 : 503).type(JSON_TYPE).send({ name: request.params.model, ready });
+    return reply
+      .code(ready ? 200 : 503)
+      .type(JSON_TYPE)
+      .send({ name: request.params.model, ready });
   };
   app.get("/v2/models/:model/ready", modelReady);
   app.get("/v2/models/:model/versions/:version/ready", modelReady);

@@ -95,9 +95,13 @@ export function requestedOutputNames(outputs: ReadonlyArray<{ name: string; para
   for (const o of outputs) {
     const classes = o.parameters?.classification;
     if (classes !== undefined && classes !== 0) {
-      throw new OmafError("OMAF_ERR_BAD_INPUT", `output '${o.name}' asks for classification (${String(classes)} classes), which omaf does not offer; ask for the output without it`, {
-        output: o.name,
-      });
+      throw new OmafError(
+        "OMAF_ERR_BAD_INPUT",
+        `output '${o.name}' asks for classification (${String(classes)} classes), which omaf does not offer; ask for the output without it`,
+        {
+          output: o.name,
+        },
+      );
     }
   }
   return outputs.map((o) => o.name);

@@ -7,14 +7,7 @@ import { grpcError, isUndecodable, requestIdOf, undecodableError, withSafeDecodi
 import type { RunRequest, RunResponse, ShutdownResponse, StatusResponse } from "./messages.js";
 import { omiServiceDefinition } from "./proto.js";
 import { failedOutputItem, provenanceEntries, readInputItem, toOutputItem } from "./run.js";
-import {
-  buildStatusResponse,
-  STATUS_ALREADY_INITIALIZED,
-  STATUS_INIT_FAILED,
-  STATUS_INITIALIZED,
-  STATUS_UNAVAILABLE,
-  type StatusOptions,
-} from "./status.js";
+import { buildStatusResponse, STATUS_ALREADY_INITIALIZED, STATUS_INIT_FAILED, STATUS_INITIALIZED, STATUS_UNAVAILABLE, type StatusOptions } from "./status.js";
 
 export const OMI_PROTOCOL = "omi";
 
@@ -67,11 +60,17 @@ export function createOmiService(dataplane: DataPlane, opts: OmiServiceOptions):
 
   const implementation: UntypedServiceImplementation = {
     Status(_call: ServerUnaryCall<unknown, StatusResponse>, callback: sendUnaryData<StatusResponse>) {
-      status().then((res) => callback(null, res), (err) => callback(grpcError(err)));
+      status().then(
+        (res) => callback(null, res),
+        (err) => callback(grpcError(err)),
+      );
     },
     Run(call: ServerUnaryCall<RunRequest | Undecodable, RunResponse>, callback: sendUnaryData<RunResponse>) {
       const ctx: RequestContext = { requestId: requestIdOf(call.metadata), protocol: OMI_PROTOCOL };
-      run(call.request, ctx).then((res) => callback(null, res), (err) => callback(grpcError(err)));
+      run(call.request, ctx).then(
+        (res) => callback(null, res),
+        (err) => callback(grpcError(err)),
+      );
     },
     Shutdown(_call: ServerUnaryCall<unknown, ShutdownResponse>, callback: sendUnaryData<ShutdownResponse>) {
       callback(null, SHUTDOWN_OK);

@@ -41,7 +41,9 @@ export function buildStatusResponse(dataplane: DataPlane, line: StatusLine, opts
     `artifact: ${artifactDigest}`,
     `source: ${basename(source)}`,
     `served by omaf ${omafVersion}`,
-  ].filter(Boolean).join("; ");
+  ]
+    .filter(Boolean)
+    .join("; ");
   const error = dataplane.loadError;
   const toolchain = manifest.toolchain ? `Toolchain: ${manifest.toolchain.name} ${manifest.toolchain.version}.` : "";
   return {

@@ -61,9 +61,14 @@ export async function loadEntrypoint({ absFile, file, tsconfigSearch }: Entrypoi
   try {
     mod = await importModule(absFile, tsconfigSearch);
   } catch (err) {
-    throw new OmafError("OMAF_ERR_ENTRYPOINT_LOAD", `cannot import entrypoint ${file}: ${messageOf(err)}`, { file }, {
-      cause: err,
-    });
+    throw new OmafError(
+      "OMAF_ERR_ENTRYPOINT_LOAD",
+      `cannot import entrypoint ${file}: ${messageOf(err)}`,
+      { file },
+      {
+        cause: err,
+      },
+    );
   }
 
   // ESM named exports, or a default-exported object (also what module.exports becomes for CommonJS).
@@ -89,19 +94,23 @@ export async function loadEntrypoint({ absFile, file, tsconfigSearch }: Entrypoi
     try {
       return await fn();
     } catch (err) {
-      throw new OmafError("OMAF_ERR_MODEL_INIT", `${name}() in ${file} failed: ${messageOf(err)}`, { file, function: name }, {
-        cause: err,
-      });
+      throw new OmafError(
+        "OMAF_ERR_MODEL_INIT",
+        `${name}() in ${file} failed: ${messageOf(err)}`,
+        { file, function: name },
+        {
+          cause: err,
+        },
+      );
     }
   };
 
   const mode = await callAtLoad("init", required("init", "every GPPI model needs it"));
   if (mode !== "matrix" && mode !== "objects") {
-    throw new OmafError(
-      "OMAF_ERR_ENTRYPOINT_FUNCTION",
-      `init() in ${file} returned ${JSON.stringify(mode) ?? String(mode)}; expected 'matrix' or 'objects'`,
-      { file, function: "init" },
-    );
+    throw new OmafError("OMAF_ERR_ENTRYPOINT_FUNCTION", `init() in ${file} returned ${JSON.stringify(mode) ?? String(mode)}; expected 'matrix' or 'objects'`, {
+      file,
+      function: "init",
+    });
   }
   const predictName = mode === "matrix" ? "predict_on_matrix" : "predict_on_objects";
   const predict = required(predictName, `init() answered '${mode}'`);
@@ -137,11 +146,10 @@ export async function loadEntrypoint({ absFile, file, tsconfigSearch }: Entrypoi
     else if (s && typeof (s as { stringify?: unknown }).stringify === "function") {
       serialiser = (value) => (s as { stringify: Serialise }).stringify(value);
     } else {
-      throw new OmafError(
-        "OMAF_ERR_ENTRYPOINT_FUNCTION",
-        `get_output_json_serializer() in ${file} must return a function or an object with stringify()`,
-        { file, function: "get_output_json_serializer" },
-      );
+      throw new OmafError("OMAF_ERR_ENTRYPOINT_FUNCTION", `get_output_json_serializer() in ${file} must return a function or an object with stringify()`, {
+        file,
+        function: "get_output_json_serializer",
+      });
     }
   }
 

@@ -4,16 +4,7 @@ import { isMainThread, parentPort, workerData, type MessagePort } from "node:wor
 import { OmafError } from "../../errors.js";
 import { messageOf } from "../source.js";
 import { loadEntrypoint, type LoadedEntrypoint } from "./entrypoint-module.js";
-import {
-  errorRecord,
-  isPacked,
-  matrixAnswer,
-  transferList,
-  unpack,
-  type ThreadMessage,
-  type ThreadRequest,
-  type ThreadStart,
-} from "./protocol.js";
+import { errorRecord, isPacked, matrixAnswer, transferList, unpack, type ThreadMessage, type ThreadRequest, type ThreadStart } from "./protocol.js";
 
 /** The script a node worker thread runs: this module (inside a bundle, the bundle, whose top level runs it too). */
 export const THREAD_MAIN_URL = import.meta.url;

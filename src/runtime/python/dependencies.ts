@@ -84,9 +84,37 @@ export const IMPORT_NAMES: Readonly<Record<string, string>> = {
 
 /** Conda packages that are not Python modules (interpreter, toolchain, C/C++ libraries). */
 const NOT_PYTHON = [
-  /^python$/, /^pip$/, /^_/, /^lib(?!rosa$|cst$)/, /^mkl/, /^intel-openmp$/, /^openssl$/, /^ca-certificates$/, /^openblas$/, /^blas$/,
-  /^cudatoolkit$/, /^cuda/, /^cudnn$/, /^nccl$/, /^zlib$/, /^xz$/, /^bzip2$/, /^sqlite$/, /^tk$/, /^readline$/,
-  /^ncurses$/, /^ld_impl/, /^tzdata$/, /^nodejs$/, /^gcc/, /^gxx/, /^make$/, /^cmake$/, /^hdf5$/, /^openjdk$/, /^r-base$/,
+  /^python$/,
+  /^pip$/,
+  /^_/,
+  /^lib(?!rosa$|cst$)/,
+  /^mkl/,
+  /^intel-openmp$/,
+  /^openssl$/,
+  /^ca-certificates$/,
+  /^openblas$/,
+  /^blas$/,
+  /^cudatoolkit$/,
+  /^cuda/,
+  /^cudnn$/,
+  /^nccl$/,
+  /^zlib$/,
+  /^xz$/,
+  /^bzip2$/,
+  /^sqlite$/,
+  /^tk$/,
+  /^readline$/,
+  /^ncurses$/,
+  /^ld_impl/,
+  /^tzdata$/,
+  /^nodejs$/,
+  /^gcc/,
+  /^gxx/,
+  /^make$/,
+  /^cmake$/,
+  /^hdf5$/,
+  /^openjdk$/,
+  /^r-base$/,
 ];
 
 /** The module a package is imported as. */
@@ -99,7 +127,7 @@ export function importNameOf(pkg: string): string {
 function parseCondaSpec(spec: string): { name: string; pinned?: string } | undefined {
   // channel::name=version=build, name>=1.0, "name 1.0.*"
   const bare = spec.trim().replace(/^[^:\s]+::/, "");
-  const m = /^([A-Za-z0-9_.\-]+)\s*(.*)$/.exec(bare);
+  const m = /^([A-Za-z0-9_.-]+)\s*(.*)$/.exec(bare);
   if (!m) return undefined;
   const rest = m[2]!.trim();
   const exact = /^={1,2}\s*([^=,<>|\s]+)(?:=.*)?$/.exec(rest) ?? /^([0-9][^=,<>|\s]*)$/.exec(rest);
@@ -113,11 +141,11 @@ const pipName = (name: string) => name.toLowerCase().replace(/[-_.]+/g, "-");
 function parsePipSpec(spec: string): { name: string; pinned?: string } | undefined {
   const line = spec.split(/\s+#/)[0]!.split(";")[0]!.trim();
   if (!line || line.startsWith("-")) return undefined;
-  const egg = /#egg=([A-Za-z0-9_.\-]+)/.exec(spec);
+  const egg = /#egg=([A-Za-z0-9_.-]+)/.exec(spec);
   if (/^[a-z+]+:\/\//i.test(line) || line.startsWith(".") || line.startsWith("/")) {
     return egg ? { name: pipName(egg[1]!) } : undefined;
   }
-  const m = /^([A-Za-z0-9_.\-]+)\s*(\[[^\]]*\])?\s*(.*)$/.exec(line);
+  const m = /^([A-Za-z0-9_.-]+)\s*(\[[^\]]*\])?\s*(.*)$/.exec(line);
   if (!m) return undefined;
   const named = / @ /.test(line) ? undefined : /^==\s*([^,;\s*]+)$/.exec(m[3]!.trim());
   return { name: pipName(m[1]!), ...(named ? { pinned: named[1] } : {}) };
@@ -138,7 +166,12 @@ export function declaredPackages(env: unknown): { packages: DeclaredPackage[]; p
       return;
     }
     if (source === "conda" && parsed.name === "python") {
-      pythonVersion = raw.trim().replace(/^[^:\s]+::/, "").slice("python".length).trim() || undefined;
+      pythonVersion =
+        raw
+          .trim()
+          .replace(/^[^:\s]+::/, "")
+          .slice("python".length)
+          .trim() || undefined;
     }
     if (source === "conda" && NOT_PYTHON.some((re) => re.test(parsed.name))) {
       skipped.push(raw);

@@ -151,10 +151,7 @@ export function decodeBinaryResult(body: Buffer): MatrixAnswer {
   if (body.length < at + count * 8) throw new Error("binary result is shorter than its shape");
   // Float64Array needs an 8-aligned offset; copy when the frame landed unaligned in the read buffer.
   const start = body.byteOffset + at;
-  const values =
-    start % 8 === 0
-      ? new Float64Array(body.buffer, start, count)
-      : new Float64Array(body.buffer.slice(start, start + count * 8));
+  const values = start % 8 === 0 ? new Float64Array(body.buffer, start, count) : new Float64Array(body.buffer.slice(start, start + count * 8));
   const kind = header.kind;
   let k = 0;
   const next = (): unknown => {

@@ -98,11 +98,10 @@ export class PythonModel implements Model {
       } catch (err) {
         await pool.close();
         const fn = ready.infoFunction ?? "info";
-        throw new OmafError(
-          "OMAF_ERR_ENTRYPOINT_FUNCTION",
-          `${fn}() in module '${this.entrypoint}' answered a bad schema: ${messageOf(err)}`,
-          { entrypoint: this.entrypoint, function: fn },
-        );
+        throw new OmafError("OMAF_ERR_ENTRYPOINT_FUNCTION", `${fn}() in module '${this.entrypoint}' answered a bad schema: ${messageOf(err)}`, {
+          entrypoint: this.entrypoint,
+          function: fn,
+        });
       }
       if (metadata.mode === "matrix") Object.assign(metadata, matrixTensorSpecs(metadata.inputSchema, metadata.outputSchema));
     }

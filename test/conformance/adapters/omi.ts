@@ -28,7 +28,7 @@ export const adapters: ProtocolAdapter[] = [
         },
         async infer(request): Promise<Outcome> {
           const bytes = request.malformed ? Buffer.from('{"data": [[1, 2]') : Buffer.from(JSON.stringify(rowsOf(request.input)));
-          let res;
+          let res: Awaited<ReturnType<typeof client.Run>>;
           try {
             res = await client.Run({ inputs: [{ input: { input: bytes } }] });
           } catch (err) {

@@ -150,6 +150,11 @@ export class OmafError extends Error {
   }
 }
 
+/** OMAF_ERR_BAD_INPUT: the one way every layer says a request does not fit (with machine-readable details). */
+export function badInput(message: string, details?: Record<string, unknown>): OmafError {
+  return new OmafError("OMAF_ERR_BAD_INPUT", message, details);
+}
+
 /** True when `err` is an OmafError (optionally with the given code). */
 export function isOmafError(err: unknown, code?: ErrorCode): err is OmafError {
   return err instanceof OmafError && (code === undefined || err.code === code);

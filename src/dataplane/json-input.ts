@@ -1,6 +1,6 @@
 // Turns a JSON request body into what a Model takes. Shared by every protocol that carries JSON
 // (OMI Run items, Odahu REST invoke, KServe v1 instances).
-import { OmafError } from "../errors.js";
+import { badInput } from "../errors.js";
 import { parseJson } from "../json.js";
 import type { MatrixInput } from "../runtime/model.js";
 
@@ -41,8 +41,4 @@ export function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   return `a ${typeof value}`;
-}
-
-function badInput(message: string): OmafError {
-  return new OmafError("OMAF_ERR_BAD_INPUT", message);
 }

@@ -11,7 +11,7 @@
 // the model's single 2-D input, each value checked against its datatype (the same check as OIP JSON tensors), and the
 // outputs become columns of the answer rows (matrixAsTensor / tensorsAsMatrix).
 // tensorSignature() is the tensor view of the model that metadata endpoints report, consistent with the above.
-import { OmafError } from "../errors.js";
+import { badInput, OmafError } from "../errors.js";
 import { toJsonText } from "../json.js";
 import { parseJsonText } from "./json-input.js";
 import { MATRIX_INPUT_NAME, MATRIX_OUTPUT_NAME } from "../runtime/gppi.js";
@@ -89,13 +89,13 @@ async function inferRows(inference: Inference, inputs: Tensor[], outputNames: st
  */
 export function matrixAsTensor(input: MatrixInput, meta: ModelMetadata): Tensor {
   if (meta.inputs.length !== 1) {
-    throw bad(
+    throw badInput(
       `the model has ${meta.inputs.length} inputs (${meta.inputs.map((s) => s.name).join(", ")}); matrix requests need exactly one — send named tensors`,
     );
   }
   const spec = meta.inputs[0];
   if (spec.shape.length !== 2) {
-    throw bad(`the model's input '${spec.name}' has shape [${spec.shape.join(", ")}]; matrix requests need a 2-D input — send named tensors`);
+    throw badInput(`the model's input '${spec.name}' has shape [${spec.shape.join(", ")}]; matrix requests need a 2-D input — send named tensors`);
   }
   return tensorFromMatrix(input.data, spec.name, spec.datatype);
 }
@@ -110,7 +110,7 @@ function checkOutputNames(outputNames: string[] | undefined, outputs: readonly T
   if (!outputNames) return;
   for (const name of outputNames) {
     if (!outputs.some((o) => o.name === name)) {
-      throw bad(`the model has no output '${name}'; outputs: ${outputs.map((o) => o.name).join(", ")}`, { output: name });
+      throw badInput(`the model has no output '${name}'; outputs: ${outputs.map((o) => o.name).join(", ")}`, { output: name });
     }
   }
 }
@@ -124,12 +124,12 @@ function datatypeFits(datatype: Datatype, spec: TensorSpec): boolean {
 
 /** Every input is well formed and of a datatype the model's declared input (if any) takes. */
 function checkRowInputs(inputs: Tensor[], spec: TensorSpec | undefined): void {
-  if (inputs.length === 0) throw bad(`the request has no inputs; the model takes ${spec ? `${spec.name} ${formatSpec(spec)}` : "rows"}`);
+  if (inputs.length === 0) throw badInput(`the request has no inputs; the model takes ${spec ? `${spec.name} ${formatSpec(spec)}` : "rows"}`);
   for (const t of inputs) {
     checkTensor(t, "OMAF_ERR_BAD_INPUT");
     if (spec && !datatypeFits(t.datatype, spec)) {
       const allowed = NUMERIC.has(spec.datatype) ? "a numeric datatype" : spec.datatype;
-      throw bad(`input '${t.name}' is ${t.datatype}; the model takes ${allowed} (${spec.name} ${formatSpec(spec)})`, { input: t.name });
+      throw badInput(`input '${t.name}' is ${t.datatype}; the model takes ${allowed} (${spec.name} ${formatSpec(spec)})`, { input: t.name });
     }
   }
 }
@@ -141,7 +141,7 @@ function matrixInput(inputs: Tensor[], spec: TensorSpec | undefined): MatrixInpu
   let data: JsonElement[][];
   if (t.shape.length === 2) data = matrixFromTensor(t);
   else if (t.shape.length === 1) data = [rowValuesFromData(t.datatype, t.data)];
-  else throw bad(`input '${t.name}' has shape [${t.shape.join(",")}]; the model takes rows: [rows, columns], or [columns] for one row`, { input: t.name });
+  else throw badInput(`input '${t.name}' has shape [${t.shape.join(",")}]; the model takes rows: [rows, columns], or [columns] for one row`, { input: t.name });
   const columns = columnsOf(t);
   return columns ? { data, columns } : { data };
 }
@@ -156,11 +156,11 @@ function columnsInput(inputs: Tensor[], spec: TensorSpec | undefined): MatrixInp
   const columns: JsonElement[][] = [];
   const names = new Set<string>();
   for (const t of inputs) {
-    if (names.has(t.name)) throw bad(`input '${t.name}' is given twice`, { input: t.name });
+    if (names.has(t.name)) throw badInput(`input '${t.name}' is given twice`, { input: t.name });
     names.add(t.name);
     const column = t.shape.length === 1 || (t.shape.length === 2 && t.shape[1] === 1);
     if (!column || t.shape[0] !== n) {
-      throw bad(`input '${t.name}' has shape [${t.shape.join(",")}]; as columns, each input is [${n}] (or [${n},1]) values`, { input: t.name });
+      throw badInput(`input '${t.name}' has shape [${t.shape.join(",")}]; as columns, each input is [${n}] (or [${n},1]) values`, { input: t.name });
     }
     columns.push(rowValuesFromData(t.datatype, t.data));
   }
@@ -180,7 +180,7 @@ function columnsOf(t: Tensor): string[] | undefined {
     }
   }
   if (!Array.isArray(v) || !v.every((c) => typeof c === "string")) {
-    throw bad(`input '${t.name}': parameters.${COLUMNS_PARAMETER} must be a list of column names (or its JSON text)`, { input: t.name });
+    throw badInput(`input '${t.name}': parameters.${COLUMNS_PARAMETER} must be a list of column names (or its JSON text)`, { input: t.name });
   }
   return v;
 }
@@ -246,9 +246,9 @@ function jsonCellsTensor(prediction: unknown[]): Tensor {
 /** Objects models: each element of one BYTES input is a JSON request; the answers come back in the same shape. */
 async function inferObjects(inference: Inference, inputs: Tensor[], outputNames: string[] | undefined): Promise<Tensor[]> {
   checkOutputNames(outputNames, [OBJECTS_OUTPUT]);
-  if (inputs.length !== 1) throw bad(`an objects model takes one BYTES input of JSON documents; got ${inputs.length} inputs`);
+  if (inputs.length !== 1) throw badInput(`an objects model takes one BYTES input of JSON documents; got ${inputs.length} inputs`);
   const t = checkTensor(inputs[0], "OMAF_ERR_BAD_INPUT");
-  if (t.datatype !== "BYTES") throw bad(`input '${t.name}' is ${t.datatype}; an objects model takes BYTES elements holding JSON`, { input: t.name });
+  if (t.datatype !== "BYTES") throw badInput(`input '${t.name}' is ${t.datatype}; an objects model takes BYTES elements holding JSON`, { input: t.name });
   const items: ItemResult<unknown>[] = (t.data as Uint8Array[]).map((bytes, i) => {
     try {
       return { ok: true, value: parseJsonText(bytes, `input '${t.name}' element ${i}`) };
@@ -271,8 +271,4 @@ function jsonText(value: unknown): string {
   } catch (err) {
     throw new OmafError("OMAF_ERR_PREDICT", `the prediction is not JSON-serialisable: ${(err as Error).message}`);
   }
-}
-
-function bad(message: string, details?: Record<string, unknown>): OmafError {
-  return new OmafError("OMAF_ERR_BAD_INPUT", message, details);
 }

@@ -1,5 +1,5 @@
 // Request checks done once, before the model is called, so every protocol rejects the same bad input the same way.
-import { OmafError } from "../errors.js";
+import { badInput } from "../errors.js";
 import type { MatrixInput, ModelMetadata } from "../runtime/model.js";
 import { checkTensor } from "../tensor/datatype.js";
 import type { Tensor, TensorSpec } from "../tensor/tensor.js";
@@ -7,22 +7,22 @@ import { describe } from "./json-input.js";
 
 /** Rows are arrays of equal width, columns (if any) match that width, and a fixed model width is respected. */
 export function validateMatrix(input: MatrixInput, meta: ModelMetadata): void {
-  if (input === null || typeof input !== "object") throw bad(`a matrix request is {"data": [[...]], "columns"?: [...]}, not ${describe(input)}`);
+  if (input === null || typeof input !== "object") throw badInput(`a matrix request is {"data": [[...]], "columns"?: [...]}, not ${describe(input)}`);
   const { data, columns } = input;
-  if (!Array.isArray(data)) throw bad(`"data" must be a 2-D array (rows of values), not ${describe(data)}`);
-  if (data.length === 0) throw bad(`"data" has no rows`);
+  if (!Array.isArray(data)) throw badInput(`"data" must be a 2-D array (rows of values), not ${describe(data)}`);
+  if (data.length === 0) throw badInput(`"data" has no rows`);
   const first = data[0];
-  if (!Array.isArray(first)) throw bad(`"data" must be a 2-D array: row 0 is ${describe(first)}`);
+  if (!Array.isArray(first)) throw badInput(`"data" must be a 2-D array: row 0 is ${describe(first)}`);
   const width = first.length;
   for (let i = 1; i < data.length; i++) {
     const row = data[i];
-    if (!Array.isArray(row)) throw bad(`"data" must be a 2-D array: row ${i} is ${describe(row)}`);
-    if (row.length !== width) throw bad(`"data" rows differ in length: row 0 has ${width} values, row ${i} has ${row.length}`);
+    if (!Array.isArray(row)) throw badInput(`"data" must be a 2-D array: row ${i} is ${describe(row)}`);
+    if (row.length !== width) throw badInput(`"data" rows differ in length: row 0 has ${width} values, row ${i} has ${row.length}`);
   }
-  if (columns && columns.length !== width) throw bad(`"columns" names ${columns.length} columns but rows have ${width} values`);
+  if (columns && columns.length !== width) throw badInput(`"columns" names ${columns.length} columns but rows have ${width} values`);
   const expected = fixedMatrixWidth(meta);
   if (expected !== undefined && width !== expected) {
-    throw bad(`the model takes rows of ${expected} values (input ${meta.inputs[0].name} ${formatSpec(meta.inputs[0])}); got ${width}`);
+    throw badInput(`the model takes rows of ${expected} values (input ${meta.inputs[0].name} ${formatSpec(meta.inputs[0])}); got ${width}`);
   }
   if (meta.inputs.length === 1 && meta.inputs[0].shape.length === 2) checkCellKinds(data, meta.inputs[0]);
 }
@@ -40,7 +40,7 @@ function checkCellKinds(data: unknown[][], spec: TensorSpec): void {
     for (let c = 0; c < row.length; c++) {
       const v = row[c];
       if (v === null || kind.accepts(v)) continue;
-      throw bad(`row ${r}, column ${c} is ${describe(v)}; input ${spec.name} ${formatSpec(spec)} takes ${kind.expects}`);
+      throw badInput(`row ${r}, column ${c} is ${describe(v)}; input ${spec.name} ${formatSpec(spec)} takes ${kind.expects}`);
     }
   }
 }
@@ -65,23 +65,23 @@ function fixedMatrixWidth(meta: ModelMetadata): number | undefined {
 
 /** Names, datatypes and shapes match the model's inputs; every input is given once; requested outputs exist. */
 export function validateTensors(inputs: Tensor[], outputNames: string[] | undefined, meta: ModelMetadata): void {
-  if (!Array.isArray(inputs)) throw bad("inputs must be a list of tensors");
+  if (!Array.isArray(inputs)) throw badInput("inputs must be a list of tensors");
   const seen = new Set<string>();
   for (const t of inputs) {
     // Well-formed: a known datatype, a valid shape, data of the datatype's kind holding product(shape) elements.
     checkTensor(t, "OMAF_ERR_BAD_INPUT");
-    if (seen.has(t.name)) throw bad(`input ${t.name} is given twice`);
+    if (seen.has(t.name)) throw badInput(`input ${t.name} is given twice`);
     seen.add(t.name);
     if (meta.inputs.length === 0) continue;
     const spec = meta.inputs.find((s) => s.name === t.name);
-    if (!spec) throw bad(`the model has no input ${t.name}; inputs: ${meta.inputs.map((s) => s.name).join(", ")}`);
-    if (spec.datatype !== t.datatype) throw bad(`input ${t.name} must be ${spec.datatype}, got ${t.datatype}`);
-    if (!shapeFits(t.shape, spec.shape)) throw bad(`input ${t.name} must have shape ${formatShape(spec.shape)}, got [${t.shape.join(",")}]`);
+    if (!spec) throw badInput(`the model has no input ${t.name}; inputs: ${meta.inputs.map((s) => s.name).join(", ")}`);
+    if (spec.datatype !== t.datatype) throw badInput(`input ${t.name} must be ${spec.datatype}, got ${t.datatype}`);
+    if (!shapeFits(t.shape, spec.shape)) throw badInput(`input ${t.name} must have shape ${formatShape(spec.shape)}, got [${t.shape.join(",")}]`);
   }
-  for (const spec of meta.inputs) if (!seen.has(spec.name)) throw bad(`input ${spec.name} ${formatSpec(spec)} is missing`);
+  for (const spec of meta.inputs) if (!seen.has(spec.name)) throw badInput(`input ${spec.name} ${formatSpec(spec)} is missing`);
   if (outputNames && meta.outputs.length > 0) {
     for (const name of outputNames) {
-      if (!meta.outputs.some((s) => s.name === name)) throw bad(`the model has no output ${name}; outputs: ${meta.outputs.map((s) => s.name).join(", ")}`);
+      if (!meta.outputs.some((s) => s.name === name)) throw badInput(`the model has no output ${name}; outputs: ${meta.outputs.map((s) => s.name).join(", ")}`);
     }
   }
 }
@@ -100,8 +100,4 @@ export function formatSpec(spec: TensorSpec): string {
 
 function formatShape(shape: readonly number[]): string {
   return `[${shape.join(",")}]`;
-}
-
-function bad(message: string): OmafError {
-  return new OmafError("OMAF_ERR_BAD_INPUT", message);
 }

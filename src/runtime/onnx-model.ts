@@ -6,7 +6,7 @@
 // that same mapping without the checks, for callers that use the Model directly.
 import type * as Ort from "onnxruntime-node";
 import { join } from "node:path";
-import { OmafError } from "../errors.js";
+import { badInput, OmafError } from "../errors.js";
 import { rowsFromTensors, tensorFromMatrix } from "../tensor/matrix.js";
 import { elementCount, type Tensor, type TensorSpec } from "../tensor/tensor.js";
 import type { MatrixInput, MatrixOutput, Model, ModelMetadata } from "./model.js";
@@ -39,8 +39,6 @@ interface Session {
   /** Tensor outputs fetched by default, in model order. */
   fetches: string[];
 }
-
-const bad = (message: string, details?: Record<string, unknown>) => new OmafError("OMAF_ERR_BAD_INPUT", message, details);
 
 /** onnxruntime's message for a request that does not fit the model (as opposed to a failure inside it). */
 const ORT_INPUT_ERROR =
@@ -205,7 +203,7 @@ export class OnnxModel implements Model {
       try {
         data = bytesToStrings(t.data as Uint8Array[]);
       } catch {
-        throw bad(`input '${t.name}' holds bytes that are not UTF-8 text, which ONNX string tensors need`, { input: t.name });
+        throw badInput(`input '${t.name}' holds bytes that are not UTF-8 text, which ONNX string tensors need`, { input: t.name });
       }
     }
     return new s.ort.Tensor(ortType as "float32", data as Float32Array, t.shape);

@@ -1,7 +1,8 @@
 // Raw tensor bytes (little-endian; BYTES as 4-byte length + bytes per element) and the OIP REST binary tensor
 // extension: a JSON header followed by raw tensor bytes, its length in `Inference-Header-Content-Length`, exactly as
 // tritonclient.http sends and reads it. Raw bytes become typed-array views over the body whenever alignment allows.
-import { badInput, bytesPerElement, checkShape, checkTensor, DATATYPE_ARRAYS, show } from "./datatype.js";
+import { badInput } from "../errors.js";
+import { bytesPerElement, checkShape, checkTensor, DATATYPE_ARRAYS, show } from "./datatype.js";
 import { readTensorHeader, tensorFromJson, tensorToJson, withParameters, type JsonTensor } from "./json.js";
 import { parseJson } from "../json.js";
 import { elementCount, type Datatype, type Tensor } from "./tensor.js";

@@ -1,6 +1,6 @@
 // Per-datatype facts (element size, typed array, integer range), datatype and shape parsing, and the one check that a
 // Tensor's data fits its datatype and shape. Every codec builds on these.
-import { OmafError, type ErrorCode } from "../errors.js";
+import { badInput, OmafError, type ErrorCode } from "../errors.js";
 import { DATATYPES, elementCount, type Datatype, type Tensor, type TensorData } from "./tensor.js";
 
 /** Datatypes with a fixed element size (all but BYTES). */
@@ -142,11 +142,6 @@ export function checkTensor<T extends Tensor>(t: T, code: ErrorCode = "OMAF_ERR_
   }
   if (data.length !== count) fail(`shape ${JSON.stringify(t.shape)} holds ${count} elements but data has ${data.length}`);
   return t;
-}
-
-/** OMAF_ERR_BAD_INPUT with machine-readable details. */
-export function badInput(message: string, details?: Record<string, unknown>): OmafError {
-  return new OmafError("OMAF_ERR_BAD_INPUT", message, details);
 }
 
 /** A short, bounded rendering of a wire value for error messages; never throws, whatever the value holds. */

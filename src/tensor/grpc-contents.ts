@@ -3,8 +3,8 @@
 import type * as protoLoader from "@grpc/proto-loader";
 import { PROTO_LOADER_OPTIONS, protoPackage, protoService, specPath } from "../spec-files.js";
 import type { ServiceDefinition } from "@grpc/grpc-js";
-import { OmafError } from "../errors.js";
-import { badInput, checkShape, checkTensor, parseDatatype, show } from "./datatype.js";
+import { badInput, OmafError } from "../errors.js";
+import { checkShape, checkTensor, parseDatatype, show } from "./datatype.js";
 import { tensorFromRaw, tensorToRaw } from "./binary.js";
 import { withParameters } from "./json.js";
 import { numbersOf } from "./values.js";

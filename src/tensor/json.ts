@@ -1,5 +1,6 @@
 // Open Inference Protocol REST JSON tensors ({name, shape, datatype, parameters?, data}) <-> Tensor.
-import { badInput, checkShape, checkTensor, parseDatatype, show } from "./datatype.js";
+import { badInput } from "../errors.js";
+import { checkShape, checkTensor, parseDatatype, show } from "./datatype.js";
 import { elementCount, type Datatype, type Tensor } from "./tensor.js";
 import { dataFromValues, valuesFromData, type JsonElement } from "./values.js";
 

@@ -1,6 +1,6 @@
 // Tensor <-> rows of values, for GPPI matrix models (predict_on_matrix takes and answers rows, not tensors).
-import { OmafError } from "../errors.js";
-import { badInput, checkTensor } from "./datatype.js";
+import { badInput, OmafError } from "../errors.js";
+import { checkTensor } from "./datatype.js";
 import { halfToNumber } from "./half.js";
 import type { Datatype, Tensor, TensorData } from "./tensor.js";
 import { dataFromValues, valuesFromData, type JsonElement } from "./values.js";

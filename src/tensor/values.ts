@@ -1,6 +1,7 @@
 // Element-wise conversion between JSON-like values (numbers, booleans, strings, bigints) and tensor data. Shared by
 // the JSON codec and the matrix conversions; the binary and gRPC codecs avoid it where a typed view does the job.
-import { badInput, DATATYPE_ARRAYS, INTEGER_RANGES, show } from "./datatype.js";
+import { badInput } from "../errors.js";
+import { DATATYPE_ARRAYS, INTEGER_RANGES, show } from "./datatype.js";
 import { halfToNumber, numberToHalf } from "./half.js";
 import type { Datatype, TensorData } from "./tensor.js";
 

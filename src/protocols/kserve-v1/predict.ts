@@ -2,7 +2,7 @@
 // answered as `predictions`, columnar format `inputs` answered as `outputs`). Tensor models read the body as named
 // tensors (tensors.ts). Matrix models take the instances as rows of one prediction and answer the model's rows.
 // Objects models take each instance as one predict_on_objects call (one prediction per instance, as KServe means it).
-import { OmafError } from "../../errors.js";
+import { badInput, OmafError } from "../../errors.js";
 import type { Inference } from "../../dataplane/dataplane.js";
 import { describe } from "../../dataplane/json-input.js";
 import type { MatrixInput } from "../../runtime/model.js";
@@ -17,17 +17,17 @@ export type PredictResponse = { predictions: unknown[] } | { outputs: unknown };
 /** Reads `{"instances": [...]}` (a non-empty list) or `{"inputs": <value>}`. */
 export function readPredictRequest(body: unknown): PredictRequest {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw bad(`a predict request is {"instances": [...]} or {"inputs": ...}, not ${describe(body)}`);
+    throw badInput(`a predict request is {"instances": [...]} or {"inputs": ...}, not ${describe(body)}`);
   }
   const { instances, inputs } = body as { instances?: unknown; inputs?: unknown };
-  if (instances !== undefined && inputs !== undefined) throw bad(`give either "instances" or "inputs", not both`);
+  if (instances !== undefined && inputs !== undefined) throw badInput(`give either "instances" or "inputs", not both`);
   if (inputs !== undefined) {
-    if (inputs === null) throw bad(`"inputs" is null`);
+    if (inputs === null) throw badInput(`"inputs" is null`);
     return { format: "columnar", inputs };
   }
-  if (instances === undefined) throw bad(`a predict request needs "instances" (or "inputs")`);
-  if (!Array.isArray(instances)) throw bad(`"instances" must be an array, not ${describe(instances)}`);
-  if (instances.length === 0) throw bad(`"instances" is empty`);
+  if (instances === undefined) throw badInput(`a predict request needs "instances" (or "inputs")`);
+  if (!Array.isArray(instances)) throw badInput(`"instances" must be an array, not ${describe(instances)}`);
+  if (instances.length === 0) throw badInput(`"instances" is empty`);
   return { format: "row", instances };
 }
 
@@ -52,7 +52,7 @@ async function predictOnTensors(inference: Inference, request: PredictRequest): 
 
 /** One predict_on_objects call per instance, under the one admission; the first failing instance fails the request. */
 async function predictOnObjects(inference: Inference, request: PredictRequest): Promise<unknown[]> {
-  if (request.format === "columnar") throw bad(`this model takes objects: send {"instances": [{...}, ...]}, not columnar "inputs"`);
+  if (request.format === "columnar") throw badInput(`this model takes objects: send {"instances": [{...}, ...]}, not columnar "inputs"`);
   const results = await inference.predictJsonBatch(request.instances.map((value) => ({ ok: true as const, value })));
   return results.map((r, i) => {
     if (r.ok) return r.value.result;
@@ -71,7 +71,7 @@ export function toMatrixInput(request: PredictRequest): MatrixInput {
   const { inputs } = request;
   if (Array.isArray(inputs)) return rowsInput(inputs);
   if (isPlainObject(inputs)) return columnsInput(inputs);
-  throw bad(`"inputs" of a matrix model is a list of rows or an object of columns {"col": [values...]}, not ${describe(inputs)}`);
+  throw badInput(`"inputs" of a matrix model is a list of rows or an object of columns {"col": [values...]}, not ${describe(inputs)}`);
 }
 
 function rowsInput(instances: unknown[]): MatrixInput {
@@ -81,14 +81,14 @@ function rowsInput(instances: unknown[]): MatrixInput {
     const data = (instances as Array<Record<string, unknown>>).map((inst, i) => {
       const keys = Object.keys(inst);
       if (keys.length !== columns.length || !columns.every((c) => c in inst)) {
-        throw bad(`instance ${i} has keys (${keys.join(", ")}) but instance 0 has (${columns.join(", ")})`);
+        throw badInput(`instance ${i} has keys (${keys.join(", ")}) but instance 0 has (${columns.join(", ")})`);
       }
       return columns.map((c) => inst[c]);
     });
     return { data, columns };
   }
   const odd = instances.findIndex((x) => !Array.isArray(x) && !isPlainObject(x));
-  throw bad(
+  throw badInput(
     odd >= 0
       ? `instance ${odd} is ${describe(instances[odd])}; each instance of a matrix model is a row (an array) or an object of column values`
       : "instances mix rows (arrays) and objects; use one form",
@@ -97,21 +97,17 @@ function rowsInput(instances: unknown[]): MatrixInput {
 
 function columnsInput(inputs: Record<string, unknown>): MatrixInput {
   const columns = Object.keys(inputs);
-  if (columns.length === 0) throw bad(`"inputs" names no columns`);
+  if (columns.length === 0) throw badInput(`"inputs" names no columns`);
   for (const c of columns) {
-    if (!Array.isArray(inputs[c])) throw bad(`column "${c}" of "inputs" must be an array of values, not ${describe(inputs[c])}`);
+    if (!Array.isArray(inputs[c])) throw badInput(`column "${c}" of "inputs" must be an array of values, not ${describe(inputs[c])}`);
   }
   const values = inputs as Record<string, unknown[]>;
   const lengths = columns.map((c) => values[c].length);
-  if (lengths.some((n) => n !== lengths[0])) throw bad(`the columns of "inputs" differ in length (${lengths.join(", ")})`);
+  if (lengths.some((n) => n !== lengths[0])) throw badInput(`the columns of "inputs" differ in length (${lengths.join(", ")})`);
   const data = Array.from({ length: lengths[0] }, (_, i) => columns.map((c) => values[c][i]));
   return { data, columns };
 }
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
   return x !== null && typeof x === "object" && !Array.isArray(x);
-}
-
-function bad(message: string): OmafError {
-  return new OmafError("OMAF_ERR_BAD_INPUT", message);
 }

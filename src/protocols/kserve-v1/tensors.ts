@@ -5,7 +5,7 @@
 // - columnar format: `inputs` is the value of the one input (the whole batch) or {input_name: value}, answered as
 //   `outputs`: the one output's value, or {output_name: value}.
 // Values are read with the model's declared datatype and written as omaf writes tensor values in JSON (values.ts).
-import { OmafError } from "../../errors.js";
+import { badInput, type OmafError } from "../../errors.js";
 import { formatSpec, shapeFits } from "../../dataplane/validate.js";
 import { flattenData } from "../../tensor/json.js";
 import { elementCount, type Tensor, type TensorSpec } from "../../tensor/tensor.js";
@@ -15,9 +15,9 @@ import { dataFromValues, valuesFromData, type JsonElement } from "../../tensor/v
 export function tensorsFromInstances(instances: readonly unknown[], specs: readonly TensorSpec[]): Tensor[] {
   checkDeclared(specs);
   const named = instances.every(isPlainObject);
-  if (!named && instances.some(isPlainObject)) throw bad("instances mix objects and values; use one form");
+  if (!named && instances.some(isPlainObject)) throw badInput("instances mix objects and values; use one form");
   if (!named && specs.length > 1) {
-    throw bad(`the model has ${specs.length} inputs (${names(specs)}); each instance is an object {input_name: value}`);
+    throw badInput(`the model has ${specs.length} inputs (${names(specs)}); each instance is an object {input_name: value}`);
   }
   if (named) instances.forEach((inst, i) => checkNames(inst as Record<string, unknown>, specs, `instance ${i}`));
   return specs.map((spec) => batchTensor(spec, named ? instances.map((inst) => (inst as Record<string, unknown>)[spec.name]) : instances));
@@ -30,7 +30,7 @@ export function tensorsFromColumnar(inputs: unknown, specs: readonly TensorSpec[
     checkNames(inputs, specs, `"inputs"`);
     return specs.map((spec) => wholeTensor(spec, inputs[spec.name]));
   }
-  if (specs.length > 1) throw bad(`the model has ${specs.length} inputs (${names(specs)}); "inputs" is an object {input_name: value}`);
+  if (specs.length > 1) throw badInput(`the model has ${specs.length} inputs (${names(specs)}); "inputs" is an object {input_name: value}`);
   return [wholeTensor(specs[0], inputs)];
 }
 
@@ -38,7 +38,7 @@ export function tensorsFromColumnar(inputs: unknown, specs: readonly TensorSpec[
 export function predictionsFromTensors(outputs: readonly Tensor[], batch: number): unknown[] {
   const rows = outputs.map((t) => {
     if (t.shape[0] !== batch) {
-      throw bad(`output '${t.name}' has shape [${t.shape.join(",")}], not one row per instance (${batch}); send the columnar form {"inputs": ...}`);
+      throw badInput(`output '${t.name}' has shape [${t.shape.join(",")}], not one row per instance (${batch}); send the columnar form {"inputs": ...}`);
     }
     return splitRows(t);
   });
@@ -54,11 +54,11 @@ export function columnarFromTensors(outputs: readonly Tensor[]): unknown {
 
 /** One input of a batch of instances: every instance's value has the same shape, the model's shape minus its batch dimension. */
 function batchTensor(spec: TensorSpec, values: readonly unknown[]): Tensor {
-  if (spec.shape.length === 0) throw bad(`input '${spec.name}' is a scalar (${formatSpec(spec)}), not a batch of rows; send {"inputs": ...}`);
+  if (spec.shape.length === 0) throw badInput(`input '${spec.name}' is a scalar (${formatSpec(spec)}), not a batch of rows; send {"inputs": ...}`);
   const rowSpec = spec.shape.slice(1);
   const first = shapeOf(values[0]);
   if (!shapeFits(first, rowSpec)) {
-    throw bad(
+    throw badInput(
       `each instance of input '${spec.name}' is one row of ${formatSpec(spec)}, a value of shape ${formatShape(rowSpec)}; instance 0 has shape ${formatShape(first)}`,
     );
   }
@@ -78,7 +78,7 @@ function instanceError(spec: TensorSpec, values: readonly unknown[], first: read
   for (let i = 0; i < values.length; i++) {
     const shape = shapeOf(values[i]);
     if (!sameShape(shape, first)) {
-      return bad(
+      return badInput(
         `instance ${i} of input '${spec.name}' has shape ${formatShape(shape)} but instance 0 has ${formatShape(first)}; instances must have the same shape`,
       );
     }
@@ -135,15 +135,15 @@ function nest(values: readonly JsonElement[], offset: number, shape: readonly nu
 /** An object of inputs names each of the model's inputs once, and nothing else. */
 function checkNames(given: Record<string, unknown>, specs: readonly TensorSpec[], where: string): void {
   for (const key of Object.keys(given)) {
-    if (!specs.some((s) => s.name === key)) throw bad(`${where}: the model has no input '${key}'; inputs: ${names(specs)}`);
+    if (!specs.some((s) => s.name === key)) throw badInput(`${where}: the model has no input '${key}'; inputs: ${names(specs)}`);
   }
   for (const spec of specs) {
-    if (given[spec.name] === undefined) throw bad(`${where} lacks input '${spec.name}' (${formatSpec(spec)})`);
+    if (given[spec.name] === undefined) throw badInput(`${where} lacks input '${spec.name}' (${formatSpec(spec)})`);
   }
 }
 
 function checkDeclared(specs: readonly TensorSpec[]): void {
-  if (specs.length === 0) throw bad("the model declares no inputs, so omaf cannot tell how to read the request");
+  if (specs.length === 0) throw badInput("the model declares no inputs, so omaf cannot tell how to read the request");
 }
 
 const names = (specs: readonly TensorSpec[]) => specs.map((s) => s.name).join(", ");
@@ -152,8 +152,4 @@ const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
   return x !== null && typeof x === "object" && !Array.isArray(x);
-}
-
-function bad(message: string): OmafError {
-  return new OmafError("OMAF_ERR_BAD_INPUT", message);
 }

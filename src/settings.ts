@@ -42,6 +42,12 @@ export interface Settings {
   requestTimeoutMs: number;
   /** Most requests handled at once; more answer OMAF_ERR_UNAVAILABLE. 0 = no limit. */
   maxInFlight: number;
+  /** Most rows merged into one model call by adaptive batching (0 or 1 = off); undefined = the manifest's, else off. */
+  maxBatchSize?: number;
+  /** Longest the first request of a batch waits for others, in ms; undefined = the manifest's, else 5. */
+  maxBatchTime?: number;
+  /** Matrix-mode entrypoints answer rows independently, so their requests may be merged; undefined = the manifest's. */
+  batchRows?: boolean;
   /** How long a stop (signal or Shutdown call) waits for in-flight requests before cutting them. */
   drainTimeoutMs: number;
   /** Load the model on the first Status/Run instead of at start. */
@@ -399,6 +405,34 @@ export const SETTINGS: readonly SettingDef[] = [
     default: "",
     kind: text("<name>"),
     description: "Author reported in metadata when the manifest has no model.author.",
+  }),
+  def({
+    key: "maxBatchSize",
+    flag: "max-batch-size",
+    env: ["OMAF_MAX_BATCH_SIZE"],
+    default: undefined,
+    defaultText: "the manifest's serving.max_batch_size, else 0",
+    kind: integer(0, 1_000_000),
+    description:
+      "Adaptive batching: requests that arrive together are merged into one model call of at most this many rows (ONNX models with a variable first dimension; matrix entrypoints with --batch-rows). 0 or 1 = off.",
+  }),
+  def({
+    key: "maxBatchTime",
+    flag: "max-batch-time",
+    env: ["OMAF_MAX_BATCH_TIME"],
+    default: undefined,
+    defaultText: "the manifest's serving.max_batch_time_ms, else 5",
+    kind: integer(0, 60_000, "<ms>"),
+    description: "How long the first request of a batch may wait for requests still on their way to the model; a lone request never waits.",
+  }),
+  def({
+    key: "batchRows",
+    flag: "batch-rows",
+    env: ["OMAF_BATCH_ROWS"],
+    default: undefined,
+    defaultText: "the manifest's serving.batch_rows, else off",
+    kind: boolean,
+    description: "A matrix-mode (python, node) entrypoint answers each row independently, so batching may merge requests into one predict_on_matrix call.",
   }),
   def({
     key: "nodeWorkers",

@@ -9,6 +9,8 @@ import { OmafError, toOmafError } from "../errors.js";
 import type { OmafManifest } from "../manifest/manifest.types.js";
 import type { MatrixInput, MatrixOutput, Model, ModelMetadata } from "../runtime/model.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { hasBatchAxis, rowsLane, tensorLane, type TensorCall } from "./batch-lanes.js";
+import { Batcher, type BatchLane, type BatchObserver, type BatchSettings } from "./batcher.js";
 import { Deadlines } from "./deadlines.js";
 import { parseMatrixBody, parseObjectsBody } from "./json-input.js";
 import { matrixAsTensor, tensorsAsMatrix } from "./tensor-inference.js";
@@ -38,9 +40,15 @@ export interface RequestContext {
 }
 
 /** Where the dataplane reports each request (the server's Prometheus metrics). */
-export interface DataPlaneMetrics {
+export interface DataPlaneMetrics extends Partial<BatchObserver> {
   /** One request was answered: `status` is `ok` or the OMAF_ERR_ code it was answered with; refusals take 0 s. */
   observePrediction(protocol: string, status: string, seconds: number): void;
+}
+
+/** Adaptive batching (batcher.ts): off unless maxBatchSize > 1. */
+export interface BatchingOptions extends BatchSettings {
+  /** A matrix-mode entrypoint's rows are independent, so its requests may be merged (opt-in per model). */
+  rows: boolean;
 }
 
 export interface DataPlaneOptions {
@@ -54,6 +62,8 @@ export interface DataPlaneOptions {
   maxInFlight: number;
   /** Metrics hook; undefined = no metrics. */
   metrics?: DataPlaneMetrics;
+  /** Adaptive batching; undefined = off. */
+  batching?: BatchingOptions;
 }
 
 /** `unloaded` → `loading` → `ready` | `failed`; `draining` once a stop began; `closed` after close(). */
@@ -118,6 +128,12 @@ export class DataPlane {
   private readonly maxInFlight: number;
   private readonly metrics?: DataPlaneMetrics;
   readonly provenance: Provenance;
+  /** The batching settings in force (maxBatchSize 0 = off). */
+  readonly batching: Readonly<BatchingOptions>;
+  /** @internal Set once loaded when batching is on: the batcher and the lanes this model's calls may take. */
+  batch?: { batcher: Batcher; tensors?: BatchLane<TensorCall, Tensor[]>; rows?: BatchLane<MatrixInput, MatrixOutput> };
+  /** @internal Admitted requests that have not reached the model yet: a batch may wait for them. */
+  onTheirWay = 0;
 
   constructor(
     /** @internal */
@@ -141,6 +157,7 @@ export class DataPlane {
     this.deadlines = new Deadlines(timeoutMs, () => new OmafError("OMAF_ERR_TIMEOUT", `the prediction took longer than ${timeoutMs} ms`));
     this.maxInFlight = opts.maxInFlight;
     this.metrics = opts.metrics;
+    this.batching = Object.freeze(opts.batching ?? { maxBatchSize: 0, maxBatchTimeMs: 0, rows: false });
   }
 
   get state(): DataPlaneState {
@@ -211,6 +228,7 @@ export class DataPlane {
     try {
       await this.model.load();
       this.meta = this.model.metadata();
+      this.batch = this.batchLanes(this.meta);
       this._loadTimeMs = round(performance.now() - t0);
       this._loadError = undefined;
       this.loaded = true;
@@ -223,6 +241,17 @@ export class DataPlane {
       this.loading = undefined;
       this.emit();
     }
+  }
+
+  /** Which of this model's calls may be merged, when batching is on (see batch-lanes.ts). */
+  private batchLanes(meta: ModelMetadata): DataPlane["batch"] {
+    if (this.batching.maxBatchSize <= 1) return undefined;
+    const tensors = this.model.predictTensors && hasBatchAxis(meta) ? tensorLane(this.model) : undefined;
+    const rows = !this.model.predictTensors && meta.mode === "matrix" && this.batching.rows ? rowsLane(this.model) : undefined;
+    if (!tensors && !rows) return undefined;
+    const observer = this.metrics?.observeBatch ? (this.metrics as BatchObserver) : undefined;
+    const batcher = new Batcher(this.batching, this.model.concurrency ?? 1, () => this.onTheirWay, observer);
+    return { batcher, tensors, rows };
   }
 
   /** The model's metadata; OMAF_ERR_MODEL_NOT_READY before a successful load. */
@@ -262,6 +291,7 @@ export class DataPlane {
     } catch (err) {
       throw this.finish(request, err);
     }
+    this.onTheirWay++;
     try {
       if (!this.loaded) await this.loadedMetadata();
       request.metadata = this.meta!;
@@ -271,6 +301,7 @@ export class DataPlane {
     } catch (err) {
       throw this.finish(request, err);
     } finally {
+      request.reachedModel();
       this.release();
     }
   }
@@ -356,6 +387,7 @@ export class DataPlane {
         record.error = error.message;
       }
       request.describeItems(record);
+      request.describeBatch(record);
       if (this.logPayloads) request.describePayloads(record);
       if (error) this.log.warn(record, "inference");
       else this.log.info(record, "inference");
@@ -404,6 +436,11 @@ class InferenceRequest implements Inference {
   }
   private items?: { count: number; errors: OmafError[] };
   private payloads?: { input: unknown[]; output: unknown[] };
+  /** The batch its (last) model call ran in, when batching is on. */
+  private batched?: { size: number; queueMs: number };
+  private arrived = false;
+  /** Withdraws a call still waiting in the batch queue (when the request timed out). */
+  private abandonQueued?: () => void;
 
   constructor(
     private readonly plane: DataPlane,
@@ -419,11 +456,11 @@ class InferenceRequest implements Inference {
     const model = this.plane.model;
     return this.call(input, () => {
       validateMatrix(input, meta);
-      if (!model.predictTensors) return model.predictMatrix(input);
+      if (!model.predictTensors) return this.plane.batch?.rows ? this.inBatch(this.plane.batch.rows, input) : model.predictMatrix(input);
       // Tensor-native models get the rows as their input tensor, checked like any tensor request.
       const tensor = matrixAsTensor(input, meta);
       validateTensors([tensor], undefined, meta);
-      return model.predictTensors([tensor]).then((outputs) => tensorsAsMatrix(outputs, input.data.length));
+      return this.tensors([tensor]).then((outputs) => tensorsAsMatrix(outputs, input.data.length));
     });
   }
 
@@ -439,7 +476,23 @@ class InferenceRequest implements Inference {
     }
     return this.call(inputs, () => {
       validateTensors(inputs, outputNames, meta);
-      return model.predictTensors!(inputs, outputNames);
+      return this.tensors(inputs, outputNames);
+    });
+  }
+
+  /** A tensor-native model's call, merged with others when its model batches. */
+  private tensors(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]> {
+    const lane = this.plane.batch?.tensors;
+    return lane ? this.inBatch(lane, { inputs, outputNames }) : this.plane.model.predictTensors!(inputs, outputNames);
+  }
+
+  /** Queues a call with the batcher; remembers the batch it ran in for the log line. */
+  private inBatch<I, O>(lane: BatchLane<I, O>, input: I): Promise<O> {
+    const ticket = this.plane.batch!.batcher.submit(lane, input);
+    this.abandonQueued = ticket.abandon;
+    return ticket.answer.then((b) => {
+      this.batched = { size: b.batchSize, queueMs: b.queueMs };
+      return b.value;
     });
   }
 
@@ -483,6 +536,19 @@ class InferenceRequest implements Inference {
     if (this.items.errors.length > 0) record.failedItems = this.items.errors.length;
   }
 
+  describeBatch(record: Record<string, unknown>): void {
+    if (!this.batched) return;
+    record.batch = this.batched.size;
+    record.queueMs = round(this.batched.queueMs);
+  }
+
+  /** The request made its first model call (or ended without one): it is no longer on its way to the model. */
+  reachedModel(): void {
+    if (this.arrived) return;
+    this.arrived = true;
+    this.plane.onTheirWay--;
+  }
+
   describePayloads(record: Record<string, unknown>): void {
     if (!this.payloads) return;
     const one = this.payloads.input.length === 1;
@@ -497,8 +563,13 @@ class InferenceRequest implements Inference {
   private call<T>(input: unknown, run: () => Promise<T>): Promise<T> {
     const plane = this.plane;
     if (plane.logPayloads) (this.payloads ??= { input: [], output: [] }).input.push(input);
+    this.reachedModel();
     return new Promise<T>((resolve, reject) => {
-      const fail = (err: unknown) => reject(toOmafError(err, "OMAF_ERR_PREDICT"));
+      const fail = (err: unknown) => {
+        // A call still queued for a batch must not run once its request gave up.
+        this.abandonQueued?.();
+        reject(toOmafError(err, "OMAF_ERR_PREDICT"));
+      };
       let output: Promise<T>;
       try {
         output = run();

@@ -11,6 +11,7 @@ export interface OmafManifest {
    */
   odahuflowVersion: "1.0";
   toolchain: OmafToolchain;
+  serving?: OmafServing;
   output?: OmafOutput;
   [k: string]: unknown;
 }
@@ -64,6 +65,24 @@ export interface OmafModel {
 export interface OmafToolchain {
   name: string;
   version: string;
+  [k: string]: unknown;
+}
+/**
+ * How omaf serves the model, when the artifact wants other defaults than the server's (flags and environment variables still win).
+ */
+export interface OmafServing {
+  /**
+   * Most rows (the first dimension) merged into one model call by adaptive batching; 0 or 1 turns batching off.
+   */
+  max_batch_size?: number;
+  /**
+   * Longest the first request of a batch waits for others to join, in milliseconds.
+   */
+  max_batch_time_ms?: number;
+  /**
+   * A matrix-mode entrypoint (python, node) answers each row independently of the others, so requests may be merged into one predict_on_matrix call.
+   */
+  batch_rows?: boolean;
   [k: string]: unknown;
 }
 /**

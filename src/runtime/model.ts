@@ -59,6 +59,11 @@ export interface Model {
   /** Tensor-native models (onnx) also take named tensors directly. */
   predictTensors?(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]>;
   /**
+   * Model calls it can usefully run at once (its workers; 1 for one in-process session). Adaptive batching keeps at
+   * most this many merged calls running and queues the rest, so batches form while the model is busy. Default 1.
+   */
+  readonly concurrency?: number;
+  /**
    * Releases resources (sessions, workers). A request still running after `graceMs` (default 0: none) is cut, so a
    * caller with a deadline (a server draining before its kill) passes what is left of it.
    */

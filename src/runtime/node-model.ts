@@ -35,6 +35,11 @@ export class NodeModel implements Model {
   }
 
   /** Resolved worker count, mode and timeout. */
+  /** One call per worker thread (one in process). */
+  get concurrency(): number {
+    return this.settings.inProcess ? 1 : this.settings.workers;
+  }
+
   get options(): Readonly<Omit<NodeSettings, "logger">> {
     const { logger: _logger, ...rest } = this.settings;
     return rest;

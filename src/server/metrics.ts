@@ -7,7 +7,7 @@
 // small maps, with no label objects, label validation or hashing per call — prom-client's observe() costs that on
 // every prediction. prom-client reads the tallies when it is scraped: the counters take the increments since the
 // last scrape (so they stay ordinary prom-client counters), the latency histogram renders its tallies itself.
-import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Metric } from "prom-client";
 import type { DataPlane, DataPlaneMetrics } from "../dataplane/dataplane.js";
 
 /** Latency buckets in seconds: from sub-millisecond tabular models up to the default 30 s request timeout. */
@@ -56,8 +56,15 @@ class Tallies<T> {
   }
 }
 
+/** Buckets of the batch-size histogram: requests per model call. */
+export const BATCH_SIZE_BUCKETS: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+/** Buckets of the queue-time histogram, in seconds: from no wait to well past any sensible --max-batch-time. */
+export const QUEUE_BUCKETS: readonly number[] = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1];
+
 export class ServerMetrics implements DataPlaneMetrics {
   readonly registry = new Registry();
+  private readonly batchSize: Histogram;
+  private readonly queueDuration: Histogram;
   private readonly predictions = new Tallies<PredictionTally>((protocol, status) => ({
     labels: { protocol, status },
     count: 0,
@@ -120,7 +127,34 @@ export class ServerMetrics implements DataPlaneMetrics {
         this.set((self.dataplane?.loadTimeMs ?? 0) / 1000);
       },
     });
+    new Gauge({
+      name: "omaf_max_batch_size",
+      help: "The adaptive batching setting: most rows merged into one model call (0 = batching off).",
+      registers,
+      collect() {
+        this.set(self.dataplane?.batching.maxBatchSize ?? 0);
+      },
+    });
+    // Batches are one per model call, fewer than requests: prom-client's own histograms are cheap enough here.
+    this.batchSize = new Histogram({
+      name: "omaf_batch_size",
+      help: "Requests merged into each model call by adaptive batching (Triton: nv_inference_exec_count per batch).",
+      buckets: BATCH_SIZE_BUCKETS as number[],
+      registers,
+    });
+    this.queueDuration = new Histogram({
+      name: "omaf_queue_duration_seconds",
+      help: "Time each request waited in the batching queue before its model call started (Triton: nv_inference_queue_duration_us).",
+      buckets: QUEUE_BUCKETS as number[],
+      registers,
+    });
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The batcher's hook: one model call that merged `size` requests, and how long each waited. */
+  observeBatch(size: number, queueSeconds: readonly number[]): void {
+    this.batchSize.observe(size);
+    for (const s of queueSeconds) this.queueDuration.observe(s);
   }
 
   /** Reads the gauges from this dataplane from now on. */

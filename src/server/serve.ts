@@ -3,7 +3,8 @@
 import type { Logger } from "pino";
 import { materializeArtifact, type MaterializedArtifact } from "../artifact/materialize.js";
 import { createInferenceLog } from "../dataplane/inference-log.js";
-import { DataPlane } from "../dataplane/dataplane.js";
+import { DataPlane, type BatchingOptions } from "../dataplane/dataplane.js";
+import type { OmafManifest } from "../manifest/manifest.types.js";
 import { toOmafError, type OmafError } from "../errors.js";
 import { createModel } from "../runtime/load.js";
 import type { Settings } from "../settings.js";
@@ -45,6 +46,7 @@ export async function serveArtifact(source: string, settings: Settings): Promise
     requestTimeoutMs: settings.requestTimeoutMs,
     maxInFlight: settings.maxInFlight,
     metrics,
+    batching: batchingOf(settings, artifact.manifest),
   });
   metrics?.watch(dataplane);
   const flushLog = async () => {
@@ -63,3 +65,16 @@ export async function serveArtifact(source: string, settings: Settings): Promise
   if (!settings.lazy) await dataplane.load().catch((err: unknown) => (loadError = toOmafError(err)));
   return { artifact, dataplane, server, loadError, log: log?.logger, flushLog };
 }
+
+/** Batching as the settings say, else as the artifact's manifest (`serving`) says, else off. */
+export function batchingOf(settings: Settings, manifest: OmafManifest): BatchingOptions {
+  const serving = manifest.serving ?? {};
+  return {
+    maxBatchSize: settings.maxBatchSize ?? serving.max_batch_size ?? 0,
+    maxBatchTimeMs: settings.maxBatchTime ?? serving.max_batch_time_ms ?? DEFAULT_MAX_BATCH_TIME_MS,
+    rows: settings.batchRows ?? serving.batch_rows ?? false,
+  };
+}
+
+/** How long a batch waits for requests on their way when neither settings nor manifest say (ms). */
+export const DEFAULT_MAX_BATCH_TIME_MS = 5;

@@ -76,6 +76,11 @@ describe("OIP v2 gRPC", () => {
         { name: "probabilities", datatype: "FP32", shape: ["-1", "3"] },
         { name: "label", datatype: "INT64", shape: ["-1", "1"] },
       ],
+      // Batching is off by default; the default batch time is reported all the same.
+      parameters: {
+        max_batch_size: { int64_param: "0", parameter_choice: "int64_param" },
+        max_batch_time_ms: { int64_param: "5", parameter_choice: "int64_param" },
+      },
     });
   });
 

@@ -117,6 +117,7 @@ describe("OIP v2 REST", () => {
         { name: "probabilities", datatype: "FP32", shape: [-1, 3] },
         { name: "label", datatype: "INT64", shape: [-1, 1] },
       ],
+      parameters: { max_batch_size: 0, max_batch_time_ms: 5 },
     });
     assert.deepEqual((await getJson(`${base}/models/iris-onnx/versions/1.0.0-1`)).body, meta.body);
   });
@@ -299,6 +300,7 @@ describe("OIP v2 REST", () => {
       platform: "omaf_node",
       inputs: [{ name: "input", datatype: "FP64", shape: [-1, 3] }],
       outputs: [{ name: "prediction", datatype: "FP64", shape: [-1, 2] }],
+      parameters: { max_batch_size: 0, max_batch_time_ms: 5 },
     });
     // Any numeric datatype is taken; the answer is the model's rows.
     const res = await postJson(`${b}/infer`, { inputs: [{ name: "input", shape: [2, 3], datatype: "INT32", data: [1, 2, 3, 4, 5, 6] }] });

@@ -76,7 +76,8 @@ export function createOipGrpcService(dataplane: DataPlane): OipGrpcService {
     ModelMetadata(call: ServerUnaryCall<ModelRef, unknown>, callback: sendUnaryData<unknown>) {
       (async () => {
         checkModel(dataplane, call.request.name, call.request.version);
-        return modelMetadata(dataplane, await dataplane.loadedMetadata());
+        const answer = modelMetadata(dataplane, await dataplane.loadedMetadata());
+        return { ...answer, parameters: parametersToGrpc(answer.parameters) };
       })().then(
         (res) => callback(null, res),
         (err) => callback(grpcError(err)),

@@ -62,6 +62,8 @@ export interface ModelMetadataAnswer {
   platform: string;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
+  /** How requests are batched: `max_batch_size` (0 = off) and `max_batch_time_ms`. */
+  parameters: { max_batch_size: number; max_batch_time_ms: number };
 }
 
 /** The model metadata answer, from the loaded model's metadata (see DataPlane.loadedMetadata). */
@@ -73,6 +75,7 @@ export function modelMetadata(dataplane: DataPlane, meta: ModelMetadata): ModelM
     platform: PLATFORMS[meta.environment] ?? `omaf_${meta.environment}`,
     inputs,
     outputs,
+    parameters: { max_batch_size: dataplane.batching.maxBatchSize, max_batch_time_ms: dataplane.batching.maxBatchTimeMs },
   };
 }
 

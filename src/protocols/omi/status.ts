@@ -67,7 +67,7 @@ export function buildStatusResponse(dataplane: DataPlane, line: StatusLine, opts
     timeout: { status: formatSeconds(opts.requestTimeoutMs), run: formatSeconds(opts.requestTimeoutMs) },
     features: {
       adversarial_defense: false,
-      batch_size: 1,
+      batch_size: Math.max(1, dataplane.batching.maxBatchSize),
       retrainable: false,
       results_format: "",
       drift_format: "",

@@ -48,6 +48,11 @@ export class PythonModel implements Model {
   }
 
   /** Resolved interpreter, worker count, timeout and matrix format. */
+  /** One call per worker process. */
+  get concurrency(): number {
+    return this.settings.workers;
+  }
+
   get options(): Readonly<Omit<PythonSettings, "logger">> {
     const { logger: _logger, ...rest } = this.settings;
     return rest;

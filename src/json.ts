@@ -21,8 +21,9 @@ export function parseJson(text: string | Uint8Array, what: string): unknown {
   } catch (err) {
     throw new OmafError("OMAF_ERR_BAD_INPUT", `${what} is not valid JSON: ${(err as Error).message}`);
   }
-  // Only a value containing arrays or objects can be deep; the scan is skipped for scalars.
-  if (value !== null && typeof value === "object" && nestingExceeds(s, MAX_JSON_DEPTH)) {
+  // Only a value containing arrays or objects can be deep, and each level takes two characters: the scan is skipped
+  // for scalars and for texts too short to nest past the limit (most single-row requests).
+  if (value !== null && typeof value === "object" && s.length > 2 * MAX_JSON_DEPTH && nestingExceeds(s, MAX_JSON_DEPTH)) {
     throw new OmafError("OMAF_ERR_BAD_INPUT", `${what} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`, { limit: MAX_JSON_DEPTH });
   }
   return value;

@@ -2,7 +2,6 @@
 import { lstatSync, readdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
-import ignore from "ignore";
 import { OmafError, toOmafError } from "../errors.js";
 import { PROVENANCE_DIR, canonicalOrder } from "./provenance.js";
 
@@ -55,6 +54,8 @@ export async function listFolder(dir: string, opts: ListFolderOptions = {}): Pro
   if (!rootStats.isDirectory()) throw new OmafError("OMAF_ERR_USAGE", `${dir} is not a folder`, { path: root });
   const realRoot = await realpath(root);
 
+  // Imported here, not at the top: opening a ZIP artifact does not list a folder.
+  const { default: ignore } = await import("ignore");
   const rules = ignore({ ignorecase: false }).add(DEFAULT_IGNORES as string[]);
   const ignoreFile = await readFile(path.join(root, IGNORE_FILE), "utf8").catch((err: NodeJS.ErrnoException) => {
     if (err.code === "ENOENT") return "";

@@ -4,7 +4,6 @@ import { open } from "node:fs/promises";
 import { OmafError, toOmafError } from "../errors.js";
 import type { ArchiveFormat, ArchiveReader } from "./archive-types.js";
 import { resolveLimits, type UnpackLimits } from "./limits.js";
-import { TarGzReader } from "./tar-reader.js";
 import { ZipReader } from "./zip-reader.js";
 
 export type { ArchiveEntry, ArchiveEntryType, ArchiveFormat, ArchiveReader, ForEachFileOptions } from "./archive-types.js";
@@ -49,7 +48,10 @@ export async function openArchive(path: string, opts: OpenArchiveOptions = {}): 
   const limits = resolveLimits(opts.limits);
   const format = await detectFormat(path);
   try {
-    return format === "zip" ? await ZipReader.open(path, limits) : await TarGzReader.open(path, limits);
+    if (format === "zip") return await ZipReader.open(path, limits);
+    // tar is imported only for a gzip tar: reading a ZIP (omaf validate, inspect) does not load it.
+    const { TarGzReader } = await import("./tar-reader.js");
+    return await TarGzReader.open(path, limits);
   } catch (err) {
     throw toOmafError(err, "OMAF_ERR_ARCHIVE_FORMAT");
   }

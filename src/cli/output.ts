@@ -1,5 +1,5 @@
-// Shared CLI plumbing: running an action with error → exit-code mapping, printing issues, progress bars.
-import { SingleBar, Presets } from "cli-progress";
+// Shared CLI plumbing: running an action with error → exit-code mapping, printing issues, progress bars. Every
+// command definition imports this file, so it imports nothing heavy (cli-progress only when a bar is shown).
 import { InvalidArgumentError } from "commander";
 import { toOmafError, type ValidationIssue } from "../errors.js";
 
@@ -39,8 +39,9 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<unknown>
 }
 
 /** A byte progress bar on an interactive stderr; nothing otherwise. */
-export function progressBar(label: string, enabled: boolean): { update: (done: number, total: number) => void; stop: () => void } {
+export async function progressBar(label: string, enabled: boolean): Promise<{ update: (done: number, total: number) => void; stop: () => void }> {
   if (!enabled || !process.stderr.isTTY) return { update: () => {}, stop: () => {} };
+  const { SingleBar, Presets } = await import("cli-progress");
   const bar = new SingleBar(
     { format: `${label} [{bar}] {percentage}% | {doneMiB}/{totalMiB} MiB | {eta_formatted}`, stream: process.stderr, hideCursor: true },
     Presets.shades_classic,

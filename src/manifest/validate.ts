@@ -1,6 +1,7 @@
 // Manifest validation: the JSON Schema, then the rules a schema cannot say, then cross-checks against the files.
 // Every issue is returned at once; nothing stops at the first.
-import semver from "semver";
+// semver's one function used here, not its index: the index loads all of semver's ~50 modules at every start.
+import semverValid from "semver/functions/valid.js";
 import type { ErrorObject } from "ajv";
 import type { ErrorCode, ValidationIssue } from "../errors.js";
 import type { OmafManifest } from "./manifest.types.js";
@@ -80,7 +81,7 @@ function versionIssues(version: string): ValidationIssue[] {
   const parts = base.split(".");
   while (parts.length < 3) parts.push("0");
   const padded = parts.join(".") + (dash < 0 ? "" : version.slice(dash));
-  if (!semver.valid(padded)) {
+  if (!semverValid(padded)) {
     return [error("OMAF_ERR_MODEL_VERSION", "model.version", `model.version "${version}" is not a valid version (${FIELD_RULES["model.version"]})`)];
   }
   if (dash < 0) {

@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { stringify } from "yaml";
-import { openArtifact } from "../../artifact/open.js";
 import { action, formatIssue, printJson, type CommonOptions } from "../output.js";
 
 export function registerInspect(program: Command): void {
@@ -11,6 +9,8 @@ export function registerInspect(program: Command): void {
     .option("--json", "print as JSON")
     .action(
       action(async (source: string, opts: CommonOptions) => {
+        // Loaded by the action, not by the definition (which help loads).
+        const { openArtifact } = await import("../../artifact/open.js");
         const a = await openArtifact(source);
         const digest = a.provenance?.artifactDigest;
         if (opts.json) {
@@ -37,13 +37,15 @@ export function registerInspect(program: Command): void {
           );
         }
         out.push("", `manifest (${a.manifestName ?? "missing"}):`);
-        if (a.manifest !== undefined)
+        if (a.manifest !== undefined) {
+          const { stringify } = await import("yaml");
           out.push(
             ...stringify(a.manifest)
               .trimEnd()
               .split("\n")
               .map((l) => `  ${l}`),
           );
+        }
         const total = a.files.reduce((n, f) => n + f.size, 0);
         out.push("", `files (${a.files.length}, ${total} bytes):`);
         const width = Math.max(4, ...a.files.map((f) => String(f.size).length));

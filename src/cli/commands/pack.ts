@@ -22,9 +22,9 @@ export function registerPack(program: Command): void {
     .option("--json", "print the result as JSON")
     .action(
       action(async (dir: string, opts: PackFlags) => {
-        // archiver is loaded only when packing, so the other commands start faster.
+        // archiver is loaded only when packing.
         const { pack } = await import("../../artifact/pack.js");
-        const bar = progressBar("packing", opts.progress && !opts.json);
+        const bar = await progressBar("packing", opts.progress && !opts.json);
         const abort = abortOnSignals();
         try {
           const r = await pack(dir, { output: opts.output, force: opts.force, level: opts.level, onProgress: bar.update, signal: abort.signal });

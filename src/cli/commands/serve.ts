@@ -4,7 +4,6 @@
 import { Option, type Command } from "commander";
 import type { DataPlane } from "../../dataplane/dataplane.js";
 import type { RunningServer } from "../../server/server.js";
-import { formatHostPort } from "../../server/listener.js";
 import { describeDefault, isSwitch, loadSettings, SETTINGS, settingValueName, type SettingFlags } from "../../settings.js";
 import { action, type CommonOptions } from "../output.js";
 
@@ -41,6 +40,7 @@ async function serve(source: string, opts: CommonOptions & SettingFlags): Promis
   // The serving stack (gRPC, fastify, pino, runtimes) is loaded only by this command.
   const { serveArtifact } = await import("../../server/serve.js");
   const { handleStopSignals, stopOnFatalErrors } = await import("../../server/signals.js");
+  const { formatHostPort } = await import("../../server/listener.js");
   const { dataplane, server, loadError, log, flushLog } = await serveArtifact(source, settings);
   let fatal: string | undefined;
   const unwireFatal = stopOnFatalErrors(server, (kind, err) => {
@@ -56,7 +56,7 @@ async function serve(source: string, opts: CommonOptions & SettingFlags): Promis
     process.stderr.write(`omaf: model failed to load: ${loadError.code}: ${loadError.message} (Status answers 500 and retries the load)\n`);
   }
   // No "serving" line when a signal arrived during the start: that server is already going away.
-  if (dataplane.state !== "draining" && dataplane.state !== "closed") announce(dataplane, server, Boolean(opts.json));
+  if (dataplane.state !== "draining" && dataplane.state !== "closed") announce(dataplane, server, Boolean(opts.json), formatHostPort);
 
   const result = await server.stopped;
   unwire();
@@ -69,7 +69,7 @@ async function serve(source: string, opts: CommonOptions & SettingFlags): Promis
 }
 
 /** The one line that says the server is up: human text on stderr, or JSON on stdout with --json. */
-function announce(dataplane: DataPlane, server: RunningServer, json: boolean): void {
+function announce(dataplane: DataPlane, server: RunningServer, json: boolean, formatHostPort: (host: string, port: number) => string): void {
   const { modelName, modelVersion, artifactDigest } = dataplane.provenance;
   const listeners = server.listeners.map((l) => ({ interface: l.interfaceName, interfaces: l.interfaces, label: l.label, host: l.host, port: l.port }));
   if (json) {

@@ -40,7 +40,7 @@ export function registerUnpack(program: Command): void {
       action(async (source: string, opts: UnpackFlags) => {
         const dest = opts.dir ?? path.basename(source).replace(/\.(zip|tar\.gz|tgz)$/i, "");
         const { unpackArchive } = await import("../../archive/unpack.js");
-        const bar = progressBar("unpacking", opts.progress && !opts.json);
+        const bar = await progressBar("unpacking", opts.progress && !opts.json);
         const abort = abortOnSignals();
         try {
           const r = await unpackArchive(source, dest, {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { openArtifact, readArtifactFile, type OpenedArtifact } from "../../artifact/open.js";
+import type { OpenedArtifact } from "../../artifact/open.js";
 import type { ValidationIssue } from "../../errors.js";
 import type { OmafManifest } from "../../manifest/manifest.types.js";
 import { action, formatIssue, printJson, type CommonOptions } from "../output.js";
@@ -19,6 +19,8 @@ export function registerValidate(program: Command): void {
     .option("--json", "print the result as JSON")
     .action(
       action(async (source: string, opts: ValidateFlags) => {
+        // The reader, manifest parser and validator are loaded by the action, not by the definition (which help loads).
+        const { openArtifact } = await import("../../artifact/open.js");
         const a = await openArtifact(source);
         const issues = [...a.issues];
         const python = opts.python && a.valid ? await pythonIssues(a, opts.interpreter) : undefined;
@@ -46,6 +48,7 @@ async function pythonIssues(a: OpenedArtifact, python: string | undefined) {
   if (manifest.binaries.type !== "python") return undefined;
   // Loaded only here: the dependency check is the one part of validate that needs the python runtime.
   const { checkPythonDependencies } = await import("../../runtime/python/dependencies.js");
+  const { readArtifactFile } = await import("../../artifact/open.js");
   const report = await checkPythonDependencies({
     manifest,
     python,

@@ -3,7 +3,7 @@
 //
 // A command loads only what it uses (bench/cli-start.ts times the start, test/cli/start-loads.test.ts checks what is
 // loaded): this file imports commander and the one command definition the arguments name (`omaf --version` alone
-// needs neither), and each definition imports the library code its action needs (yaml, the ZIP reader, archiver,
+// needs neither), and each definition imports the library code its action needs (yaml, the ZIP reader, the ZIP writer,
 // fastify, gRPC, ...) inside the action.
 // Nothing but node:module is imported statically, so that the compile cache below is on before any module is compiled.
 import module from "node:module";

@@ -71,10 +71,15 @@ export async function startGrpcListener(opts: GrpcListenerOptions): Promise<Grpc
 
   const address = formatHostPort(opts.host, opts.port);
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  // A live peer answers a ping at least every keepaliveMs; one silent for longer (plus the ping's own timeout) is gone.
+  // A peer that has not sent a byte by then never will: close it. One that spoke HTTP/2 has a session, whose keepalive
+  // pings (answered, or the connection dropped after KEEPALIVE_TIMEOUT_MS) and idle timeout take over — the socket's
+  // own timer must stop then, since HTTP/2 reads the socket natively and its traffic would not reset the timer.
   const silentMs = opts.keepaliveMs + KEEPALIVE_TIMEOUT_MS;
   const tcp: TcpServer = createServer((socket: Socket) => {
-    socket.setTimeout(silentMs, () => socket.destroy());
+    socket.setTimeout(silentMs, () => {
+      if (socket.bytesRead === 0) socket.destroy();
+      else socket.setTimeout(0);
+    });
     injector.injectConnection(socket);
   });
   const port = await new Promise<number>((resolve, reject) => {

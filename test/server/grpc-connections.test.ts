@@ -44,6 +44,39 @@ describe("gRPC connection limits", () => {
     for (const ms of held) assert.ok(ms < 25_000, `a silent connection was held for ${ms} ms`);
   });
 
+  it("keeps a busy connection open past the silent-socket limit", async () => {
+    const client = omiClient(server.address);
+    try {
+      const channel = client.raw.getChannel();
+      assert.equal((await client.Status({})).status_code, 200);
+      // Every state change of the channel: a dropped connection shows as READY → IDLE/CONNECTING.
+      const changes: number[] = [];
+      let watching = true;
+      const watch = (from: grpc.connectivityState) =>
+        channel.watchConnectivityState(from, Date.now() + 60_000, (err) => {
+          if (err || !watching) return;
+          const now = channel.getConnectivityState(false);
+          if (now === from) return;
+          changes.push(now);
+          watch(now);
+        });
+      watch(channel.getConnectivityState(false));
+      // Calls every 300 ms for longer than keepalive + 10 s: the connection must carry all of them without a break.
+      const t0 = performance.now();
+      let calls = 0;
+      while (performance.now() - t0 < 13_000) {
+        assert.equal((await client.Status({})).status_code, 200);
+        calls++;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      watching = false;
+      assert.ok(calls > 30);
+      assert.deepEqual(changes, [], "one connection, never dropped");
+    } finally {
+      client.close();
+    }
+  });
+
   it("closes a connection after the idle timeout, and its client simply reconnects for the next call", async () => {
     const client = omiClient(server.address);
     try {

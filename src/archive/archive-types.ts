@@ -28,6 +28,20 @@ export interface ArchiveEntry {
   crc32?: number;
 }
 
+/**
+ * A large entry's content, pushed in order to a sink without Node streams (ZIP; see `forEachFile`). The sink sees
+ * each chunk once; the chunk's memory may be reused once the promise the sink returned resolves, so a sink that
+ * keeps a chunk longer must copy it. `pipeTo` resolves when every chunk was handed over and every sink promise
+ * resolved, and rejects on a read or format error, on a failing sink, or when the entry has more or fewer bytes
+ * than it declares.
+ */
+export interface EntryChunks {
+  pipeTo(sink: (chunk: Buffer) => Promise<void>): Promise<void>;
+}
+
+/** What `forEachFile` hands over: the whole content, a stream (gzip tar) or chunks (large ZIP entries). */
+export type EntryContent = Buffer | Readable | EntryChunks;
+
 export interface ForEachFileOptions {
   /** How many entries may stream at once (ZIP only; tar is read in order). Default 1. */
   concurrency?: number;
@@ -58,10 +72,10 @@ export interface ArchiveReader {
   openEntryStream(name: string): Promise<Readable>;
   /**
    * Hands the content of every `file` entry to `handler`, in archive order (several at once for ZIP when
-   * `concurrency` > 1): small entries (up to 1 MiB) as a Buffer, larger ones as a stream the handler must consume.
-   * Sizes are already checked against the declared ones. Used by `unpackArchive`.
+   * `concurrency` > 1): small entries (up to 1 MiB) as a Buffer, larger ones as chunks (ZIP) or a stream (gzip
+   * tar) the handler must consume. Sizes are checked against the declared ones. Used by `unpackArchive`.
    */
-  forEachFile(handler: (entry: ArchiveEntry, content: Readable | Buffer) => Promise<void>, opts?: ForEachFileOptions): Promise<void>;
+  forEachFile(handler: (entry: ArchiveEntry, content: EntryContent) => Promise<void>, opts?: ForEachFileOptions): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -9,7 +9,14 @@ import { Parser, type ReadEntry } from "tar";
 import { OmafError, toOmafError } from "../errors.js";
 import { normaliseEntryName } from "./entry-name.js";
 import type { UnpackLimits } from "./limits.js";
-import { DEFAULT_READ_ENTRY_MAX, type ArchiveEntry, type ArchiveEntryType, type ArchiveReader, type ForEachFileOptions } from "./archive-types.js";
+import {
+  DEFAULT_READ_ENTRY_MAX,
+  type ArchiveEntry,
+  type ArchiveEntryType,
+  type ArchiveReader,
+  type EntryContent,
+  type ForEachFileOptions,
+} from "./archive-types.js";
 import { Interrupt, collect } from "./stream-util.js";
 
 /** Entries up to this size are kept in memory by the listing scan, up to {@link CACHE_BUDGET} in total. */
@@ -263,7 +270,7 @@ export class TarGzReader implements ArchiveReader {
     return out;
   }
 
-  async forEachFile(handler: (entry: ArchiveEntry, content: Readable | Buffer) => Promise<void>, opts: ForEachFileOptions = {}): Promise<void> {
+  async forEachFile(handler: (entry: ArchiveEntry, content: EntryContent) => Promise<void>, opts: ForEachFileOptions = {}): Promise<void> {
     await scanTarGz(
       this.path,
       this.limits,

@@ -2,18 +2,19 @@
 // and hashed while it is written, and the result appears at `dest` only when all of it checked out.
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream, writeFileSync } from "node:fs";
-import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import zlib from "node:zlib";
-import { createRequire } from "node:module";
 import { OmafError, toOmafError } from "../errors.js";
-import type { ArchiveEntry } from "./archive-types.js";
+import type { ArchiveEntry, EntryChunks, EntryContent } from "./archive-types.js";
 import { checkEntryName } from "./entry-name.js";
+import { crc32 } from "./crc32.js";
 import { DEFAULT_UNPACK_LIMITS, resolveLimits, type UnpackLimits } from "./limits.js";
 import { PROVENANCE_PATH, canonicalOrder, contentDigest, parseProvenance, type FileDigest, type Provenance } from "./provenance.js";
+import { HashThread } from "./hash-thread.js";
 import { openArchive } from "./read.js";
+import { SMALL_ENTRY } from "./zip-reader.js";
 import { checkArchive } from "./safety.js";
 
 export { DEFAULT_UNPACK_LIMITS, type UnpackLimits };
@@ -46,11 +47,11 @@ export interface UnpackResult {
 
 const MAX_PROVENANCE_BYTES = 64 * 1024 * 1024;
 const SYNC_WRITE = 128 * 1024;
-// buffer-crc32's ES module build is typed as CommonJS; loading the CommonJS build keeps types and runtime in step.
-const bufferCrc32 = createRequire(import.meta.url)("buffer-crc32") as typeof import("buffer-crc32");
-/** CRC-32 of `data` continuing from `value`: zlib's when this Node has it (v20.15+), else a JavaScript one. */
-const crc32: (data: Buffer, value: number) => number =
-  (zlib as unknown as { crc32?: (data: Buffer, value?: number) => number }).crc32 ?? ((data, value) => bufferCrc32.unsigned(data, value));
+/**
+ * Large entries adding up to at least this are hashed on a worker thread; below it the thread's start (~25 ms on
+ * another core) is not won back.
+ */
+const THREAD_HASH_MIN = 64 * 1024 * 1024;
 
 /**
  * Extracts a ZIP or gzip tar into `dest`, safely: absolute and `..` names, links, duplicates, unsupported entry types,
@@ -72,6 +73,7 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
 
   const reader = await openArchive(archive, { limits });
   let tmp: string | undefined;
+  let hashThread: HashThread | undefined;
   try {
     const problems = checkArchive(reader, limits);
     if (problems.length > 0) throw problems[0];
@@ -92,6 +94,9 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
     await createFolders(tmp, reader.entries);
 
     const total = files.reduce((n, e) => n + e.size, 0);
+    // Enough large entries that hashing them would hold the main thread back: hash them on a worker thread.
+    const streamed = files.reduce((n, e) => (e.size > SMALL_ENTRY || e.compressedSize > SMALL_ENTRY ? n + e.size : n), 0);
+    hashThread = reader.format === "zip" && streamed >= THREAD_HASH_MIN ? startHashThread() : undefined;
     let done = 0;
     let inflated = 0;
     const digests: FileDigest[] = [];
@@ -124,6 +129,29 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
             // Small files: one synchronous write beats three thread-pool round trips (open, write, close).
             if (content.length <= SYNC_WRITE) writeFileSync(out, content, { flag: "wx", mode });
             else await writeFile(out, content, { flag: "wx", mode });
+          } else if (isChunks(content)) {
+            // Large ZIP entries: each chunk is metered and hashed as it arrives and written at its offset, several
+            // writes in flight; the reader reuses a chunk's memory once its write is done.
+            const handle = await open(out, "wx", mode);
+            const hash = hashThread?.hash();
+            try {
+              let position = 0;
+              await content.pipeTo((chunk) => {
+                opts.signal?.throwIfAborted();
+                if (hash) meter.count(chunk);
+                else meter.meter(chunk);
+                const at = position;
+                position += chunk.length;
+                const written = writeFully(handle, chunk, at);
+                return hash ? Promise.all([written, hash.update(chunk)]).then(() => {}) : written;
+              });
+              meter.finish(await hash?.digest());
+            } catch (err) {
+              hash?.drop();
+              throw err;
+            } finally {
+              await handle.close();
+            }
           } else {
             await pipeline(content, meter, createWriteStream(out, { flags: "wx", mode, highWaterMark: 1024 * 1024 }));
           }
@@ -165,9 +193,28 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
     if (opts.signal?.aborted && err === opts.signal.reason) throw err;
     throw toOmafError(err, "OMAF_ERR_IO");
   } finally {
+    await hashThread?.close();
     await reader.close();
     if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+/** A hashing thread, or none where threads cannot start (every entry is then hashed on this thread). */
+function startHashThread(): HashThread | undefined {
+  try {
+    return new HashThread();
+  } catch {
+    return undefined;
+  }
+}
+
+function isChunks(content: EntryContent): content is EntryChunks {
+  return typeof (content as Partial<EntryChunks>).pipeTo === "function";
+}
+
+/** Writes all of `chunk` at `position` (a short write continues where it stopped). */
+async function writeFully(handle: FileHandle, chunk: Buffer, position: number): Promise<void> {
+  for (let n = 0; n < chunk.length; ) n += (await handle.write(chunk, n, chunk.length - n, position + n)).bytesWritten;
 }
 
 function tryParse(record: Buffer): Provenance | undefined {
@@ -272,6 +319,12 @@ class EntryMeter extends Transform {
 
   /** Counts, limits, hashes and CRCs one chunk; throws on a limit. */
   meter(chunk: Buffer): void {
+    this.count(chunk);
+    this.hash.update(chunk);
+  }
+
+  /** {@link meter} without the hash, for a chunk hashed elsewhere (see `HashThread`). */
+  count(chunk: Buffer): void {
     this.size += chunk.length;
     if (this.size > this.entry.size) {
       throw new OmafError("OMAF_ERR_TOO_LARGE", `entry "${this.entry.name}" inflates to more bytes than it declares (${this.entry.size})`, {
@@ -286,12 +339,12 @@ class EntryMeter extends Transform {
       });
     }
     this.onBytes(chunk.length);
-    this.hash.update(chunk);
     if (this.checkCrc) this.crc = crc32(chunk, this.crc);
   }
 
-  finish(): void {
-    this.sha256 = this.hash.digest("hex");
+  /** Ends the entry; `sha256` is the digest computed elsewhere when its chunks went through {@link count}. */
+  finish(sha256?: string): void {
+    this.sha256 = sha256 ?? this.hash.digest("hex");
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {

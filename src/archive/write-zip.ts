@@ -1,19 +1,34 @@
 // Writes a folder's files as a Deflate ZIP (ZIP64 when needed) with the provenance record as the last entry.
-// One pass over each file: it is hashed (SHA-256) on its way into the deflater. Memory stays bounded: small files
-// are read ahead into a fixed budget, large ones stream.
-import fs, { createReadStream, createWriteStream, readFileSync } from "node:fs";
+// One pass over each file: it is hashed (SHA-256 and CRC-32) on its way into the deflater. Memory stays bounded: small
+// files are read and deflated ahead into a fixed budget, large ones go through a window of blocks.
+//
+// The ZIP records are written here (zip-records.ts) rather than by archiver: archiver deflates each entry as one
+// stream on one thread and computes CRC-32 in JavaScript, which left the second core idle on folders of a few large
+// compressible files — packing such a folder took as long as `zip -6`. Deflating large files in blocks
+// (block-deflate.ts) and small ones ahead of the writer keeps both cores busy (bench/RESULTS.md, `## pack`).
+import fs from "node:fs";
 import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { createHash, randomBytes } from "node:crypto";
 import path from "node:path";
-import { Transform, type Readable } from "node:stream";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
-import { ZipArchive } from "archiver";
 import { OmafError, toOmafError } from "../errors.js";
 import type { FolderFile } from "./folder.js";
 import { normaliseEntryName } from "./entry-name.js";
-import { Interrupt } from "./stream-util.js";
+import { copyFileData } from "./block-deflate.js";
+import { crc32 } from "./crc32.js";
 import { PROVENANCE_PATH, buildProvenance, canonicalOrder, serializeProvenance, type FileDigest, type Provenance } from "./provenance.js";
+import {
+  METHOD_DEFLATED,
+  METHOD_STORED,
+  centralRecord,
+  dataDescriptor,
+  dosDateTime,
+  endRecords,
+  localHeader,
+  needsZip64Local,
+  type ZipRecord,
+} from "./zip-records.js";
 
 export interface WriteZipOptions {
   /** The folder `files` were listed from. */
@@ -30,7 +45,8 @@ export interface WriteZipOptions {
   level?: number;
   /**
    * `auto` (default): files of at least 64 KiB whose samples deflate by less than 3 % are stored instead of deflated,
-   * which saves most of the time spent on random or already-compressed data. `never`: deflate every file.
+   * which saves most of the time spent on random or already-compressed data, and small files that deflate to no
+   * fewer bytes are stored. `never`: deflate every file.
    */
   storeIncompressible?: "auto" | "never";
   provenance: { packerVersion: string; toolchain?: Provenance["toolchain"]; model?: Provenance["model"] };
@@ -50,20 +66,23 @@ export interface WriteZipResult {
   bytes: number;
 }
 
-/** DOS time has no zone; zip-stream encodes the UTC fields of this date, so the bytes do not depend on TZ. */
+/** DOS time has no zone; the UTC fields of this date are encoded, so the bytes do not depend on TZ. */
 const FIXED_DATE = new Date(Date.UTC(1980, 0, 1, 0, 0, 0));
-/** Files up to this size are read whole (ahead of time, in parallel) and appended as buffers. */
+/** Files up to this size are read whole (ahead of time, in parallel), deflated in one call and written as buffers. */
 const SMALL_FILE = 1024 * 1024;
-/** Bytes of small files read ahead of the deflater. */
+/** Bytes of small files read ahead of the writer. */
 const READ_AHEAD_BYTES = 32 * 1024 * 1024;
 const READ_AHEAD_FILES = 16;
-const STREAM_CHUNK = 1024 * 1024;
+/** Output is gathered into writes of about this size. */
+const WRITE_CHUNK = 1024 * 1024;
 const SYNC_READ = 64 * 1024;
+/** Up to this size a small file is deflated on the main thread (cheaper than a thread-pool round trip). */
+const SYNC_DEFLATE = 16 * 1024;
 /** Incompressibility test: files at least this large are sampled; stored when the samples shrink by less than 3 %. */
 const SAMPLE_MIN_FILE = 64 * 1024;
 const STORE_THRESHOLD = 0.97;
 
-const deflateRaw = promisify(zlib.deflateRaw);
+const deflateRaw = promisify(zlib.deflateRaw) as (buf: Buffer, opts: zlib.ZlibOptions) => Promise<Buffer>;
 const openFd = promisify(fs.open);
 const fsyncFd = promisify(fs.fsync);
 const closeFd = promisify(fs.close);
@@ -82,8 +101,8 @@ export async function writeZip(opts: WriteZipOptions): Promise<WriteZipResult> {
   const output = path.resolve(opts.output);
   const deterministic = opts.deterministic ?? true;
   const level = opts.level ?? 6;
-  const sampling = (opts.storeIncompressible ?? "auto") === "auto" && level > 0;
   if (!Number.isInteger(level) || level < 0 || level > 9) throw new OmafError("OMAF_ERR_USAGE", `compression level must be 0–9, got ${level}`);
+  const auto = (opts.storeIncompressible ?? "auto") === "auto";
   opts.signal?.throwIfAborted();
 
   const files = canonicalOrder(opts.files);
@@ -97,31 +116,15 @@ export async function writeZip(opts: WriteZipOptions): Promise<WriteZipResult> {
 
   const tmp = path.join(path.dirname(output), `.${path.basename(output)}.${randomBytes(6).toString("hex")}.tmp`);
   let fd: number | undefined;
-  let archive: ZipArchive | undefined;
-  let out: ReturnType<typeof createWriteStream> | undefined;
-  let current: Readable | undefined;
-  const reader = new ReadAhead(files, sampling);
-  const interrupt = new Interrupt();
-  const fail = (err: unknown) => interrupt.trigger(err);
-  const onAbort = () => fail(opts.signal?.reason ?? new Error("aborted"));
+  let out: Output | undefined;
+  const reader = new ReadAhead(files, level, auto);
 
   try {
     fd = await openFd(tmp, "wx").catch((err: unknown) => {
       throw toOmafError(err, "OMAF_ERR_IO");
     });
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
-    archive = new ZipArchive({ zlib: { level }, highWaterMark: STREAM_CHUNK, forceZip64: false });
-    out = createWriteStream("", { fd, autoClose: false, highWaterMark: STREAM_CHUNK });
-    archive.on("error", (err) => fail(err));
-    archive.on("warning", (err) => fail(err));
-    out.on("error", (err) => fail(err));
-    // zip-stream writes every header field as its own tiny buffer; gathering them into large writes keeps the
-    // write queue short (and the garbage young).
-    const gather = new Coalesce(STREAM_CHUNK);
-    gather.on("error", (err) => fail(err));
-    archive.pipe(gather).pipe(out);
-    const written = new Promise<void>((resolve) => out!.once("finish", resolve));
-
+    out = new Output(fd);
+    const zip = out;
     const total = files.reduce((n, f) => n + f.size, 0);
     let done = 0;
     const progress = (n: number) => {
@@ -129,35 +132,49 @@ export async function writeZip(opts: WriteZipOptions): Promise<WriteZipResult> {
       opts.onProgress?.(done, total);
     };
     const digests: FileDigest[] = [];
+    const records: ZipRecord[] = [];
 
     for (let i = 0; i < files.length; i++) {
       opts.signal?.throwIfAborted();
       const file = files[i];
-      const prepared = await interrupt.wait(reader.take(i));
-      const entry = {
-        name: file.path,
-        date: deterministic ? FIXED_DATE : new Date(file.mtimeMs),
-        mode: normalisedMode(file.mode),
-        store: prepared.store || level === 0,
-      };
-      const appended = nextEntry(archive);
-      if (prepared.buffer) {
-        archive.append(prepared.buffer, entry);
-        await interrupt.wait(appended);
-        digests.push({ path: file.path, size: prepared.buffer.length, sha256: prepared.sha256! });
-        progress(prepared.buffer.length);
+      const prepared = await reader.take(i);
+      const dosTime = dosDateTime(deterministic ? FIXED_DATE : new Date(file.mtimeMs));
+      const base = { name: Buffer.from(file.path), dosTime, mode: normalisedMode(file.mode), offset: zip.position };
+      if (prepared.data) {
+        const record: ZipRecord = { ...base, ...prepared.entry!, descriptor: false, zip64Local: false };
+        await zip.write(localHeader(record));
+        await zip.write(prepared.data);
+        records.push(record);
+        digests.push({ path: file.path, size: record.size, sha256: prepared.sha256! });
+        progress(record.size);
       } else {
-        const hashing = new HashingStream(progress);
-        const source = createReadStream(file.absPath, { highWaterMark: STREAM_CHUNK });
-        current = source;
-        // archiver re-pipes the source and would not see its errors: report them directly.
-        source.on("error", (err) => fail(err));
-        hashing.on("error", (err) => fail(err));
-        source.pipe(hashing);
-        archive.append(hashing, entry);
-        await interrupt.wait(appended);
-        current = undefined;
-        digests.push({ path: file.path, size: hashing.size, sha256: hashing.hex() });
+        // Streamed: CRC and sizes are known only at the end and follow the data in a descriptor.
+        const record: ZipRecord = {
+          ...base,
+          method: prepared.store ? METHOD_STORED : METHOD_DEFLATED,
+          crc32: 0,
+          compressedSize: 0,
+          size: 0,
+          descriptor: true,
+          zip64Local: needsZip64Local(file.size),
+        };
+        await zip.write(localHeader(record));
+        const hash = createHash("sha256");
+        let crc = 0;
+        const copied = await copyFileData(file.absPath, {
+          level: prepared.store ? undefined : level,
+          onData: (chunk) => {
+            hash.update(chunk);
+            crc = crc32(chunk, crc);
+            progress(chunk.length);
+          },
+          write: (chunk) => zip.write(chunk),
+          signal: opts.signal,
+        });
+        Object.assign(record, { crc32: crc >>> 0, size: copied.size, compressedSize: copied.compressedSize });
+        await zip.write(dataDescriptor(record));
+        records.push(record);
+        digests.push({ path: file.path, size: copied.size, sha256: hash.digest("hex") });
       }
     }
 
@@ -167,42 +184,47 @@ export async function writeZip(opts: WriteZipOptions): Promise<WriteZipResult> {
       model: opts.provenance.model,
       createdAt: deterministic ? undefined : new Date(),
     });
-    archive.append(serializeProvenance(provenance), { name: PROVENANCE_PATH, date: deterministic ? FIXED_DATE : new Date(), mode: 0o644 });
-    await interrupt.wait(archive.finalize());
-    await interrupt.wait(written);
+    const record = serializeProvenance(provenance);
+    const packed = packSmall(record, level, auto, zlib.deflateRawSync(record, { level: level || 6 }));
+    const recordEntry: ZipRecord = {
+      name: Buffer.from(PROVENANCE_PATH),
+      dosTime: dosDateTime(deterministic ? FIXED_DATE : new Date()),
+      mode: 0o644,
+      offset: zip.position,
+      ...packed.entry,
+      descriptor: false,
+      zip64Local: false,
+    };
+    await zip.write(localHeader(recordEntry));
+    await zip.write(packed.data);
+    records.push(recordEntry);
+
+    const directoryOffset = zip.position;
+    for (const r of records) await zip.write(centralRecord(r));
+    await zip.write(endRecords(records.length, directoryOffset, zip.position - directoryOffset));
+    await zip.end();
     opts.signal?.throwIfAborted();
     await fsyncFd(fd);
     await closeFd(fd);
     fd = undefined;
-    const bytes = archive.pointer();
+    const bytes = zip.position;
     await moveIntoPlace(tmp, output, opts.force ?? false, opts.output);
     return { output, artifactDigest: provenance.artifactDigest, files: provenance.files, bytes };
   } catch (err) {
     reader.cancel();
-    current?.destroy();
-    if (archive) {
-      archive.unpipe();
-      archive.abort();
-    }
-    if (out && !out.closed) {
-      // Wait for a write in flight to finish before the descriptor is closed (and its number reused).
-      const closed = new Promise<void>((resolve) => out!.once("close", () => resolve()));
-      out.destroy();
-      await closed;
-    }
+    // Wait for a write in flight to finish before the descriptor is closed (and its number reused).
+    await out?.settle();
     if (fd !== undefined) await closeFd(fd).catch(() => {});
     await unlink(tmp).catch(() => {});
     if (opts.signal?.aborted && err === opts.signal.reason) throw err;
     throw toOmafError(err, "OMAF_ERR_IO");
-  } finally {
-    opts.signal?.removeEventListener("abort", onAbort);
   }
 }
 
 /** Rejects names that a ZIP writer or reader would change or that cannot be represented. */
 function checkPackableName(name: string): void {
-  // archiver strips a leading "word:" prefix and leading "../" or "/" from names; refuse rather than be renamed.
-  // Names must also be in the normal form readers produce, or a round trip would not give the same paths.
+  // Extractors strip or refuse a leading "word:" prefix (a drive letter to them) and leading "../" or "/"; refuse a
+  // name that would be read as another rather than write it. Names must also be in the normal form readers produce, or a round trip would not give the same paths.
   if (name === "" || /^\w+:/.test(name) || normaliseEntryName(name) !== name || name.split("/").includes("..") || /[\\\r\n\0]/.test(name)) {
     throw new OmafError("OMAF_ERR_USAGE", `cannot store ${JSON.stringify(name)} in an archive`, { path: name });
   }
@@ -240,69 +262,80 @@ async function moveIntoPlace(tmp: string, output: string, force: boolean, shown:
   }
 }
 
-/** Resolves on the archive's next `entry` event (entries are processed one at a time, in order). */
-function nextEntry(archive: ZipArchive): Promise<void> {
-  return new Promise((resolve) => archive.once("entry", () => resolve()));
-}
-
-/** Joins small chunks into chunks of about `size` bytes; large chunks pass as they are. */
-class Coalesce extends Transform {
+/**
+ * The zip file, written in order: pieces are gathered into writes of about {@link WRITE_CHUNK} and one write is in
+ * flight while the next is gathered. `position` counts every byte handed over, so it is the offset of the next one.
+ */
+class Output {
+  position = 0;
   private parts: Buffer[] = [];
-  private length = 0;
-  constructor(private readonly size: number) {
-    super({ highWaterMark: size });
+  private gathered = 0;
+  private written = 0;
+  private inflight: Promise<void> = Promise.resolve();
+
+  constructor(private readonly fd: number) {}
+
+  /** Takes `chunk`; waits only when a full write has to wait for the one before it. */
+  async write(chunk: Buffer): Promise<void> {
+    if (chunk.length === 0) return;
+    this.parts.push(chunk);
+    this.gathered += chunk.length;
+    this.position += chunk.length;
+    if (this.gathered >= WRITE_CHUNK) await this.flush();
   }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (chunk.length >= this.size / 4 && this.length === 0) {
-      this.push(chunk);
-    } else {
-      this.parts.push(chunk);
-      this.length += chunk.length;
-      if (this.length >= this.size) this.drain();
-    }
-    cb();
+
+  /** Writes what is gathered and waits for every write. */
+  async end(): Promise<void> {
+    await this.flush();
+    await this.inflight;
   }
-  override _flush(cb: (err?: Error | null) => void): void {
-    this.drain();
-    cb();
+
+  /** Waits for the write in flight, whatever its outcome. */
+  async settle(): Promise<void> {
+    await this.inflight.catch(() => {});
   }
-  private drain(): void {
-    if (this.length === 0) return;
-    this.push(this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.length));
+
+  private async flush(): Promise<void> {
+    await this.inflight;
+    if (this.gathered === 0) return;
+    const parts = this.parts;
+    const at = this.written;
+    this.written += this.gathered;
     this.parts = [];
-    this.length = 0;
+    this.gathered = 0;
+    const writing = writeAll(this.fd, parts, at);
+    writing.catch(() => {}); // awaited by the next flush or end; must not count as unhandled meanwhile
+    this.inflight = writing;
   }
 }
 
-/** Passes bytes through unchanged while computing their SHA-256 and counting them. */
-class HashingStream extends Transform {
-  private readonly hash = createHash("sha256");
-  size = 0;
-  constructor(private readonly onBytes: (n: number) => void) {
-    super({ highWaterMark: STREAM_CHUNK });
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
-    this.hash.update(chunk);
-    this.size += chunk.length;
-    this.onBytes(chunk.length);
-    cb(null, chunk);
-  }
-  hex(): string {
-    return this.hash.digest("hex");
+const writev = promisify(fs.writev);
+
+/** Writes `parts` at `position`, in as many calls as a short write or the system's vector limit takes. */
+async function writeAll(fd: number, parts: Buffer[], position: number): Promise<void> {
+  let queue = parts;
+  while (queue.length > 0) {
+    let { bytesWritten: n } = await writev(fd, queue.slice(0, 512), position);
+    position += n;
+    let i = 0;
+    while (i < queue.length && n >= queue[i].length) n -= queue[i++].length;
+    queue = queue.slice(i);
+    if (n > 0) queue[0] = queue[0].subarray(n); // a short write ended inside this part
   }
 }
 
 interface Prepared {
-  /** Whole content of a small file (its SHA-256 already computed); absent for files that stream. */
-  buffer?: Buffer;
+  /** A small file's entry data (deflated or stored) with its method, CRC and sizes; absent for files that stream. */
+  data?: Buffer;
+  entry?: Pick<ZipRecord, "method" | "crc32" | "size" | "compressedSize">;
   sha256?: string;
-  /** Store instead of deflate. */
+  /** A streamed file is stored instead of deflated. */
   store: boolean;
 }
 
 /**
- * Prepares files ahead of the (sequential) deflater: reads small files whole and hashes them, and samples large
- * ones for the store-or-deflate decision, within a bounded memory budget.
+ * Prepares files ahead of the writer: reads small files whole, hashes and deflates them (on the thread pool, several
+ * at once), and samples large ones for the store-or-deflate decision, within a bounded memory budget.
  */
 class ReadAhead {
   private readonly pending = new Map<number, Promise<Prepared>>();
@@ -312,7 +345,9 @@ class ReadAhead {
 
   constructor(
     private readonly files: FolderFile[],
-    private readonly sampling: boolean,
+    private readonly level: number,
+    /** Store what does not compress (see `storeIncompressible`). */
+    private readonly auto: boolean,
   ) {}
 
   take(i: number): Promise<Prepared> {
@@ -348,15 +383,34 @@ class ReadAhead {
   }
 
   private async prepare(file: FolderFile): Promise<Prepared> {
+    const sampling = this.auto && this.level > 0;
     if (file.size <= SMALL_FILE) {
       const buffer = await readWhole(file.absPath, file.size);
       const sha256 = createHash("sha256").update(buffer).digest("hex");
-      const store = this.sampling && buffer.length >= SAMPLE_MIN_FILE && (await incompressible(sampleOf(buffer, 8 * 1024)));
-      return { buffer, sha256, store };
+      const store =
+        this.level === 0 || buffer.length === 0 || (sampling && buffer.length >= SAMPLE_MIN_FILE && (await incompressible(sampleOf(buffer, 8 * 1024))));
+      const deflated = store
+        ? undefined
+        : buffer.length <= SYNC_DEFLATE
+          ? zlib.deflateRawSync(buffer, { level: this.level })
+          : await deflateRaw(buffer, { level: this.level });
+      return { ...packSmall(buffer, this.level, this.auto, deflated), sha256, store };
     }
-    if (!this.sampling) return { store: false };
+    if (!sampling) return { store: this.level === 0 };
     return { store: await incompressible(await readSamples(file.absPath, file.size, 64 * 1024)) };
   }
+}
+
+/**
+ * A small entry's data: `deflated` when given, unless `auto` and it saves nothing (then, like Info-ZIP, the bytes
+ * are stored); the content itself when stored.
+ */
+function packSmall(content: Buffer, level: number, auto: boolean, deflated: Buffer | undefined): { data: Buffer; entry: NonNullable<Prepared["entry"]> } {
+  const crc = crc32(content, 0) >>> 0;
+  if (deflated && level > 0 && !(auto && deflated.length >= content.length)) {
+    return { data: deflated, entry: { method: METHOD_DEFLATED, crc32: crc, size: content.length, compressedSize: deflated.length } };
+  }
+  return { data: content, entry: { method: METHOD_STORED, crc32: crc, size: content.length, compressedSize: content.length } };
 }
 
 function cost(file: FolderFile): number {
@@ -365,7 +419,7 @@ function cost(file: FolderFile): number {
 
 /** Whole content of a small file; the tiniest are read synchronously (cheaper than four thread-pool round trips). */
 async function readWhole(p: string, size: number): Promise<Buffer> {
-  if (size <= SYNC_READ) return readFileSync(p);
+  if (size <= SYNC_READ) return fs.readFileSync(p);
   return readFile(p);
 }
 

@@ -53,6 +53,8 @@ const EXPECTED: Record<string, string[]> = {
     "3:string platform",
     "4:repeated TensorMetadata inputs",
     "5:repeated TensorMetadata outputs",
+    // Not in the original KServe proto; MLServer's revision adds it, and clients that do not know it skip it.
+    "6:map<string,InferParameter> parameters",
   ],
   "ModelMetadataResponse.TensorMetadata": ["1:string name", "2:string datatype", "3:repeated int64 shape"],
   ModelInferRequest: [

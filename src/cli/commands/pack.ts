@@ -22,7 +22,7 @@ export function registerPack(program: Command): void {
     .option("--json", "print the result as JSON")
     .action(
       action(async (dir: string, opts: PackFlags) => {
-        // archiver is loaded only when packing.
+        // The archive writer is loaded only when packing.
         const { pack } = await import("../../artifact/pack.js");
         const bar = await progressBar("packing", opts.progress && !opts.json);
         const abort = abortOnSignals();

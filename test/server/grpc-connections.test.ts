@@ -83,9 +83,16 @@ describe("gRPC connection limits", () => {
       assert.equal((await client.Status({})).status_code, 200);
       const channel = client.raw.getChannel();
       assert.equal(channel.getConnectivityState(false), grpc.connectivityState.READY);
-      await new Promise((r) => setTimeout(r, 3500));
-      // GOAWAY after 2 s without calls: the channel went idle, and connects again for the next call.
-      assert.notEqual(channel.getConnectivityState(false), grpc.connectivityState.READY);
+      // GOAWAY after 2 s without calls: the channel goes idle, and connects again for the next call. grpc-js checks
+      // the idle time when its timer fires and, if the timer ran a little early, waits one more period: so the
+      // connection must be kept for at least the timeout and closed within about twice it.
+      const t0 = performance.now();
+      while (channel.getConnectivityState(false) === grpc.connectivityState.READY && performance.now() - t0 < 10_000) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const heldMs = performance.now() - t0;
+      assert.notEqual(channel.getConnectivityState(false), grpc.connectivityState.READY, "still open after 10 s");
+      assert.ok(heldMs > 1500, `closed after ${heldMs} ms, before the idle timeout`);
       assert.equal((await client.Status({})).status_code, 200);
     } finally {
       client.close();

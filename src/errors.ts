@@ -95,11 +95,17 @@ export const ERROR_CODES = {
     exit: 2,
     description: "The Python interpreter for a python (GPPI) model cannot be run (set OMAF_PYTHON).",
   },
+  OMAF_ERR_JAVA_NOT_FOUND: {
+    http: 500,
+    grpc: GRPC.FAILED_PRECONDITION,
+    exit: 2,
+    description: "The java launcher for a java (GJPI) model cannot be run, or cannot compile omaf's worker (set OMAF_JAVA to a JDK 17+).",
+  },
   OMAF_ERR_WORKER_CRASHED: {
     http: 500,
     grpc: GRPC.INTERNAL,
     exit: 1,
-    description: "The worker (a Python process or a Node thread) running the request exited or crashed; it is restarted and the model keeps serving.",
+    description: "The worker (a Python or Java process, or a Node thread) running the request exited or crashed; it is restarted and the model keeps serving.",
   },
   OMAF_ERR_ENTRYPOINT_LOAD: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "The model's entrypoint could not be imported or loaded." },
   OMAF_ERR_ENTRYPOINT_FUNCTION: {

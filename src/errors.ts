@@ -55,6 +55,7 @@ export const ERROR_CODES = {
   OMAF_ERR_MODEL_VERSION: bad("model.version is missing or not <Apache version>-<suffix>."),
   OMAF_ERR_WORKDIR: bad("model.workDir is missing, does not exist in the artifact, or escapes it."),
   OMAF_ERR_ENTRYPOINT: bad("model.entrypoint is missing or does not resolve to a file for the model's environment."),
+  OMAF_ERR_JAR: bad("The JAR of a java model does not open as a ZIP, or its manifest names no Omaf-Model-Class the JAR contains."),
   OMAF_ERR_ODAHUFLOW_VERSION: bad("odahuflowVersion is missing, not a string, or not a supported version."),
   OMAF_ERR_TOOLCHAIN_NAME: bad("toolchain.name is missing or malformed."),
   OMAF_ERR_TOOLCHAIN_VERSION: bad("toolchain.version is missing or malformed."),

@@ -46,7 +46,7 @@ export abstract class ProcessModel<Ready extends BaseReadyInfo> implements Model
 
   constructor(
     protected readonly source: ModelSource,
-    private readonly pool_: ProcessPoolSettings,
+    private readonly poolSettings: ProcessPoolSettings,
     private readonly language: ProcessModelLanguage,
   ) {}
 
@@ -61,7 +61,7 @@ export abstract class ProcessModel<Ready extends BaseReadyInfo> implements Model
 
   /** One call per worker process. */
   get concurrency(): number {
-    return this.pool_.workers;
+    return this.poolSettings.workers;
   }
 
   readonly load = sharedLoad(() => this.doLoad());
@@ -75,7 +75,7 @@ export abstract class ProcessModel<Ready extends BaseReadyInfo> implements Model
     }
     const label = `model '${this.source.manifest.model.name}'`;
     const factory = await this.workerFactory(location);
-    const { logger, workers, requestTimeoutMs } = this.pool_;
+    const { logger, workers, requestTimeoutMs } = this.poolSettings;
     const pool = new WorkerPool(workers, { ...factory, label }, logger, requestTimeoutMs);
     this.pool = pool;
     const ready = await pool.start();

@@ -226,7 +226,7 @@ describe("start-up errors carry a stable code and the Java stack trace", () => {
   test("a JVM option the JVM refuses → OMAF_ERR_MODEL_INIT with the JVM's message", async () => {
     const { dir, manifest } = artifact("test.Sum");
     const { model } = javaModel(dir, manifest, { jvmOptions: ["-XX:+OmafNoSuchOption"] });
-    await rejectsWith(model.load(), "OMAF_ERR_MODEL_INIT", /exited with code 1 before loading model 'test-model'[^]*OmafNoSuchOption/);
+    await rejectsWith(model.load(), "OMAF_ERR_MODEL_INIT", /exited with code 1 before loading model 'test-model'[\s\S]*OmafNoSuchOption/);
   });
 
   test("a java launcher that does not exist → OMAF_ERR_JAVA_NOT_FOUND", async () => {

@@ -83,7 +83,8 @@ public final class OmafWorker {
             System.err.println("this Java runtime has no compiler (a JDK is needed to run GJPI models)");
             return 1;
         }
-        return compiler.run(null, null, null, "-nowarn", "-d", dir, source);
+        // Class files for Java 17, so a newer JDK's cache still runs on an older 17+ launcher.
+        return compiler.run(null, null, null, "-nowarn", "--release", "17", "-d", dir, source);
     }
 
     // -----------------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // The java environment end to end: real javac-built JARs in real JVM worker processes.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parse } from "yaml";
@@ -216,7 +216,6 @@ describe("start-up errors carry a stable code and the Java stack trace", () => {
 
   test("a JAR that is not a ZIP → OMAF_ERR_ENTRYPOINT_LOAD; a missing JAR → OMAF_ERR_ENTRYPOINT", async () => {
     const { dir, manifest } = artifact("test.Sum");
-    const { writeFileSync } = await import("node:fs");
     writeFileSync(join(dir, "model", "model.jar"), "this is not a zip");
     await rejectsWith(javaModel(dir, manifest).model.load(), "OMAF_ERR_ENTRYPOINT_LOAD", /cannot open the model JAR/);
     const ghost = { ...manifest, model: { ...manifest.model, entrypoint: "ghost.jar" } };
@@ -232,6 +231,27 @@ describe("start-up errors carry a stable code and the Java stack trace", () => {
   test("a java launcher that does not exist → OMAF_ERR_JAVA_NOT_FOUND", async () => {
     const { dir, manifest } = artifact("test.Sum");
     await rejectsWith(javaModel(dir, manifest, { java: "/nonexistent/bin/java" }).model.load(), "OMAF_ERR_JAVA_NOT_FOUND", /OMAF_JAVA/);
+  });
+});
+
+describe("the compiled worker cache", () => {
+  test("the worker is compiled once into the cache folder; one that cannot be created falls back to the temp folder", async () => {
+    const { dir, manifest } = artifact("test.Sum");
+    const cacheDir = join(root.dir, "cache");
+    const first = javaModel(dir, manifest, { cacheDir }).model;
+    await first.load();
+    await first.close();
+    const [worker] = readdirSync(cacheDir);
+    assert.match(String(worker), /^worker-[0-9a-f]{16}$/);
+    assert.ok(existsSync(join(cacheDir, String(worker), "OmafWorker.class")));
+    writeFileSync(join(root.dir, "a-file"), "");
+    const fallback = javaModel(dir, manifest, { cacheDir: join(root.dir, "a-file", "cache") }).model;
+    try {
+      await fallback.load();
+      assert.deepEqual((await fallback.predictMatrix({ data: [[1, 2]] })).prediction, [[3, 2]]);
+    } finally {
+      await fallback.close();
+    }
   });
 });
 

@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OmafError } from "../../errors.js";
 
@@ -26,9 +27,19 @@ export function compiledWorker(java: string, source: string, cacheDir: string): 
 async function compile(java: string, source: string, cacheDir: string): Promise<string> {
   const text = await readFile(source);
   const digest = createHash("sha256").update(java).update("\0").update(text).digest("hex").slice(0, 16);
-  const dir = join(cacheDir, `worker-${digest}`);
+  let dir = join(cacheDir, `worker-${digest}`);
   if (existsSync(join(dir, "OmafWorker.class"))) return dir;
-  await mkdir(cacheDir, { recursive: true });
+  // A cache folder that cannot be written (a read-only home in a container) falls back to the temp folder.
+  const writable = await mkdir(cacheDir, { recursive: true }).then(
+    () => true,
+    () => false,
+  );
+  if (!writable) {
+    const fallback = join(tmpdir(), "omaf-java");
+    await mkdir(fallback, { recursive: true });
+    dir = join(fallback, `worker-${digest}`);
+    if (existsSync(join(dir, "OmafWorker.class"))) return dir;
+  }
   // Compiled next to its final place and renamed, so a concurrent server never sees half a folder.
   const tmp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   try {

@@ -110,7 +110,8 @@ public final class OmafWorker {
 
         Channel(InputStream in, OutputStream out) {
             this.in = new DataInputStream(new BufferedInputStream(in, 1 << 16));
-            this.out = out;
+            // One write(2) per frame for small answers: the frame's parts are gathered here and flushed together.
+            this.out = new java.io.BufferedOutputStream(out, 1 << 16);
         }
 
         /** {type, id, body} or null at end of input. */

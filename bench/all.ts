@@ -39,6 +39,7 @@ const BENCHES: Bench[] = [
     args: ["--seconds", "5", "--rounds", "3", "--workers", "2"],
     quick: ["--seconds", "1", "--warmup", "1", "--rounds", "1", "--workers", "2"],
   },
+  { name: "java", section: "java", args: ["--seconds", "3", "--calls", "3000"], quick: ["--seconds", "1", "--calls", "300"] },
   {
     name: "node-worker",
     section: "node-worker",

@@ -55,6 +55,7 @@ export const ERROR_CODES = {
   OMAF_ERR_MODEL_VERSION: bad("model.version is missing or not <Apache version>-<suffix>."),
   OMAF_ERR_WORKDIR: bad("model.workDir is missing, does not exist in the artifact, or escapes it."),
   OMAF_ERR_ENTRYPOINT: bad("model.entrypoint is missing or does not resolve to a file for the model's environment."),
+  OMAF_ERR_JAR: bad("The JAR of a java model does not open as a ZIP, or its manifest names no Omaf-Model-Class the JAR contains."),
   OMAF_ERR_ODAHUFLOW_VERSION: bad("odahuflowVersion is missing, not a string, or not a supported version."),
   OMAF_ERR_TOOLCHAIN_NAME: bad("toolchain.name is missing or malformed."),
   OMAF_ERR_TOOLCHAIN_VERSION: bad("toolchain.version is missing or malformed."),
@@ -95,11 +96,17 @@ export const ERROR_CODES = {
     exit: 2,
     description: "The Python interpreter for a python (GPPI) model cannot be run (set OMAF_PYTHON).",
   },
+  OMAF_ERR_JAVA_NOT_FOUND: {
+    http: 500,
+    grpc: GRPC.FAILED_PRECONDITION,
+    exit: 2,
+    description: "The java launcher for a java (GJPI) model cannot be run, or cannot compile omaf's worker (set OMAF_JAVA to a JDK 17+).",
+  },
   OMAF_ERR_WORKER_CRASHED: {
     http: 500,
     grpc: GRPC.INTERNAL,
     exit: 1,
-    description: "The worker (a Python process or a Node thread) running the request exited or crashed; it is restarted and the model keeps serving.",
+    description: "The worker (a Python or Java process, or a Node thread) running the request exited or crashed; it is restarted and the model keeps serving.",
   },
   OMAF_ERR_ENTRYPOINT_LOAD: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "The model's entrypoint could not be imported or loaded." },
   OMAF_ERR_ENTRYPOINT_FUNCTION: {

@@ -35,7 +35,7 @@ export { manifestSchema } from "./manifest/schema.js";
 export type { OmafManifest, OmafBinaries, OmafModel, OmafToolchain, OmafOutput } from "./manifest/manifest.types.js";
 
 // ── runtime and serving ──────────────────────────────────────────────────────
-/** The Model for an unpacked artifact (node, onnx or python environment); call `load()` before predicting. */
+/** The Model for an unpacked artifact (node, onnx, python or java environment); call `load()` before predicting. */
 export { createModel, type CreateModelOptions } from "./runtime/load.js";
 /** The one interface every environment implements, and what it answers. */
 export type { Model, ModelMetadata, MatrixInput, MatrixOutput, PredictMode, FieldSchema } from "./runtime/model.js";

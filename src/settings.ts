@@ -68,6 +68,12 @@ export interface Settings {
   nodeWorkers: number;
   /** Run a node model in the server's own thread instead of worker threads. */
   nodeInProcess: boolean;
+  /** The java launcher (JDK 17+) a java (GJPI) model runs with. */
+  java: string;
+  /** JVM worker processes a java model runs in; 0 = one per CPU. */
+  javaWorkers: number;
+  /** Extra JVM options for the java workers, split at white space. */
+  javaOpts: string;
 }
 export type SettingKey = keyof Settings;
 
@@ -449,6 +455,30 @@ export const SETTINGS: readonly SettingDef[] = [
     default: false,
     kind: boolean,
     description: "Run a node model in the server's own thread: cheaper calls, but a model stuck in a loop then stops the whole server.",
+  }),
+  def({
+    key: "java",
+    flag: "java",
+    env: ["OMAF_JAVA"],
+    default: "java",
+    kind: text("<path>", false),
+    description: "The java launcher (JDK 17 or later) a java (GJPI) model runs with; it also compiles omaf's worker once into the cache folder.",
+  }),
+  def({
+    key: "javaWorkers",
+    flag: "java-workers",
+    env: ["OMAF_JAVA_WORKERS"],
+    default: 0,
+    kind: integer(0, 1024),
+    description: "JVM worker processes a java model runs in, 0 = one per CPU; a JVM that crashes or hangs past the request timeout is replaced.",
+  }),
+  def({
+    key: "javaOpts",
+    flag: "java-opts",
+    env: ["OMAF_JAVA_OPTS"],
+    default: "",
+    kind: text("<options>"),
+    description: 'Extra JVM options for the java workers, split at white space (e.g. "-Xmx512m -XX:+UseParallelGC"); they come after omaf\'s own and win.',
   }),
 ];
 

@@ -9,7 +9,9 @@ import { checkArchive } from "../archive/safety.js";
 import { DEFAULT_UNPACK_LIMITS } from "../archive/limits.js";
 import { PROVENANCE_PATH, parseProvenance, type Provenance } from "../archive/provenance.js";
 import { MANIFEST_NAMES, MAX_MANIFEST_BYTES, findManifestName, parseManifestText } from "../manifest/parse.js";
-import { fileIndex } from "../manifest/file-index.js";
+import { fileIndex, resolveInside, type FileIndex } from "../manifest/file-index.js";
+import { resolveEntrypoint } from "../manifest/entrypoint.js";
+import { jarIssues } from "./jar.js";
 import { isValid, validateManifest } from "../manifest/validate.js";
 import type { OmafManifest } from "../manifest/manifest.types.js";
 
@@ -78,7 +80,7 @@ export async function openFolder(dir: string, listed?: FolderFile[]): Promise<Op
     files.map((f) => f.path),
     (name) => readFile(path.join(dir, name)),
   );
-  return finish({ source: dir, kind: "folder", manifestName, manifest, files, issues });
+  return finish({ source: dir, kind: "folder", manifestName, manifest, files, issues }, (name) => readFile(path.join(dir, name)));
 }
 
 async function openArchiveArtifact(file: string): Promise<OpenedArtifact> {
@@ -105,34 +107,53 @@ async function openArchiveArtifact(file: string): Promise<OpenedArtifact> {
       files.map((f) => f.path),
       read,
     );
-    return finish({
-      source: file,
-      kind: reader.format,
-      ...manifestPart,
-      files,
-      provenance,
-      issues: [...issues, ...manifestPart.issues],
-      dirs,
-    });
+    return await finish(
+      {
+        source: file,
+        kind: reader.format,
+        ...manifestPart,
+        files,
+        provenance,
+        issues: [...issues, ...manifestPart.issues],
+        dirs,
+      },
+      (name) => reader.readEntry(name, MAX_JAR_BYTES),
+    );
   } finally {
     await reader.close();
   }
 }
 
-function finish(a: Omit<OpenedArtifact, "valid"> & { dirs?: string[] }): OpenedArtifact {
+/** Largest JAR read into memory for its check when it sits inside an archive. */
+const MAX_JAR_BYTES = 1024 * 1024 * 1024;
+
+async function finish(a: Omit<OpenedArtifact, "valid"> & { dirs?: string[] }, read: (name: string) => Promise<Buffer>): Promise<OpenedArtifact> {
   const { dirs, ...artifact } = a;
   if (artifact.manifest !== undefined) {
-    artifact.issues.push(
-      ...validateManifest(
-        artifact.manifest,
-        fileIndex(
-          artifact.files.map((f) => f.path),
-          dirs,
-        ),
-      ),
+    const files = fileIndex(
+      artifact.files.map((f) => f.path),
+      dirs,
     );
+    artifact.issues.push(...validateManifest(artifact.manifest, files));
+    artifact.issues.push(...(await javaIssues(artifact.manifest, artifact.issues, files, read)));
   }
   return { ...artifact, valid: isValid(artifact.issues) };
+}
+
+/** A java model's JAR must open as a ZIP and hold the class its manifest names; checked once the manifest is valid. */
+async function javaIssues(manifest: unknown, issues: ValidationIssue[], files: FileIndex, read: (name: string) => Promise<Buffer>): Promise<ValidationIssue[]> {
+  const m = manifest as OmafManifest;
+  if (m.binaries?.type !== "java" || !isValid(issues)) return [];
+  const dir = resolveInside(m.model.workDir);
+  const jar = dir === undefined ? undefined : resolveEntrypoint(files, "java", dir, m.model.entrypoint);
+  if (!jar) return [];
+  let bytes: Buffer;
+  try {
+    bytes = await read(jar);
+  } catch (err) {
+    return [{ code: "OMAF_ERR_JAR", severity: "error", path: "model.entrypoint", message: `${jar} cannot be read: ${(err as Error).message}` }];
+  }
+  return jarIssues(bytes, jar);
 }
 
 async function readManifest(

@@ -5,10 +5,11 @@ import type { Model } from "./model.js";
 import { NodeModel } from "./node-model.js";
 import type { NodeOptions } from "./node/options.js";
 import { OnnxModel, type OnnxModelOptions } from "./onnx-model.js";
+import type { JavaOptions } from "./java/options.js";
+import { createJavaModel } from "./java/java-model.js";
 import type { PythonOptions } from "./python/options.js";
 import { createPythonModel } from "./python/python-model.js";
 import type { ModelSource } from "./source.js";
-import { UnsupportedModel } from "./unsupported-model.js";
 
 /** What createModel needs: the unpacked artifact root, its manifest, and optionally its provenance. */
 export interface CreateModelOptions extends ModelSource {
@@ -16,6 +17,8 @@ export interface CreateModelOptions extends ModelSource {
   onnx?: OnnxModelOptions;
   /** Options for the python environment (interpreter, workers, timeout, logger); env vars fill the rest. */
   pythonOptions?: PythonOptions;
+  /** Options for the java environment (launcher, workers, JVM options, timeout, logger); env vars fill the rest. */
+  javaOptions?: JavaOptions;
   /** Options for the node environment (worker threads, in-process, timeout, logger); env vars fill the rest. */
   nodeOptions?: NodeOptions;
 }
@@ -31,7 +34,7 @@ export function createModel(opts: CreateModelOptions): Model {
     case "python":
       return createPythonModel({ dir: opts.dir, manifest: opts.manifest, provenance: opts.provenance, ...opts.pythonOptions });
     case "java":
-      return new UnsupportedModel(opts);
+      return createJavaModel({ dir: opts.dir, manifest: opts.manifest, provenance: opts.provenance, ...opts.javaOptions });
     default:
       throw new OmafError("OMAF_ERR_BINARIES_TYPE", `binaries.type '${String(type)}' is not one of python, java, node, onnx`, {
         type,

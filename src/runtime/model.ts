@@ -1,4 +1,4 @@
-// One Model interface; one implementation per environment (node, onnx, later python).
+// One Model interface; one implementation per environment (node, onnx, python, java).
 // The runtime never knows which protocol calls it.
 import type { Tensor, TensorSpec } from "../tensor/tensor.js";
 

@@ -64,12 +64,12 @@ export function messageOf(err: unknown): string {
  * The model folder and the entrypoint file (relative to the artifact root) of a node or onnx model, resolved by the
  * manifest's rules; OMAF_ERR_ENTRYPOINT when nothing matches.
  */
-export function entrypointFile(source: ModelSource, type: "node" | "onnx"): { location: { rel: string; abs: string }; rel: string } {
+export function entrypointFile(source: ModelSource, type: "node" | "onnx" | "java"): { location: { rel: string; abs: string }; rel: string } {
   const location = modelLocation(source);
   const { entrypoint } = source.manifest.model;
   const rel = resolveEntrypoint(folderIndex(source.dir), type, location.rel, entrypoint);
   if (!rel) {
-    const what = type === "onnx" ? "an .onnx file" : "a module file";
+    const what = type === "onnx" ? "an .onnx file" : type === "java" ? "a JAR file" : "a module file";
     throw new OmafError("OMAF_ERR_ENTRYPOINT", `entrypoint '${entrypoint}' does not resolve to ${what} in '${location.rel || "."}'`, {
       workDir: location.rel,
       entrypoint,

@@ -1,5 +1,6 @@
 // serveArtifact: everything `omaf serve` does before it waits — materialise the artifact, build its Model, the
 // inference log, metrics and dataplane, start the chosen listeners and (unless lazy) load the model.
+import { join } from "node:path";
 import type { Logger } from "pino";
 import { materializeArtifact, type MaterializedArtifact } from "../artifact/materialize.js";
 import { createInferenceLog } from "../dataplane/inference-log.js";
@@ -37,6 +38,13 @@ export async function serveArtifact(source: string, settings: Settings): Promise
     manifest: artifact.manifest,
     provenance: { artifactDigest: artifact.artifactDigest },
     pythonOptions: { requestTimeoutMs: settings.requestTimeoutMs },
+    javaOptions: {
+      requestTimeoutMs: settings.requestTimeoutMs,
+      java: settings.java,
+      workers: settings.javaWorkers,
+      jvmOptions: settings.javaOpts,
+      cacheDir: join(settings.cacheDir, "java"),
+    },
     nodeOptions: { requestTimeoutMs: settings.requestTimeoutMs, workers: settings.nodeWorkers, inProcess: settings.nodeInProcess },
   });
   const metrics = settings.metrics ? new ServerMetrics() : undefined;

@@ -4,6 +4,7 @@ import { appendFile, cp, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFailingInitModel, writeSumModel } from "../helpers/serve.js";
+import { buildJavaIris } from "../java/fixtures.js";
 import { PYTHON } from "../python/fixtures.js";
 import type { ConformanceEnvironment } from "./harness.js";
 
@@ -65,6 +66,24 @@ export const ENVIRONMENTS: ConformanceEnvironment[] = [
     modelOptions: { pythonOptions: { python: PYTHON, workers: 1, logger: quiet } },
     artifact: (tmp) => pythonIris(join(tmp, "iris"), (workDir) => appendFile(join(workDir, "entrypoint.py"), NEGATIVE_GUARD)),
     broken: (tmp) => pythonIris(join(tmp, "iris-broken"), (workDir) => writeFile(join(workDir, "model.pkl"), "this is not a pickle")),
+    good: { name: "input", datatype: "FP64", shape: [2, 4], data: [5.1, 3.5, 1.4, 0.2, 6.3, 3.3, 6.0, 2.5] },
+    wrongShape: { name: "input", datatype: "FP64", shape: [1, 3], data: [5.1, 3.5, 1.4] },
+    wrongDatatype: { name: "input", datatype: "BYTES", shape: [1, 4], data: ["5.1", "3.5", "1.4", "0.2"] },
+    modelError: { name: "input", datatype: "FP64", shape: [1, 4], data: [-1, 3.5, 1.4, 0.2] },
+  },
+  {
+    // examples/java-iris through the GJPI bridge (a JVM worker): logistic regression, input FP64 [-1, 4] from
+    // info()'s four number columns → species BYTES [N, 1]; the model itself refuses negative measurements. Built by
+    // its build.sh (javac, training, jar); the broken twin's weights.txt holds no weights, so its init() fails.
+    name: "java",
+    env: { OMAF_JAVA_WORKERS: "1" },
+    modelOptions: { javaOptions: { workers: 1, logger: quiet } },
+    artifact: async (tmp) => buildJavaIris(join(tmp, "iris-java")),
+    broken: async (tmp) => {
+      const dir = buildJavaIris(join(tmp, "iris-java-broken"));
+      await writeFile(join(dir, "model", "weights.txt"), "# no weights here\n");
+      return dir;
+    },
     good: { name: "input", datatype: "FP64", shape: [2, 4], data: [5.1, 3.5, 1.4, 0.2, 6.3, 3.3, 6.0, 2.5] },
     wrongShape: { name: "input", datatype: "FP64", shape: [1, 3], data: [5.1, 3.5, 1.4] },
     wrongDatatype: { name: "input", datatype: "BYTES", shape: [1, 4], data: ["5.1", "3.5", "1.4", "0.2"] },

@@ -252,7 +252,7 @@ export interface ConformanceEnvironment {
   /** Environment variables both servers need (e.g. OMAF_PYTHON); the suite's servers otherwise get no OMAF_* from outside. */
   env?: Record<string, string>;
   /** Options for the in-process model that computes the expected answer (e.g. the python interpreter). */
-  modelOptions?: Pick<CreateModelOptions, "onnx" | "pythonOptions">;
+  modelOptions?: Pick<CreateModelOptions, "onnx" | "pythonOptions" | "javaOptions">;
 }
 
 /** The model's own answer for `input`, computed in this process by the runtime (not through any protocol). */

@@ -8,6 +8,7 @@ const SLOW = [
   /^archive\/zip64\.test\.ts$/, // writes and reads 4 GiB archives
   /^conformance\//, // every protocol × every environment, real servers and Python clients
   /^python\//, // Python worker processes with scikit-learn
+  /^java\//, // JVM worker processes, JARs built with javac
   /^install\/packaged\.test\.ts$/, // npm pack and npm install from the registry
 ];
 

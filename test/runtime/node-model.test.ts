@@ -348,13 +348,13 @@ export const predict_on_matrix = (rows) => [rows.map(() => [calls]), ["calls"]];
   });
 });
 
-describe("environments that cannot run", () => {
-  test("java (GJPI) → OMAF_ERR_ENV_UNSUPPORTED on load", async () => {
+describe("environment choice", () => {
+  test("java (GJPI) runs in JVM workers: a JAR that is not a ZIP → OMAF_ERR_ENTRYPOINT_LOAD on load", async () => {
     const dir = await temp.create({ "src/model.jar": "PK" });
-    const model = createModel({ dir, manifest: manifestFor("java", "model.jar") });
-    const err = await rejectsWith(model.load(), "OMAF_ERR_ENV_UNSUPPORTED");
-    assert.equal(err.message, "environment 'java' is not supported yet");
-    await rejectsWith(model.predictMatrix({ data: [[1]] }), "OMAF_ERR_ENV_UNSUPPORTED");
+    const quiet = { info() {}, warn() {}, error() {} };
+    const model = createModel({ dir, manifest: manifestFor("java", "model.jar"), javaOptions: { workers: 1, logger: quiet } });
+    await rejectsWith(model.load(), "OMAF_ERR_ENTRYPOINT_LOAD", /cannot open the model JAR/);
+    await rejectsWith(model.predictMatrix({ data: [[1]] }), "OMAF_ERR_MODEL_NOT_READY");
     await model.close();
   });
 

@@ -47,6 +47,9 @@ describe("settings", () => {
       modelAuthor: "",
       nodeWorkers: 0,
       nodeInProcess: false,
+      java: "java",
+      javaWorkers: 0,
+      javaOpts: "",
     };
     assert.deepEqual(s, expected);
   });

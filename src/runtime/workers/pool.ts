@@ -1,5 +1,5 @@
 // A fixed set of model workers behind one queue, shared by every environment that runs models outside the server's
-// thread (Python worker processes, Node worker threads); each environment only supplies its PoolWorker.
+// thread (Python and Java worker processes, Node worker threads); each environment only supplies its PoolWorker.
 //
 // Each worker runs one request at a time; a request goes to the next idle worker (so the least busy one), waiting in
 // the queue while all are busy. A worker that crashes or exits is restarted and its request fails with

@@ -58,7 +58,12 @@ export const ERROR_CODES = {
   OMAF_ERR_ODAHUFLOW_VERSION: bad("odahuflowVersion is missing, not a string, or not a supported version."),
   OMAF_ERR_TOOLCHAIN_NAME: bad("toolchain.name is missing or malformed."),
   OMAF_ERR_TOOLCHAIN_VERSION: bad("toolchain.version is missing or malformed."),
+  OMAF_ERR_CONTRACT: bad("model.inputs / model.outputs (the declared tensor contract) is malformed: a bad datatype or shape, or a name given twice."),
+  OMAF_ERR_CONTRACT_MISMATCH: bad(
+    "The declared tensor contract disagrees with the model file (an ONNX model's own inputs and outputs: names, datatypes, ranks, fixed dimensions).",
+  ),
   OMAF_WARN_VERSION_NO_SUFFIX: bad("model.version is a plain version without the -<suffix> part (accepted)."),
+  OMAF_WARN_CONTRACT_UNCHECKED: bad("The ONNX file is too large to compare with the declared contract at validation (requests are still checked against it)."),
   OMAF_ERR_PYTHON_DEPENDENCY: bad("A dependency the artifact's conda environment declares cannot be imported by the chosen Python (omaf validate --python)."),
   OMAF_WARN_PYTHON_VERSION_MISMATCH: bad("A declared dependency is installed in another version than the one pinned (omaf validate --python)."),
   OMAF_WARN_MANIFEST_ALTERNATE: bad("Several manifest files were found; the first by precedence is used."),

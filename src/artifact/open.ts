@@ -12,6 +12,7 @@ import { MANIFEST_NAMES, MAX_MANIFEST_BYTES, findManifestName, parseManifestText
 import { fileIndex } from "../manifest/file-index.js";
 import { isValid, validateManifest } from "../manifest/validate.js";
 import type { OmafManifest } from "../manifest/manifest.types.js";
+import { contractFileIssues } from "./contract-check.js";
 
 export interface ArtifactFile {
   /** Posix path relative to the artifact root. */
@@ -78,7 +79,8 @@ export async function openFolder(dir: string, listed?: FolderFile[]): Promise<Op
     files.map((f) => f.path),
     (name) => readFile(path.join(dir, name)),
   );
-  return finish({ source: dir, kind: "folder", manifestName, manifest, files, issues });
+  const opened = finish({ source: dir, kind: "folder", manifestName, manifest, files, issues });
+  return withContractCheck(opened, (name) => readFile(path.join(dir, name)));
 }
 
 async function openArchiveArtifact(file: string): Promise<OpenedArtifact> {
@@ -105,7 +107,7 @@ async function openArchiveArtifact(file: string): Promise<OpenedArtifact> {
       files.map((f) => f.path),
       read,
     );
-    return finish({
+    const opened = finish({
       source: file,
       kind: reader.format,
       ...manifestPart,
@@ -114,6 +116,7 @@ async function openArchiveArtifact(file: string): Promise<OpenedArtifact> {
       issues: [...issues, ...manifestPart.issues],
       dirs,
     });
+    return await withContractCheck(opened, (name, maxBytes) => reader.readEntry(name, maxBytes));
   } finally {
     await reader.close();
   }
@@ -133,6 +136,15 @@ function finish(a: Omit<OpenedArtifact, "valid"> & { dirs?: string[] }): OpenedA
     );
   }
   return { ...artifact, valid: isValid(artifact.issues) };
+}
+
+/** A valid artifact's declared contract checked against its model file (see contract-check.ts). */
+async function withContractCheck(artifact: OpenedArtifact, read: (name: string, maxBytes: number) => Promise<Uint8Array>): Promise<OpenedArtifact> {
+  if (!artifact.valid) return artifact;
+  const more = await contractFileIssues(artifact.manifest as OmafManifest, artifact.files, read);
+  if (more.length === 0) return artifact;
+  const issues = [...artifact.issues, ...more];
+  return { ...artifact, issues, valid: isValid(issues) };
 }
 
 async function readManifest(

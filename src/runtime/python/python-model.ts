@@ -22,6 +22,9 @@ import { resolvePythonSettings, WORKER_SCRIPT, type PythonOptions, type PythonSe
 import { WorkerPool } from "../workers/pool.js";
 import { decodeBinaryResult, decodeJson, FrameType, jsonFrame, matrixFrame, type Frame, type MatrixAnswer } from "./protocol.js";
 import { PythonWorker, workerError, type ReadyInfo, type WorkerLaunch } from "./worker.js";
+import { decodeTensorsResult, tensorsFrame } from "./tensor-frames.js";
+import { readTensorOutputs, withDeclaredContract } from "../tensors-mode.js";
+import type { Tensor } from "../../tensor/tensor.js";
 
 /** What createPythonModel needs: the unpacked artifact and the bridge's tunables. */
 export interface PythonModelOptions extends ModelSource, PythonOptions {}
@@ -112,8 +115,13 @@ export class PythonModel implements Model {
     }
     if ("objectInputType" in ready) metadata.objectInputType = ready.objectInputType;
     if ("objectOutputType" in ready) metadata.objectOutputType = ready.objectOutputType;
+    try {
+      this.meta = withDeclaredContract(metadata, this.opts);
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
     this.ready = ready;
-    this.meta = metadata;
   }
 
   metadata(): ModelMetadata {
@@ -169,6 +177,28 @@ export class PythonModel implements Model {
         entrypoint: this.entrypoint,
       });
     }
+  }
+
+  /** A tensors-mode entrypoint serves named tensors (the dataplane sends every request as tensors then). */
+  get takesTensors(): boolean {
+    return this.meta?.mode === "tensors";
+  }
+
+  /** Tensors mode: the inputs go to the worker as raw bytes (tensor-frames.ts) and reach the model as numpy arrays. */
+  async predictTensors(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]> {
+    const { meta, pool } = this.readyFor("tensors");
+    const answer = await pool.run(tensorsFrame(inputs), "predict_on_tensors()");
+    if (answer.type === FrameType.Error) throw workerError(decodeJson(answer.body), { entrypoint: this.entrypoint });
+    const where = `predict_on_tensors() in module '${this.entrypoint}'`;
+    let outputs: Tensor[];
+    try {
+      if (answer.type !== FrameType.ResultTensors) throw new Error(`the worker answered an unexpected frame type ${answer.type}`);
+      outputs = decodeTensorsResult(answer.body).outputs;
+    } catch (err) {
+      throw new OmafError("OMAF_ERR_PREDICT", `${where}: ${messageOf(err)}`, { entrypoint: this.entrypoint });
+    }
+    const declared = meta.declaredContract && meta.outputs.length > 0 ? meta.outputs : undefined;
+    return readTensorOutputs(outputs, declared, outputNames, where);
   }
 
   /** Stops the workers; a request still running after `graceMs` (default 0) has its worker killed. */

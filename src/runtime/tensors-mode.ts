@@ -79,7 +79,7 @@ function readOutput(name: string, value: unknown, spec: TensorSpec | undefined, 
   let shape: number[];
   if (Array.isArray(t.shape) && t.shape.every((d) => Number.isInteger(d) && d >= 0)) shape = t.shape as number[];
   else if (t.shape !== undefined) throw fail(`with shape ${JSON.stringify(t.shape)}`);
-  else if (isTyped(t.data)) shape = spec && spec.shape.every((d) => d >= 0) ? spec.shape : [t.data.length];
+  else if (isTyped(t.data)) shape = spec?.shape.every((d) => d >= 0) ? spec.shape : [t.data.length];
   else shape = nestedShape(t.data);
   const own = (t.datatype as Datatype | undefined) ?? datatypeOfArray(t.data);
   const datatype = spec?.datatype ?? own ?? datatypeOfValues(flattenData(t.data, shape, `output '${name}'`));

@@ -111,7 +111,7 @@ export const ERROR_CODES = {
     http: 500,
     grpc: GRPC.INTERNAL,
     exit: 1,
-    description: "A required GPPI function is missing or is not a function, or init() answered something other than 'matrix' or 'objects'.",
+    description: "A required GPPI function is missing or is not a function, or init() answered something other than 'matrix', 'objects' or 'tensors'.",
   },
   OMAF_ERR_MODEL_INIT: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "The model failed to initialise." },
   OMAF_ERR_MODEL_NOT_READY: { http: 503, grpc: GRPC.UNAVAILABLE, exit: 1, description: "The model is not loaded yet (or failed to load)." },

@@ -1,5 +1,5 @@
 // The node environment: omaf's JavaScript/TypeScript take on GPPI. The entrypoint module exports init() and
-// predict_on_matrix() or predict_on_objects(), plus the optional GPPI extras (node/entrypoint-module.ts).
+// predict_on_matrix(), predict_on_objects() or predict_on_tensors() (typed arrays in and out), plus the optional GPPI extras (node/entrypoint-module.ts).
 //
 // The model runs in worker threads (node/thread-worker.ts) behind the worker pool the Python environment uses too,
 // so a model stuck in a synchronous loop cannot stop health checks, other requests or signals: past the request

@@ -246,7 +246,9 @@ export class DataPlane {
   /** Which of this model's calls may be merged, when batching is on (see batch-lanes.ts). */
   private batchLanes(meta: ModelMetadata): DataPlane["batch"] {
     if (this.batching.maxBatchSize <= 1) return undefined;
-    const tensors = this.takesTensors && hasBatchAxis(meta) ? tensorLane(this.model) : undefined;
+    // An entrypoint's tensors-mode function may look across rows: merged only when its rows are declared independent.
+    const independent = meta.mode !== "tensors" || this.batching.rows;
+    const tensors = this.takesTensors && hasBatchAxis(meta) && independent ? tensorLane(this.model) : undefined;
     const rows = !this.takesTensors && meta.mode === "matrix" && this.batching.rows ? rowsLane(this.model) : undefined;
     if (!tensors && !rows) return undefined;
     const observer = this.metrics?.observeBatch ? (this.metrics as BatchObserver) : undefined;

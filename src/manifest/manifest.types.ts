@@ -125,7 +125,7 @@ export interface OmafServing {
    */
   max_batch_time_ms?: number;
   /**
-   * A matrix-mode entrypoint (python, node) answers each row independently of the others, so requests may be merged into one predict_on_matrix call.
+   * A matrix- or tensors-mode entrypoint (python, node) answers each row independently of the others, so requests may be merged into one predict_on_matrix / predict_on_tensors call.
    */
   batch_rows?: boolean;
   [k: string]: unknown;

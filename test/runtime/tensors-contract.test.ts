@@ -109,6 +109,30 @@ for (const inProcess of [false, true]) {
   });
 }
 
+describe("batching a tensors-mode entrypoint", () => {
+  it("merges its requests only when its rows are declared independent", async () => {
+    const { dir, manifest } = await example("node-tensors");
+    for (const rows of [false, true]) {
+      const model = createModel({ dir, manifest, nodeOptions: { workers: 1, inProcess: true } });
+      const dp = new DataPlane(
+        model,
+        { manifest, artifactDigest: `sha256:${"0".repeat(64)}`, source: dir },
+        {
+          requestTimeoutMs: 30_000,
+          maxInFlight: 0,
+          batching: { maxBatchSize: 8, maxBatchTimeMs: 1, rows },
+        },
+      );
+      try {
+        await dp.load();
+        assert.equal(dp.batch?.tensors !== undefined, rows, `batch_rows ${rows}`);
+      } finally {
+        await dp.close();
+      }
+    }
+  });
+});
+
 describe("declared contracts on other models", () => {
   const temp = new TempModels();
   after(() => temp.cleanup());

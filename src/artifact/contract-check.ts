@@ -19,6 +19,7 @@ export async function contractFileIssues(
   manifest: OmafManifest,
   files: ReadonlyArray<{ path: string; size: number }>,
   read: (path: string, maxBytes: number) => Promise<Uint8Array>,
+  maxBytes = MAX_SIGNATURE_FILE_BYTES,
 ): Promise<ValidationIssue[]> {
   const declared = declaredContract(manifest);
   if (!declared || manifest.binaries.type !== "onnx") return [];
@@ -27,18 +28,18 @@ export async function contractFileIssues(
   const file = resolveEntrypoint(fileIndex(files.map((f) => f.path)), "onnx", dir, manifest.model.entrypoint);
   if (!file) return [];
   const size = files.find((f) => f.path === file)?.size ?? 0;
-  if (size > MAX_SIGNATURE_FILE_BYTES) {
+  if (size > maxBytes) {
     return [
       {
         code: "OMAF_WARN_CONTRACT_UNCHECKED",
         severity: "warning",
         path: "model.inputs",
-        message: `${file} is ${size} bytes, more than the ${MAX_SIGNATURE_FILE_BYTES} omaf reads to compare it with the declared contract; the contract is checked against requests only`,
+        message: `${file} is ${size} bytes, more than the ${maxBytes} omaf reads to compare it with the declared contract; the contract is checked against requests only`,
       },
     ];
   }
   try {
-    return compareContract(declared, readOnnxSignature(await read(file, MAX_SIGNATURE_FILE_BYTES), file), file);
+    return compareContract(declared, readOnnxSignature(await read(file, maxBytes), file), file);
   } catch (err) {
     const e = err as { code?: string; message: string };
     return [

@@ -9,6 +9,7 @@ import { parse, stringify } from "yaml";
 import { pack } from "../../src/artifact/pack.js";
 import { validate } from "../../src/artifact/validate.js";
 import { readOnnxSignature } from "../../src/artifact/onnx-signature.js";
+import { contractFileIssues } from "../../src/artifact/contract-check.js";
 import { declaredContract } from "../../src/manifest/contract.js";
 import type { OmafManifest } from "../../src/manifest/manifest.types.js";
 import { validateManifest } from "../../src/manifest/validate.js";
@@ -139,6 +140,23 @@ describe("declared contract: checked against an ONNX file", () => {
       ["OMAF_ERR_CONTRACT_MISMATCH"],
     );
     assert.match(fixed[0].message, /dimension 1 as 5; model\/iris\.onnx fixes it to 4/);
+  });
+
+  it("a file too large to read here is left unchecked with OMAF_WARN_CONTRACT_UNCHECKED; one that is not ONNX is OMAF_ERR_ENTRYPOINT", async () => {
+    const manifest = parse(await readFile(join(IRIS, "odahuflow.model.yaml"), "utf8")) as OmafManifest;
+    Object.assign(manifest.model, IRIS_CONTRACT);
+    const files = [{ path: "model/iris.onnx", size: 1000 }];
+    const never = async (): Promise<Uint8Array> => assert.fail("a file over the limit must not be read");
+    const unchecked = await contractFileIssues(manifest, files, never, 999);
+    assert.deepEqual(
+      unchecked.map((i) => [i.code, i.severity]),
+      [["OMAF_WARN_CONTRACT_UNCHECKED", "warning"]],
+    );
+    const garbage = await contractFileIssues(manifest, files, async () => Buffer.from("not a protobuf at all, just text"));
+    assert.deepEqual(
+      garbage.map((i) => i.code),
+      ["OMAF_ERR_ENTRYPOINT"],
+    );
   });
 
   it("omaf validate --json reports the code and exits 1", async () => {

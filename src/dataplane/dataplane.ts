@@ -13,7 +13,7 @@ import { hasBatchAxis, rowsLane, tensorLane, type TensorCall } from "./batch-lan
 import { Batcher, type BatchLane, type BatchObserver, type BatchSettings } from "./batcher.js";
 import { Deadlines } from "./deadlines.js";
 import { parseMatrixBody, parseObjectsBody } from "./json-input.js";
-import { matrixAsTensors, tensorsAsMatrix } from "./tensor-inference.js";
+import { matrixAsTensors, rowsFitInputs, tensorsAsMatrix } from "./tensor-inference.js";
 import { validateMatrix, validateTensors } from "./validate.js";
 
 /** The artifact being served: what materializeArtifact() answers, minus the folder. */
@@ -460,6 +460,8 @@ class InferenceRequest implements Inference {
     return this.call(input, () => {
       validateMatrix(input, meta);
       if (!takesTensors) {
+        // A matrix model's declared contract holds for rows too: each cell of its input's datatype, widths as declared.
+        if (meta.declaredContract && rowsFitInputs(meta)) validateTensors(matrixAsTensors(input, meta), undefined, meta);
         return this.plane.batch?.rows ? this.inBatch(this.plane.batch.rows, input) : model.predictMatrix(input);
       }
       // Tensor-native models get the rows as their input tensors, checked like any tensor request.

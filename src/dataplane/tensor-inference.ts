@@ -94,12 +94,12 @@ async function inferRows(inference: Inference, inputs: Tensor[], outputNames: st
 export function matrixAsTensors(input: MatrixInput, meta: ModelMetadata): Tensor[] {
   const specs = meta.inputs;
   if (specs.length === 1 && specs[0].shape.length === 2) return [tensorFromMatrix(input.data, specs[0].name, specs[0].datatype)];
-  const widths = specs.map((s) => (s.shape.length === 1 ? 1 : s.shape.length === 2 && s.shape[1] > 0 ? s.shape[1] : undefined));
-  if (specs.length === 0 || widths.some((w) => w === undefined)) {
+  const widths = rowWidths(specs);
+  if (!widths) {
     const list = specs.map((s) => `${s.name} ${formatSpec(s)}`).join(", ") || "none declared";
     throw badInput(`the model's inputs (${list}) cannot be read from rows: matrix requests need one 2-D input, or inputs of fixed width — send named tensors`);
   }
-  const total = (widths as number[]).reduce((a, b) => a + b, 0);
+  const total = widths.reduce((a, b) => a + b, 0);
   const rows = input.data;
   rows.forEach((row, r) => {
     if (row.length !== total) {
@@ -110,12 +110,23 @@ export function matrixAsTensors(input: MatrixInput, meta: ModelMetadata): Tensor
   });
   let at = 0;
   return specs.map((spec, i) => {
-    const w = widths[i] as number;
+    const w = widths[i];
     const from = at;
     at += w;
     const part = rows.map((row) => row.slice(from, from + w));
     return tensorFromMatrix(spec.shape.length === 1 ? part.map((p) => p[0]) : part, spec.name, spec.datatype);
   });
+}
+
+/** How many of a row's values each input takes (a 1-D input one), or undefined when rows cannot carry them. */
+function rowWidths(specs: readonly TensorSpec[]): number[] | undefined {
+  const widths = specs.map((s) => (s.shape.length === 1 ? 1 : s.shape.length === 2 && s.shape[1] > 0 ? s.shape[1] : undefined));
+  return specs.length > 0 && widths.every((w) => w !== undefined) ? (widths as number[]) : undefined;
+}
+
+/** True when matrix requests can be read as the model's inputs (one 2-D input, or inputs of fixed width). */
+export function rowsFitInputs(meta: ModelMetadata): boolean {
+  return (meta.inputs.length === 1 && meta.inputs[0].shape.length === 2) || rowWidths(meta.inputs) !== undefined;
 }
 
 /** A tensor-native model's outputs as the matrix answer: one row per input row, one column per output. */

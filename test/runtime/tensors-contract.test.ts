@@ -170,6 +170,30 @@ export function predict_on_matrix(rows) { globalThis.__contractCalls = (globalTh
     }
   });
 
+  it("a matrix-mode model whose contract names its columns: rows are checked column by column before the model runs", async () => {
+    const dir = await temp.create({ "src/m.mjs": COUNTING });
+    const manifest = manifestFor("node", "m.mjs");
+    Object.assign(manifest.model, {
+      inputs: [
+        { name: "age", datatype: "INT64", shape: [-1] },
+        { name: "score", datatype: "FP64", shape: [-1] },
+      ],
+    });
+    const dp = plane(dir, manifest, true);
+    try {
+      await dp.load();
+      const g = globalThis as { __contractCalls?: number };
+      g.__contractCalls = 0;
+      await rejectsWith(dp.predictMatrix({ data: [[31, 0.5, 7]] }, ctx), "OMAF_ERR_BAD_INPUT", /take 2 per row \(age: 1, score: 1\)/);
+      await rejectsWith(dp.predictMatrix({ data: [[31.5, 0.5]] }, ctx), "OMAF_ERR_BAD_INPUT", /age/);
+      await rejectsWith(dp.predictMatrix({ data: [["old", 0.5]] }, ctx), "OMAF_ERR_BAD_INPUT");
+      assert.equal(g.__contractCalls, 0);
+      assert.deepEqual((await dp.predictMatrix({ data: [[31, 0.5]] }, ctx)).prediction, [[31.5]]);
+    } finally {
+      await dp.close();
+    }
+  });
+
   it("a tensors-mode node entrypoint without model.inputs is refused at load (OMAF_ERR_CONTRACT)", async () => {
     const dir = await temp.create({ "src/m.mjs": 'export const init = () => "tensors";\nexport const predict_on_tensors = (x) => x;\n' });
     const dp = plane(dir, manifestFor("node", "m.mjs"), false);

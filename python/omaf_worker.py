@@ -10,10 +10,14 @@ Frames, in both directions (all integers little-endian):
 Node -> worker types:  'm' matrix as JSON {"data", "columns"}     'o' objects-mode input as JSON
                        'b' numeric matrix: u32 header length | JSON header {"shape": [rows, cols], "columns",
                            "int"} | zero padding to a multiple of 8 | rows*cols float64 values, row-major
+                       't' named tensors (tensors mode): u32 header length | JSON header {"tensors": [{"name",
+                           "datatype", "shape", "size"}]} | padding to 8 | each tensor's raw bytes, 8-aligned
+                           (OIP raw form: little-endian; BYTES as a u32 length before each element)
 worker -> Node types:  'R' ready (JSON)   'F' load failed (JSON)   'E' request failed (JSON)
                        'J' result as JSON {"prediction", "columns", "t"} or {"result", "t"}
                        'A' numeric result: u32 header length | JSON header {"shape", "kind", "columns", "t"} |
                            padding to 8 | float64 values, row-major
+                       'T' tensors result: the 't' layout, header {"tensors": [...], "t"}
 "t" is the time the model function itself took, in microseconds.
 
 The worker needs only the standard library; numpy is used for the binary paths when the environment has it.
@@ -40,11 +44,13 @@ PROTOCOL_VERSION = 1
 T_MATRIX_JSON = ord("m")
 T_MATRIX_BINARY = ord("b")
 T_OBJECTS = ord("o")
+T_TENSORS = ord("t")
 T_READY = ord("R")
 T_FAILED = ord("F")
 T_ERROR = ord("E")
 T_RESULT_JSON = ord("J")
 T_RESULT_BINARY = ord("A")
+T_RESULT_TENSORS = ord("T")
 
 # Largest integer a float64 (and a JavaScript number) holds exactly.
 MAX_EXACT_INT = 2 ** 53
@@ -197,6 +203,13 @@ class Channel:
     def write_json(self, mtype, rid, text):
         self.write(mtype, rid, text.encode("utf-8"))
 
+    def write_tensors(self, mtype, rid, header_text, raws):
+        header = header_text.encode("utf-8")
+        parts = [_U32.pack(len(header)), header, b"\0" * ((-(4 + len(header))) % 8)]
+        for raw in raws:
+            parts += [raw, b"\0" * ((-len(raw)) % 8)]
+        self.write(mtype, rid, *parts)
+
     def write_binary(self, mtype, rid, header_text, raw):
         header = header_text.encode("utf-8")
         pad = b"\0" * ((-(4 + len(header))) % 8)
@@ -294,13 +307,13 @@ class Model:
             )
 
         mode = self._call_at_load("init", self._function("init", "every GPPI model needs it"))
-        if mode not in ("matrix", "objects"):
+        if mode not in ("matrix", "objects", "tensors"):
             raise ModelFunctionError(
                 "OMAF_ERR_ENTRYPOINT_FUNCTION",
-                "init() in %s returned %s; expected 'matrix' or 'objects'" % (self._where(), _describe(mode)),
+                "init() in %s returned %s; expected 'matrix', 'objects' or 'tensors'" % (self._where(), _describe(mode)),
             )
         self.mode = mode
-        predict_name = "predict_on_matrix" if mode == "matrix" else "predict_on_objects"
+        predict_name = "predict_on_" + mode
         self.predict = self._function(predict_name, "init() answered '%s'" % mode)
 
         ready = {"protocol": PROTOCOL_VERSION, "mode": mode, "pid": os.getpid(), "python": sys.version.split()[0]}
@@ -337,6 +350,10 @@ class Model:
             ready["numpy"] = True
         except Exception:
             ready["numpy"] = False
+            if mode == "tensors":
+                raise ModelFunctionError(
+                    "OMAF_ERR_MODEL_INIT", "%s serves tensors, which reach it as numpy arrays, but numpy cannot be imported" % self._where()
+                )
         return ready
 
     def _run(self, fn_name, *args):
@@ -377,6 +394,20 @@ class Model:
             )
         channel.write_json(T_RESULT_JSON, rid, text)
 
+    def predict_tensors(self, inputs, channel, rid):
+        result, micros = self._run("predict_on_tensors", inputs)
+        if not isinstance(result, dict) or not result:
+            raise ModelFunctionError(
+                "OMAF_ERR_PREDICT",
+                "predict_on_tensors() in %s must return a dict of output name -> array, not %s" % (self._where(), _describe(result)),
+            )
+        try:
+            header, raws = encode_tensors(result)
+        except (TypeError, ValueError) as exc:
+            raise ModelFunctionError("OMAF_ERR_PREDICT", "predict_on_tensors() in %s answered %s" % (self._where(), exc))
+        header["t"] = micros
+        channel.write_tensors(T_RESULT_TENSORS, rid, json.dumps(header), raws)
+
     def predict_objects(self, value, channel, rid):
         result, micros = self._run("predict_on_objects", value)
         try:
@@ -406,6 +437,64 @@ def binary_matrix(body, as_numpy):
     if header.get("int"):
         arr = arr.astype(np.int64)
     return (arr if as_numpy else arr.tolist()), header.get("columns")
+
+
+# OIP datatype <-> numpy dtype (little-endian); BYTES elements are Python bytes in an object array.
+_NUMPY_DTYPES = {
+    "BOOL": "?", "UINT8": "<u1", "UINT16": "<u2", "UINT32": "<u4", "UINT64": "<u8", "INT8": "<i1", "INT16": "<i2",
+    "INT32": "<i4", "INT64": "<i8", "FP16": "<f2", "FP32": "<f4", "FP64": "<f8",
+}
+_DATATYPES = {"b": {1: "BOOL"}, "u": {1: "UINT8", 2: "UINT16", 4: "UINT32", 8: "UINT64"},
+              "i": {1: "INT8", 2: "INT16", 4: "INT32", 8: "INT64"}, "f": {2: "FP16", 4: "FP32", 8: "FP64"}}
+
+
+def decode_tensors(body):
+    """The inputs of a 't' request: {name: numpy array}, fixed-size ones as views of the frame's bytes (no copy)."""
+    import numpy as np
+
+    (header_len,) = _U32.unpack_from(body, 0)
+    header = json.loads(bytes(body[4:4 + header_len]))
+    offset = 4 + header_len
+    offset += (-offset) % 8
+    inputs = {}
+    for entry in header["tensors"]:
+        size, shape = entry["size"], entry["shape"]
+        raw = memoryview(body)[offset:offset + size]
+        if entry["datatype"] == "BYTES":
+            items, at = [], 0
+            while at < size:
+                (n,) = _U32.unpack_from(raw, at)
+                items.append(bytes(raw[at + 4:at + 4 + n]))
+                at += 4 + n
+            arr = np.empty(len(items), dtype=object)
+            arr[:] = items
+            inputs[entry["name"]] = arr.reshape(shape)
+        else:
+            inputs[entry["name"]] = np.frombuffer(raw, dtype=_NUMPY_DTYPES[entry["datatype"]]).reshape(shape)
+        offset += size + (-size) % 8
+    return inputs
+
+
+def encode_tensors(outputs):
+    """A tensors answer: the header entries and each output's raw bytes (OIP raw form)."""
+    import numpy as np
+
+    entries, raws = [], []
+    for name, value in outputs.items():
+        arr = np.asarray(value)
+        kind = arr.dtype.kind
+        if kind in "OSU":
+            elements = [e if isinstance(e, bytes) else str(e).encode("utf-8") for e in arr.reshape(-1).tolist()]
+            raw = b"".join(_U32.pack(len(e)) + e for e in elements)
+            datatype = "BYTES"
+        else:
+            datatype = _DATATYPES.get(kind, {}).get(arr.dtype.itemsize)
+            if datatype is None:
+                raise TypeError("output '%s' of dtype %s, which no OIP datatype carries" % (name, arr.dtype))
+            raw = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
+        entries.append({"name": str(name), "datatype": datatype, "shape": list(arr.shape), "size": len(raw)})
+        raws.append(raw)
+    return {"tensors": entries}, raws
 
 
 def watch_parent():
@@ -466,6 +555,8 @@ def serve(args):
 
                     matrix = np.array(matrix)
                 model.predict_matrix(matrix, request.get("columns"), channel, rid)
+            elif mtype == T_TENSORS:
+                model.predict_tensors(decode_tensors(body), channel, rid)
             elif mtype == T_OBJECTS:
                 model.predict_objects(json.loads(body.decode("utf-8")), channel, rid)
             else:

@@ -438,7 +438,8 @@ export const SETTINGS: readonly SettingDef[] = [
     default: undefined,
     defaultText: "the manifest's serving.batch_rows, else off",
     kind: boolean,
-    description: "A matrix-mode (python, node) entrypoint answers each row independently, so batching may merge requests into one predict_on_matrix call.",
+    description:
+      "A matrix- or tensors-mode (python, node) entrypoint answers each row independently, so batching may merge requests into one predict_on_matrix / predict_on_tensors call.",
   }),
   def({
     key: "nodeWorkers",

@@ -14,6 +14,7 @@ import { resolveEntrypoint } from "../manifest/entrypoint.js";
 import { jarIssues } from "./jar.js";
 import { isValid, validateManifest } from "../manifest/validate.js";
 import type { OmafManifest } from "../manifest/manifest.types.js";
+import { contractFileIssues } from "./contract-check.js";
 
 export interface ArtifactFile {
   /** Posix path relative to the artifact root. */
@@ -80,7 +81,8 @@ export async function openFolder(dir: string, listed?: FolderFile[]): Promise<Op
     files.map((f) => f.path),
     (name) => readFile(path.join(dir, name)),
   );
-  return finish({ source: dir, kind: "folder", manifestName, manifest, files, issues }, (name) => readFile(path.join(dir, name)));
+  const read = (name: string) => readFile(path.join(dir, name));
+  return withContractCheck(await finish({ source: dir, kind: "folder", manifestName, manifest, files, issues }, read), read);
 }
 
 async function openArchiveArtifact(file: string): Promise<OpenedArtifact> {
@@ -107,7 +109,7 @@ async function openArchiveArtifact(file: string): Promise<OpenedArtifact> {
       files.map((f) => f.path),
       read,
     );
-    return await finish(
+    const opened = await finish(
       {
         source: file,
         kind: reader.format,
@@ -119,6 +121,7 @@ async function openArchiveArtifact(file: string): Promise<OpenedArtifact> {
       },
       (name) => reader.readEntry(name, MAX_JAR_BYTES),
     );
+    return await withContractCheck(opened, (name, maxBytes) => reader.readEntry(name, maxBytes));
   } finally {
     await reader.close();
   }
@@ -154,6 +157,15 @@ async function javaIssues(manifest: unknown, issues: ValidationIssue[], files: F
     return [{ code: "OMAF_ERR_JAR", severity: "error", path: "model.entrypoint", message: `${jar} cannot be read: ${(err as Error).message}` }];
   }
   return jarIssues(bytes, jar);
+}
+
+/** A valid artifact's declared contract checked against its model file (see contract-check.ts). */
+async function withContractCheck(artifact: OpenedArtifact, read: (name: string, maxBytes: number) => Promise<Uint8Array>): Promise<OpenedArtifact> {
+  if (!artifact.valid) return artifact;
+  const more = await contractFileIssues(artifact.manifest as OmafManifest, artifact.files, read);
+  if (more.length === 0) return artifact;
+  const issues = [...artifact.issues, ...more];
+  return { ...artifact, issues, valid: isValid(issues) };
 }
 
 async function readManifest(

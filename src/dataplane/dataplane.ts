@@ -13,7 +13,7 @@ import { hasBatchAxis, rowsLane, tensorLane, type TensorCall } from "./batch-lan
 import { Batcher, type BatchLane, type BatchObserver, type BatchSettings } from "./batcher.js";
 import { Deadlines } from "./deadlines.js";
 import { parseMatrixBody, parseObjectsBody } from "./json-input.js";
-import { matrixAsTensor, tensorsAsMatrix } from "./tensor-inference.js";
+import { matrixAsTensors, rowsFitInputs, tensorsAsMatrix } from "./tensor-inference.js";
 import { validateMatrix, validateTensors } from "./validate.js";
 
 /** The artifact being served: what materializeArtifact() answers, minus the folder. */
@@ -200,7 +200,7 @@ export class DataPlane {
 
   /** True when the model takes named tensors directly (valid once loaded). */
   get takesTensors(): boolean {
-    return typeof this.model.predictTensors === "function";
+    return typeof this.model.predictTensors === "function" && this.model.takesTensors !== false;
   }
 
   /** Called on every state change; returns an unsubscribe function. */
@@ -246,8 +246,10 @@ export class DataPlane {
   /** Which of this model's calls may be merged, when batching is on (see batch-lanes.ts). */
   private batchLanes(meta: ModelMetadata): DataPlane["batch"] {
     if (this.batching.maxBatchSize <= 1) return undefined;
-    const tensors = this.model.predictTensors && hasBatchAxis(meta) ? tensorLane(this.model) : undefined;
-    const rows = !this.model.predictTensors && meta.mode === "matrix" && this.batching.rows ? rowsLane(this.model) : undefined;
+    // An entrypoint's tensors-mode function may look across rows: merged only when its rows are declared independent.
+    const independent = meta.mode !== "tensors" || this.batching.rows;
+    const tensors = this.takesTensors && hasBatchAxis(meta) && independent ? tensorLane(this.model) : undefined;
+    const rows = !this.takesTensors && meta.mode === "matrix" && this.batching.rows ? rowsLane(this.model) : undefined;
     if (!tensors && !rows) return undefined;
     const observer = this.metrics?.observeBatch ? (this.metrics as BatchObserver) : undefined;
     const batcher = new Batcher(this.batching, this.model.concurrency ?? 1, () => this.onTheirWay, observer);
@@ -454,13 +456,18 @@ class InferenceRequest implements Inference {
   predictMatrix(input: MatrixInput): Promise<MatrixOutput> {
     const meta = this.metadata;
     const model = this.plane.model;
+    const takesTensors = this.plane.takesTensors;
     return this.call(input, () => {
       validateMatrix(input, meta);
-      if (!model.predictTensors) return this.plane.batch?.rows ? this.inBatch(this.plane.batch.rows, input) : model.predictMatrix(input);
-      // Tensor-native models get the rows as their input tensor, checked like any tensor request.
-      const tensor = matrixAsTensor(input, meta);
-      validateTensors([tensor], undefined, meta);
-      return this.tensors([tensor]).then((outputs) => tensorsAsMatrix(outputs, input.data.length));
+      if (!takesTensors) {
+        // A matrix model's declared contract holds for rows too: each cell of its input's datatype, widths as declared.
+        if (meta.declaredContract && rowsFitInputs(meta)) validateTensors(matrixAsTensors(input, meta), undefined, meta);
+        return this.plane.batch?.rows ? this.inBatch(this.plane.batch.rows, input) : model.predictMatrix(input);
+      }
+      // Tensor-native models get the rows as their input tensors, checked like any tensor request.
+      const tensors = matrixAsTensors(input, meta);
+      validateTensors(tensors, undefined, meta);
+      return this.tensors(tensors).then((outputs) => tensorsAsMatrix(outputs, input.data.length));
     });
   }
 
@@ -471,7 +478,7 @@ class InferenceRequest implements Inference {
   predictTensors(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]> {
     const meta = this.metadata;
     const model = this.plane.model;
-    if (!model.predictTensors) {
+    if (!this.plane.takesTensors || !model.predictTensors) {
       return Promise.reject(new OmafError("OMAF_ERR_NOT_IMPLEMENTED", `this ${meta.environment} model takes ${meta.mode}, not tensors`));
     }
     return this.call(inputs, () => {

@@ -21,7 +21,7 @@ import { matrixFromTensor, rowsFromTensors, rowValuesFromData, tensorFromMatrix 
 import type { Datatype, Tensor, TensorSpec } from "../tensor/tensor.js";
 import type { JsonElement } from "../tensor/values.js";
 import type { Inference, ItemResult } from "./dataplane.js";
-import { formatSpec } from "./validate.js";
+import { formatSpec, validateTensors } from "./validate.js";
 
 /** Tensor parameter carrying column names: on a matrix model's input (optional) and on its `prediction` output. */
 export const COLUMNS_PARAMETER = "columns";
@@ -77,6 +77,8 @@ async function inferRows(inference: Inference, inputs: Tensor[], outputNames: st
   const meta = inference.metadata;
   if (meta.mode === "objects") return inferObjects(inference, inputs, outputNames);
   checkOutputNames(outputNames, meta.outputs.length > 0 ? meta.outputs : [MATRIX_OUTPUT]);
+  // A declared contract is exact: names, datatypes and shapes as declared, not just a numeric kind.
+  if (meta.declaredContract) validateTensors(inputs, outputNames, meta);
   const spec = meta.inputs.length === 1 ? meta.inputs[0] : undefined;
   const input = columnar || inputs.length > 1 ? columnsInput(inputs, spec) : matrixInput(inputs, spec);
   const output = await inference.predictMatrix(input);
@@ -84,20 +86,47 @@ async function inferRows(inference: Inference, inputs: Tensor[], outputNames: st
 }
 
 /**
- * A matrix request for a tensor-native model as its one input tensor: a model with one 2-D input takes the rows, in
- * its datatype (a value that does not fit — a string, 1e39 for FP32, 1.5 for INT64 — is OMAF_ERR_BAD_INPUT).
+ * A matrix request for a tensor-native model as its input tensors, in each input's datatype (a value that does not
+ * fit — a string, 1e39 for FP32, 1.5 for INT64 — is OMAF_ERR_BAD_INPUT). One 2-D input takes the rows whole; several
+ * inputs share each row's columns in declared order: a 2-D input of fixed width takes that many, a 1-D input one
+ * (so Triton's "simple" model, INPUT0 and INPUT1 of [-1,16], takes rows of 32 values).
  */
-export function matrixAsTensor(input: MatrixInput, meta: ModelMetadata): Tensor {
-  if (meta.inputs.length !== 1) {
-    throw badInput(
-      `the model has ${meta.inputs.length} inputs (${meta.inputs.map((s) => s.name).join(", ")}); matrix requests need exactly one — send named tensors`,
-    );
+export function matrixAsTensors(input: MatrixInput, meta: ModelMetadata): Tensor[] {
+  const specs = meta.inputs;
+  if (specs.length === 1 && specs[0].shape.length === 2) return [tensorFromMatrix(input.data, specs[0].name, specs[0].datatype)];
+  const widths = rowWidths(specs);
+  if (!widths) {
+    const list = specs.map((s) => `${s.name} ${formatSpec(s)}`).join(", ") || "none declared";
+    throw badInput(`the model's inputs (${list}) cannot be read from rows: matrix requests need one 2-D input, or inputs of fixed width — send named tensors`);
   }
-  const spec = meta.inputs[0];
-  if (spec.shape.length !== 2) {
-    throw badInput(`the model's input '${spec.name}' has shape [${spec.shape.join(", ")}]; matrix requests need a 2-D input — send named tensors`);
-  }
-  return tensorFromMatrix(input.data, spec.name, spec.datatype);
+  const total = widths.reduce((a, b) => a + b, 0);
+  const rows = input.data;
+  rows.forEach((row, r) => {
+    if (row.length !== total) {
+      throw badInput(
+        `row ${r} has ${row.length} values; the model's inputs take ${total} per row (${specs.map((s, i) => `${s.name}: ${widths[i]}`).join(", ")})`,
+      );
+    }
+  });
+  let at = 0;
+  return specs.map((spec, i) => {
+    const w = widths[i];
+    const from = at;
+    at += w;
+    const part = rows.map((row) => row.slice(from, from + w));
+    return tensorFromMatrix(spec.shape.length === 1 ? part.map((p) => p[0]) : part, spec.name, spec.datatype);
+  });
+}
+
+/** How many of a row's values each input takes (a 1-D input one), or undefined when rows cannot carry them. */
+function rowWidths(specs: readonly TensorSpec[]): number[] | undefined {
+  const widths = specs.map((s) => (s.shape.length === 1 ? 1 : s.shape.length === 2 && s.shape[1] > 0 ? s.shape[1] : undefined));
+  return specs.length > 0 && widths.every((w) => w !== undefined) ? (widths as number[]) : undefined;
+}
+
+/** True when matrix requests can be read as the model's inputs (one 2-D input, or inputs of fixed width). */
+export function rowsFitInputs(meta: ModelMetadata): boolean {
+  return (meta.inputs.length === 1 && meta.inputs[0].shape.length === 2) || rowWidths(meta.inputs) !== undefined;
 }
 
 /** A tensor-native model's outputs as the matrix answer: one row per input row, one column per output. */

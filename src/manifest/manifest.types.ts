@@ -1,6 +1,13 @@
 // Generated from schemas/odahuflow.model.schema.json by `npm run gen:types`. Do not edit.
 
 /**
+ * Declared tensors of the serving contract (model.inputs, model.outputs), each named once: Open Inference Protocol names, datatypes and shapes. Requests are checked against model.inputs before the model is called; a tensors-mode entrypoint needs both.
+ *
+ * @minItems 1
+ */
+export type OmafTensorContract = [OmafTensorSpec, ...OmafTensorSpec[]];
+
+/**
  * The manifest of an OMAF (Odahu Model Artifact Format) artifact: odahuflow.model.yaml at the artifact root.
  */
 export interface OmafManifest {
@@ -57,7 +64,45 @@ export interface OmafModel {
    * Optional author or owner of the model, reported in metadata.
    */
   author?: string;
+  inputs?: OmafTensorContract;
+  outputs?: OmafTensorContract;
   [k: string]: unknown;
+}
+/**
+ * One tensor of the serving contract.
+ */
+export interface OmafTensorSpec {
+  /**
+   * Tensor name as requests give it.
+   */
+  name: string;
+  /**
+   * Open Inference Protocol datatype.
+   */
+  datatype:
+    | "BOOL"
+    | "UINT8"
+    | "UINT16"
+    | "UINT32"
+    | "UINT64"
+    | "INT8"
+    | "INT16"
+    | "INT32"
+    | "INT64"
+    | "FP16"
+    | "FP32"
+    | "FP64"
+    | "BYTES";
+  /**
+   * Dimensions; -1 marks a variable axis.
+   */
+  shape: number[];
+  /**
+   * Tensor parameters reported in metadata, e.g. content_type.
+   */
+  parameters?: {
+    [k: string]: unknown;
+  };
 }
 /**
  * Toolchain that trained or packed the model.
@@ -80,7 +125,7 @@ export interface OmafServing {
    */
   max_batch_time_ms?: number;
   /**
-   * A matrix-mode entrypoint (python, node) answers each row independently of the others, so requests may be merged into one predict_on_matrix call.
+   * A matrix- or tensors-mode entrypoint (python, node) answers each row independently of the others, so requests may be merged into one predict_on_matrix / predict_on_tensors call.
    */
   batch_rows?: boolean;
   [k: string]: unknown;

@@ -8,6 +8,7 @@ import type { OmafManifest } from "./manifest.types.js";
 import { schemaErrors } from "./schema.js";
 import { resolveInside, type FileIndex } from "./file-index.js";
 import { ENVIRONMENTS, entrypointCandidates, resolveEntrypoint } from "./entrypoint.js";
+import { contractIssues } from "./contract.js";
 
 /** Which code a schema error at a field path gets; anything else is OMAF_ERR_MANIFEST_SCHEMA. */
 const FIELD_CODES: Record<string, ErrorCode> = {
@@ -47,6 +48,7 @@ function describeSchemaError(e: ErrorObject, path: string, value: unknown): stri
   const rule = FIELD_RULES[path];
   if (e.keyword === "required") return `${path} is required${rule ? `: ${rule}` : ""}`;
   if (rule) return `${path} is ${shown}; it must be ${rule}`;
+  if (e.keyword === "enum") return `${path} is ${shown}; it must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(", ")}`;
   return `${path || "manifest"} ${e.message ?? "is invalid"}`;
 }
 
@@ -54,6 +56,12 @@ function valueAt(root: unknown, path: string): unknown {
   let v: unknown = root;
   for (const key of path ? path.split(".") : []) v = v && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined;
   return v;
+}
+
+/** The code of a schema error at `path`: the field's own, the contract's for anything under model.inputs/outputs. */
+function codeOf(path: string): ErrorCode {
+  if (/^model\.(inputs|outputs)(\.|$)/.test(path)) return "OMAF_ERR_CONTRACT";
+  return FIELD_CODES[path] ?? "OMAF_ERR_MANIFEST_SCHEMA";
 }
 
 /** Schema issues, one per field (ajv may report a field twice: type and pattern). */
@@ -64,7 +72,7 @@ function schemaIssues(value: unknown): ValidationIssue[] {
     const path = fieldPath(e);
     if (seen.has(path)) continue;
     seen.add(path);
-    issues.push(error(FIELD_CODES[path] ?? "OMAF_ERR_MANIFEST_SCHEMA", path, describeSchemaError(e, path, valueAt(value, path))));
+    issues.push(error(codeOf(path), path, describeSchemaError(e, path, valueAt(value, path))));
   }
   return issues;
 }
@@ -151,6 +159,7 @@ export function validateManifest(value: unknown, files?: FileIndex): ValidationI
   const m = value as OmafManifest;
   const failed = new Set(issues.map((i) => i.path));
   if (typeof m.model?.version === "string" && !failed.has("model.version")) issues.push(...versionIssues(m.model.version));
+  if (!issues.some((i) => i.code === "OMAF_ERR_CONTRACT")) issues.push(...contractIssues(m));
   if (files) issues.push(...fileIssues(m, files).filter((i) => !failed.has(i.path)));
   return issues;
 }

@@ -2,8 +2,8 @@
 // The runtime never knows which protocol calls it.
 import type { Tensor, TensorSpec } from "../tensor/tensor.js";
 
-/** What a GPPI init() answers: which predict function the model serves. */
-export type PredictMode = "matrix" | "objects";
+/** What a GPPI init() answers: which predict function the model serves (tensors: predict_on_tensors). */
+export type PredictMode = "matrix" | "objects" | "tensors";
 
 /** One field of a GPPI info()/get_info() schema. */
 export interface FieldSchema {
@@ -25,6 +25,8 @@ export interface ModelMetadata {
   /** Tensor view of inputs/outputs (from ONNX metadata, or derived from the GPPI schemas; may be empty). */
   inputs: TensorSpec[];
   outputs: TensorSpec[];
+  /** True when inputs/outputs are the manifest's declared contract (model.inputs / model.outputs). */
+  declaredContract?: boolean;
   /** GPPI info()/get_info() schemas, when the model offers them. */
   inputSchema?: FieldSchema[];
   outputSchema?: FieldSchema[];
@@ -56,8 +58,13 @@ export interface Model {
   predictMatrix(input: MatrixInput): Promise<MatrixOutput>;
   /** Objects mode models: JSON in, JSON out. */
   predictObjects(input: unknown): Promise<unknown>;
-  /** Tensor-native models (onnx) also take named tensors directly. */
+  /** Tensor-native models (onnx, tensors-mode entrypoints) also take named tensors directly. */
   predictTensors?(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]>;
+  /**
+   * False when predictTensors is there but the loaded model does not serve tensors (a matrix or objects entrypoint
+   * of an environment that also has a tensors mode). Undefined: predictTensors decides.
+   */
+  readonly takesTensors?: boolean;
   /**
    * Model calls it can usefully run at once (its workers; 1 for one in-process session). Adaptive batching keeps at
    * most this many merged calls running and queues the rest, so batches form while the model is busy. Default 1.

@@ -1,5 +1,5 @@
 // The node environment: omaf's JavaScript/TypeScript take on GPPI. The entrypoint module exports init() and
-// predict_on_matrix() or predict_on_objects(), plus the optional GPPI extras (node/entrypoint-module.ts).
+// predict_on_matrix(), predict_on_objects() or predict_on_tensors() (typed arrays in and out), plus the optional GPPI extras (node/entrypoint-module.ts).
 //
 // The model runs in worker threads (node/thread-worker.ts) behind the worker pool the Python environment uses too,
 // so a model stuck in a synchronous loop cannot stop health checks, other requests or signals: past the request
@@ -15,6 +15,9 @@ import { resolveNodeSettings, type NodeOptions, type NodeSettings } from "./node
 import { fromErrorRecord, isPacked, packRows, unpack } from "./node/protocol.js";
 import { NodeThreadWorker, type NodeAnswer, type NodeRequest } from "./node/thread-worker.js";
 import { entrypointFile, manifestMetadata, notReady, sharedLoad, type ModelSource } from "./source.js";
+import { readTensorOutputs, withDeclaredContract } from "./tensors-mode.js";
+import type { Tensor } from "../tensor/tensor.js";
+import type { ModelTensor } from "./node/entrypoint-module.js";
 import { WorkerPool } from "./workers/pool.js";
 
 /** Where the model runs: a pool of worker threads, or (opted in) the entrypoint loaded in this thread. */
@@ -79,8 +82,14 @@ export class NodeModel implements Model {
     }
 
     const { mode, ...described } = report;
-    const metadata: ModelMetadata = { ...manifestMetadata(this.source), mode, inputs: [], outputs: [], ...described };
+    let metadata: ModelMetadata = { ...manifestMetadata(this.source), mode, inputs: [], outputs: [], ...described };
     if (mode === "matrix" && report.inputSchema) Object.assign(metadata, matrixTensorSpecs(report.inputSchema, report.outputSchema));
+    try {
+      metadata = withDeclaredContract(metadata, this.source);
+    } catch (err) {
+      if ("pool" in runner) await runner.pool.close();
+      throw err;
+    }
     this.runner = runner;
     this.meta = metadata;
   }
@@ -114,6 +123,28 @@ export class NodeModel implements Model {
     if (answer.type === "error") throw fromErrorRecord(answer.error);
     if (answer.type !== "objects") throw unexpected(answer.type);
     return answer.result;
+  }
+
+  /** A tensors-mode entrypoint serves named tensors (the dataplane sends every request as tensors then). */
+  get takesTensors(): boolean {
+    return this.meta?.mode === "tensors";
+  }
+
+  async predictTensors(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]> {
+    const { meta, runner } = this.readyFor("tensors");
+    const named: Record<string, ModelTensor> = {};
+    for (const t of inputs) named[t.name] = t;
+    let answer: unknown;
+    if ("inProcess" in runner) answer = await runner.inProcess.predictTensors(named);
+    else {
+      // Typed arrays cross to the thread by structured clone: one copy of their bytes, no JSON.
+      const reply = await runner.pool.run({ kind: "tensors", id: 0, inputs: named }, "predict_on_tensors()");
+      if (reply.type === "error") throw fromErrorRecord(reply.error);
+      if (reply.type !== "tensors") throw unexpected(reply.type);
+      answer = reply.outputs;
+    }
+    const declared = meta.declaredContract && meta.outputs.length > 0 ? meta.outputs : undefined;
+    return readTensorOutputs(answer, declared, outputNames, `predict_on_tensors() of model '${meta.name}'`);
   }
 
   /** Stops the worker threads; one still running a request after `graceMs` (default 0) is terminated. */

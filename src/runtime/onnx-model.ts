@@ -11,6 +11,7 @@ import { rowsFromTensors, tensorFromMatrix } from "../tensor/matrix.js";
 import { elementCount, type Tensor, type TensorSpec } from "../tensor/tensor.js";
 import type { MatrixInput, MatrixOutput, Model, ModelMetadata } from "./model.js";
 import { bytesToStrings, DATATYPE_TO_ORT, ORT_TO_DATATYPE, stringsToBytes } from "./onnx-tensors.js";
+import { withDeclaredContract } from "./tensors-mode.js";
 import { entrypointFile, manifestMetadata, messageOf, notReady, sharedLoad, type ModelSource } from "./source.js";
 
 type OrtModule = typeof Ort;
@@ -139,13 +140,16 @@ export class OnnxModel implements Model {
         inputs,
         outputs,
         fetches,
-        metadata: {
-          ...manifestMetadata(this.source),
-          runtime,
-          mode: "matrix",
-          inputs: [...inputs.values()].map((v) => v.spec),
-          outputs: [...outputs.values()].map((v) => v.spec),
-        },
+        metadata: withDeclaredContract(
+          {
+            ...manifestMetadata(this.source),
+            runtime,
+            mode: "matrix",
+            inputs: [...inputs.values()].map((v) => v.spec),
+            outputs: [...outputs.values()].map((v) => v.spec),
+          },
+          this.source,
+        ),
       };
     } catch (err) {
       await session.release().catch(() => undefined);

@@ -33,6 +33,8 @@ export interface TensorSpec {
   name: string;
   datatype: Datatype;
   shape: number[];
+  /** Parameters a declared contract gives the tensor (e.g. `content_type`), reported in metadata. */
+  parameters?: Record<string, unknown>;
 }
 
 /** Number of elements a shape holds. */

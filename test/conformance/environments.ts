@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { writeFailingInitModel, writeSumModel } from "../helpers/serve.js";
 import { buildJavaIris } from "../java/fixtures.js";
 import { PYTHON } from "../python/fixtures.js";
-import type { ConformanceEnvironment } from "./harness.js";
+import type { ConformanceEnvironment, NeutralTensor } from "./harness.js";
 
 const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
 
@@ -30,6 +30,31 @@ async function pythonIris(dir: string, edit: (workDir: string) => Promise<void>)
 }
 
 const quiet = { info() {}, warn() {}, error() {} };
+
+/** Triton's "simple" inputs: INPUT0 and INPUT1, INT32 [rows, 16]; `edit` changes INPUT0. */
+function simpleInputs(rows: number, edit: Partial<NeutralTensor> = {}): NeutralTensor[] {
+  const values = (f: (i: number) => number) => Array.from({ length: rows * 16 }, (_, i) => f(i));
+  return [
+    { name: "INPUT0", datatype: "INT32", shape: [rows, 16], data: values((i) => i), ...edit },
+    { name: "INPUT1", datatype: "INT32", shape: [rows, 16], data: values((i) => 3 - (i % 7)) },
+  ];
+}
+
+/** A copy of a tensors-mode example whose init() fails (the model raises at import/load). */
+async function brokenTensors(example_: string, dir: string, file: string, text: string): Promise<string> {
+  await cp(example(example_), dir, { recursive: true });
+  await writeFile(join(dir, file), text);
+  return dir;
+}
+
+/** The tensors-mode examples: the same cases, with two named inputs (matrix protocols send rows of 32 values). */
+const simpleCases = {
+  good: simpleInputs(2),
+  wrongShape: simpleInputs(1, { shape: [1, 15], data: Array.from({ length: 15 }, (_, i) => i) }),
+  // Strings: row protocols carry no datatype, so only a value of another kind can be the wrong one there.
+  wrongDatatype: simpleInputs(1, { datatype: "BYTES", data: Array.from({ length: 16 }, (_, i) => String(i)) }),
+  modelError: simpleInputs(1, { data: Array.from({ length: 16 }, (_, i) => -1 - i) }),
+};
 
 export const ENVIRONMENTS: ConformanceEnvironment[] = [
   {
@@ -88,5 +113,24 @@ export const ENVIRONMENTS: ConformanceEnvironment[] = [
     wrongShape: { name: "input", datatype: "FP64", shape: [1, 3], data: [5.1, 3.5, 1.4] },
     wrongDatatype: { name: "input", datatype: "BYTES", shape: [1, 4], data: ["5.1", "3.5", "1.4", "0.2"] },
     modelError: { name: "input", datatype: "FP64", shape: [1, 4], data: [-1, 3.5, 1.4, 0.2] },
+  },
+  {
+    // examples/python-tensors: Triton's "simple" model in numpy (tensors mode, a declared contract); a negative
+    // INPUT0 makes it raise. The broken twin's init() raises.
+    name: "python-tensors",
+    env: { OMAF_PYTHON: PYTHON, OMAF_PYTHON_WORKERS: "1" },
+    modelOptions: { pythonOptions: { python: PYTHON, workers: 1, logger: quiet } },
+    artifact: async () => example("python-tensors"),
+    broken: (tmp) =>
+      brokenTensors("python-tensors", join(tmp, "simple-broken"), "model/entrypoint.py", "def init():\n    raise RuntimeError('init failed on purpose')\n"),
+    ...simpleCases,
+  },
+  {
+    // examples/node-tensors: the same model in TypeScript, its tensors as typed arrays in worker threads.
+    name: "node-tensors",
+    artifact: async () => example("node-tensors"),
+    broken: (tmp) =>
+      brokenTensors("node-tensors", join(tmp, "simple-node-broken"), "src/model.ts", 'export function init() { throw new Error("init failed on purpose"); }\n'),
+    ...simpleCases,
   },
 ];

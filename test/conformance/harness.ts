@@ -12,7 +12,8 @@ import { once } from "node:events";
 import { materializeArtifact } from "../../src/artifact/materialize.js";
 import { createModel, type CreateModelOptions } from "../../src/runtime/load.js";
 import type { MatrixOutput } from "../../src/runtime/model.js";
-import type { Datatype } from "../../src/tensor/tensor.js";
+import type { Datatype, Tensor } from "../../src/tensor/tensor.js";
+import { dataFromValues, valuesFromData } from "../../src/tensor/values.js";
 import { omafSpawn } from "../helpers/cli.js";
 import { cleanEnv } from "../helpers/serve.js";
 
@@ -27,16 +28,32 @@ export interface NeutralTensor {
   data: (number | string | boolean)[];
 }
 
+/** A request's input: one tensor, or several named ones (a model with several inputs). */
+export type NeutralInput = NeutralTensor | NeutralTensor[];
+
+/** The input's tensors, as a list. */
+export function tensorsOf(input: NeutralInput): NeutralTensor[] {
+  return Array.isArray(input) ? input : [input];
+}
+
 /** One inference request, before any protocol shaped it. */
 export interface NeutralRequest {
   /** Model name to address (protocols without a model name in the request ignore it). */
   model: string;
   /** Version to address; undefined = let the server pick. */
   version?: string;
-  /** The input: one tensor; for a matrix it is [rows, columns]. */
-  input: NeutralTensor;
+  /**
+   * The input: one tensor (for a matrix [rows, columns]), or several named ones; row-oriented protocols send several
+   * as one row each, their columns side by side in the listed order.
+   */
+  input: NeutralInput;
   /** Send a body the protocol cannot parse (bad JSON, an undecodable message, ...) instead of `input`. */
   malformed?: boolean;
+}
+
+/** A neutral tensor in omaf's in-memory form. */
+export function toTensor(t: NeutralTensor): Tensor {
+  return { name: t.name, datatype: t.datatype, shape: t.shape, data: dataFromValues(t.datatype, t.data, `tensor '${t.name}'`) };
 }
 
 /** What every prediction carries. */
@@ -124,8 +141,13 @@ export function kindOfOmafCode(code: string): ErrorKind {
   }
 }
 
-/** A 2-D neutral tensor as rows (a 1-D one as a single row). */
-export function rowsOf(t: NeutralTensor): unknown[][] {
+/** A 2-D neutral tensor as rows (a 1-D one as a single row); several tensors side by side, row by row. */
+export function rowsOf(input: NeutralInput): unknown[][] {
+  if (Array.isArray(input)) {
+    const parts = input.map((t) => rowsOf(t));
+    return parts[0].map((_, r) => parts.flatMap((p) => p[r]));
+  }
+  const t = input;
   if (t.shape.length === 1) return [t.data.slice()];
   if (t.shape.length !== 2) throw new Error(`rowsOf: tensor '${t.name}' is ${t.shape.length}-D, not a matrix`);
   const [rows, cols] = t.shape;
@@ -242,13 +264,13 @@ export interface ConformanceEnvironment {
   /** Writes a model of this environment whose load fails; answers its path. */
   broken(tmp: string): Promise<string>;
   /** A valid input of 2 or more rows. */
-  good: NeutralTensor;
+  good: NeutralInput;
   /** Same datatype, a shape the model refuses. */
-  wrongShape: NeutralTensor;
+  wrongShape: NeutralInput;
   /** Right shape, a datatype the model refuses. */
-  wrongDatatype: NeutralTensor;
+  wrongDatatype: NeutralInput;
   /** An input the model raises an error for; undefined when the environment has no such model. */
-  modelError?: NeutralTensor;
+  modelError?: NeutralInput;
   /** Environment variables both servers need (e.g. OMAF_PYTHON); the suite's servers otherwise get no OMAF_* from outside. */
   env?: Record<string, string>;
   /** Options for the in-process model that computes the expected answer (e.g. the python interpreter). */
@@ -258,7 +280,7 @@ export interface ConformanceEnvironment {
 /** The model's own answer for `input`, computed in this process by the runtime (not through any protocol). */
 export async function expectedPrediction(
   artifactPath: string,
-  input: NeutralTensor,
+  input: NeutralInput,
   cacheDir: string,
   modelOptions: Pick<CreateModelOptions, "onnx" | "pythonOptions"> = {},
 ): Promise<{ prediction: MatrixOutput; digest: string }> {
@@ -266,6 +288,12 @@ export async function expectedPrediction(
   const model = createModel({ ...modelOptions, dir: art.dir, manifest: art.manifest, provenance: { artifactDigest: art.artifactDigest } });
   await model.load();
   try {
+    if (model.predictTensors && model.takesTensors !== false && model.metadata().mode === "tensors") {
+      // A tensors-mode model's own answer, in the form tensor protocols give it (see Prediction).
+      const outputs = await model.predictTensors(tensorsOf(input).map(toTensor));
+      const { rows, columns } = predictionFromTensors(outputs.map((t) => ({ ...t, data: valuesFromData(t.datatype, t.data) })));
+      return { prediction: { prediction: rows, ...(columns ? { columns } : {}) }, digest: art.artifactDigest };
+    }
     return { prediction: await model.predictMatrix({ data: rowsOf(input) }), digest: art.artifactDigest };
   } finally {
     await model.close();

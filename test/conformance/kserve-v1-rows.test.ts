@@ -22,7 +22,7 @@ import { tempDir, writeTree } from "../helpers/fixtures.js";
 import { headerProvenance } from "./adapters/kserve-v1.js";
 import { toTensor } from "./adapters/oip-rest.js";
 import { ENVIRONMENTS } from "./environments.js";
-import { sameValues, startConformanceServer, type ConformanceServer, type NeutralTensor } from "./harness.js";
+import { rowsOf, sameValues, startConformanceServer, type ConformanceServer, type NeutralTensor } from "./harness.js";
 
 const IRIS = fileURLToPath(new URL("../../examples/iris-onnx", import.meta.url));
 
@@ -251,7 +251,7 @@ for (const env of ENVIRONMENTS.filter((e) => e.name === "node" || e.name === "py
     });
 
     it('{"instances": rows} → {"predictions": the rows predict_on_matrix answered}', async () => {
-      const rows = Array.from({ length: env.good.shape[0] }, (_, r) => env.good.data.slice(r * env.good.shape[1], (r + 1) * env.good.shape[1]));
+      const rows = rowsOf(env.good);
       const expected = await served.model.predictMatrix({ data: rows });
       assertSame(only(await predict(served, { instances: rows }), "predictions"), expected.prediction, "predictions");
     });

@@ -9,7 +9,7 @@ import { createModel } from "../../src/runtime/load.js";
 import type { ModelMetadata } from "../../src/runtime/model.js";
 import { tempDir } from "../helpers/fixtures.js";
 import { ENVIRONMENTS } from "./environments.js";
-import { startConformanceServer, type ConformanceEnvironment, type ConformanceServer } from "./harness.js";
+import { startConformanceServer, tensorsOf, type ConformanceEnvironment, type ConformanceServer } from "./harness.js";
 import { kindOfTritonStatus } from "./adapters/triton.js";
 import { TritonDriver, venvMissing } from "./triton/client.js";
 
@@ -115,7 +115,7 @@ for (const env of ENVIRONMENTS) {
           const a = await client.request<{ outputs: { name: string; datatype: string; shape: number[] }[] }>({
             op: "infer",
             model: server.modelName,
-            input: env.good,
+            inputs: tensorsOf(env.good),
             outputs: { binary: true, class_count: 1 },
           });
           assert.equal(

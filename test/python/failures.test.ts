@@ -146,7 +146,7 @@ test("a missing init() or predict_on_matrix() is OMAF_ERR_ENTRYPOINT_FUNCTION na
     );
     await assert.rejects(
       badMode.model.load(),
-      (err) => isOmafError(err, "OMAF_ERR_ENTRYPOINT_FUNCTION") && /returned 'tensor'; expected 'matrix' or 'objects'/.test(err.message),
+      (err) => isOmafError(err, "OMAF_ERR_ENTRYPOINT_FUNCTION") && /returned 'tensor'; expected 'matrix', 'objects' or 'tensors'/.test(err.message),
     );
   } finally {
     await Promise.all([noInit.done(), noPredict.done(), badMode.done()]);

@@ -231,7 +231,7 @@ export const predict_on_matrix = (rows) => [rows.map(() => [calls]), ["calls"]];
 
   test("init returning 'banana' → OMAF_ERR_ENTRYPOINT_FUNCTION", async () => {
     const { model } = await nodeModel("m.mjs", `export const init = () => "banana"; export const predict_on_matrix = () => 1;`);
-    await rejectsWith(model.load(), "OMAF_ERR_ENTRYPOINT_FUNCTION", /"banana".*'matrix' or 'objects'/);
+    await rejectsWith(model.load(), "OMAF_ERR_ENTRYPOINT_FUNCTION", /"banana".*'matrix', 'objects' or 'tensors'/);
   });
 
   test("missing predict_on_matrix (matrix mode) → OMAF_ERR_ENTRYPOINT_FUNCTION", async () => {

@@ -156,7 +156,7 @@ describe("iris example", () => {
 });
 
 describe("onnx tensor types and shapes", () => {
-  test("two inputs: named tensors work, a matrix is refused", async () => {
+  test("two inputs: named tensors work; a matrix row is split across them by their widths", async () => {
     const model = await onnxModel({
       name: "add",
       node: [{ op_type: "Add", input: ["a", "b"], output: ["sum"] }],
@@ -166,11 +166,13 @@ describe("onnx tensor types and shapes", () => {
     const [sum] = await model.predictTensors([f32("b", [1, 2], [10, 20]), f32("a", [1, 2], [1, 2])]);
     assert.deepEqual(Array.from(sum.data as Float32Array), [11, 22]);
     await rejectsWith(model.predictTensors([f32("a", [1, 2], [1, 2])]), "OMAF_ERR_BAD_INPUT", /input b FP32 \[-1,2\] is missing/);
-    await rejectsWith(model.predictMatrix({ data: [[1, 2]] }), "OMAF_ERR_BAD_INPUT", /2 inputs/);
+    await rejectsWith(model.predictMatrix({ data: [[1, 2]] }), "OMAF_ERR_BAD_INPUT", /row 0 has 2 values; the model's inputs take 4 per row \(a: 2, b: 2\)/);
+    const out = await model.predictMatrix({ data: [[1, 2, 10, 20]] });
+    assert.deepEqual(out, { prediction: [[[11, 22]]], columns: ["sum"] });
     await model.close();
   });
 
-  test("BYTES ⇄ string tensors (UTF-8), and 1-D inputs refuse matrices", async () => {
+  test("BYTES ⇄ string tensors (UTF-8), and a 1-D input takes one value per matrix row", async () => {
     const model = await onnxModel({
       name: "echo",
       node: [{ op_type: "Identity", input: ["s"], output: ["out"] }],
@@ -186,7 +188,8 @@ describe("onnx tensor types and shapes", () => {
       ["héllo", ""],
     );
     await rejectsWith(model.predictTensors([{ name: "s", datatype: "BYTES", shape: [1], data: [Uint8Array.of(0xff, 0xfe)] }]), "OMAF_ERR_BAD_INPUT", /UTF-8/);
-    await rejectsWith(model.predictMatrix({ data: [["a"]] }), "OMAF_ERR_BAD_INPUT", /2-D/);
+    await rejectsWith(model.predictMatrix({ data: [["a", "b"]] }), "OMAF_ERR_BAD_INPUT", /take 1 per row/);
+    assert.deepEqual((await model.predictMatrix({ data: [["a"], ["b"]] })).prediction, [["a"], ["b"]]);
   });
 
   test("BOOL tensors and boolean matrix cells", async () => {

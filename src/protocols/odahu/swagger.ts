@@ -53,6 +53,8 @@ export function buildSwagger(input: SwaggerInfoInput): Record<string, unknown> {
       "x-model-name": modelName,
       "x-model-version": modelVersion,
       "x-artifact-digest": artifactDigest,
+      // The declared tensor contract (model.inputs / model.outputs), which every request is checked against.
+      ...(metadata?.declaredContract ? { "x-omaf-inputs": metadata.inputs, "x-omaf-outputs": metadata.outputs } : {}),
     },
     basePath: "/",
     schemes: ["http"],

@@ -88,7 +88,8 @@ const MATRIX_FORM = 'JSON {"columns"?: [...], "data": [[...], ...]} or a 2-D arr
 const OBJECTS_FORM = "a JSON object or array";
 
 function modelInputs(meta: ModelMetadata, maxSize: string): ModelInput[] {
-  const form = meta.mode === "matrix" ? MATRIX_FORM : OBJECTS_FORM;
+  // Tensor models read Run's JSON as rows too (their inputs' columns side by side).
+  const form = meta.mode === "objects" ? OBJECTS_FORM : MATRIX_FORM;
   const input = (filename: string, description: string): ModelInput => ({
     filename,
     accepted_media_types: ["application/json"],

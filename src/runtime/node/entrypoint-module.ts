@@ -13,6 +13,7 @@ import { OmafError } from "../../errors.js";
 import { TYPESCRIPT_EXTENSIONS } from "../entrypoint.js";
 import { GppiShapeError, normaliseMatrixResult, parseInfoSchemas } from "../gppi.js";
 import type { FieldSchema, MatrixOutput, PredictMode } from "../model.js";
+import type { Tensor } from "../../tensor/tensor.js";
 import { messageOf } from "../source.js";
 
 /** Where the entrypoint is. */
@@ -39,7 +40,12 @@ export interface LoadedEntrypoint {
   report: EntrypointReport;
   predictMatrix(data: unknown[][], columns: string[] | undefined): Promise<MatrixOutput>;
   predictObjects(input: unknown): Promise<unknown>;
+  /** Tensors mode: the named input tensors in, whatever predict_on_tensors() answered out (read by the server). */
+  predictTensors(inputs: Record<string, ModelTensor>): Promise<unknown>;
 }
+
+/** A tensor as a tensors-mode entrypoint gets it: typed array data (BYTES: one Uint8Array per element), row-major. */
+export type ModelTensor = Omit<Tensor, "parameters"> & { parameters?: Record<string, unknown> };
 
 type Fn = (...args: unknown[]) => unknown;
 type Serialise = (value: unknown) => unknown;
@@ -106,13 +112,17 @@ export async function loadEntrypoint({ absFile, file, tsconfigSearch }: Entrypoi
   };
 
   const mode = await callAtLoad("init", required("init", "every GPPI model needs it"));
-  if (mode !== "matrix" && mode !== "objects") {
-    throw new OmafError("OMAF_ERR_ENTRYPOINT_FUNCTION", `init() in ${file} returned ${JSON.stringify(mode) ?? String(mode)}; expected 'matrix' or 'objects'`, {
-      file,
-      function: "init",
-    });
+  if (mode !== "matrix" && mode !== "objects" && mode !== "tensors") {
+    throw new OmafError(
+      "OMAF_ERR_ENTRYPOINT_FUNCTION",
+      `init() in ${file} returned ${JSON.stringify(mode) ?? String(mode)}; expected 'matrix', 'objects' or 'tensors'`,
+      {
+        file,
+        function: "init",
+      },
+    );
   }
-  const predictName = mode === "matrix" ? "predict_on_matrix" : "predict_on_objects";
+  const predictName = `predict_on_${mode}`;
   const predict = required(predictName, `init() answered '${mode}'`);
   const report: EntrypointReport = { mode };
 
@@ -191,5 +201,7 @@ export async function loadEntrypoint({ absFile, file, tsconfigSearch }: Entrypoi
       const answer = await call([input]);
       return serialiser ? serialise(answer) : answer;
     },
+    // Tensors travel as typed arrays, never as JSON: the serializer does not apply.
+    predictTensors: (inputs) => call([inputs]),
   };
 }

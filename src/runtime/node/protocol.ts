@@ -6,7 +6,7 @@
 import { OmafError, type ErrorCode } from "../../errors.js";
 import type { MatrixOutput } from "../model.js";
 import { messageOf } from "../source.js";
-import type { EntrypointReport, EntrypointSpec } from "./entrypoint-module.js";
+import type { EntrypointReport, EntrypointSpec, ModelTensor } from "./entrypoint-module.js";
 
 /** workerData of a node worker thread. */
 export interface ThreadStart {
@@ -27,6 +27,7 @@ export interface PackedMatrix {
 export type ThreadRequest =
   | { kind: "matrix"; id: number; data: PackedMatrix | unknown[][]; columns?: string[] }
   | { kind: "objects"; id: number; input: unknown }
+  | { kind: "tensors"; id: number; inputs: Record<string, ModelTensor> }
   | { kind: "stop" };
 
 /** thread → server. */
@@ -35,6 +36,7 @@ export type ThreadMessage =
   | { type: "failed"; error: ErrorRecord }
   | { type: "matrix"; id: number; prediction: PackedMatrix | unknown[]; columns?: string[] }
   | { type: "objects"; id: number; result: unknown }
+  | { type: "tensors"; id: number; outputs: unknown }
   | { type: "error"; id: number; error: ErrorRecord };
 
 /** An OmafError as plain data. */

@@ -41,7 +41,7 @@ async function serve(port: MessagePort, start: ThreadStart): Promise<void> {
       port.postMessage(reply, reply.type === "matrix" ? transferList(reply.prediction) : []);
     } catch (err) {
       // A function, a symbol or a class with private state in the answer: structured clone refuses it.
-      const what = reply.type === "matrix" ? "predict_on_matrix()" : "predict_on_objects()";
+      const what = `predict_on_${reply.type === "error" ? "objects" : reply.type}()`;
       const { file } = start.entry;
       const error = new OmafError("OMAF_ERR_PREDICT", `${what} in ${file} answered a value that cannot be copied: ${messageOf(err)}`, { file });
       port.postMessage({ type: "error", id: reply.id, error: errorRecord(error) } satisfies ThreadMessage);
@@ -58,6 +58,7 @@ async function answer(model: LoadedEntrypoint, msg: Exclude<ThreadRequest, { kin
       const data = isPacked(msg.data) ? (unpack(msg.data) as unknown[][]) : msg.data;
       return matrixAnswer(msg.id, await model.predictMatrix(data, msg.columns));
     }
+    if (msg.kind === "tensors") return { type: "tensors", id: msg.id, outputs: await model.predictTensors(msg.inputs) };
     return { type: "objects", id: msg.id, result: await model.predictObjects(msg.input) };
   } catch (err) {
     return { type: "error", id: msg.id, error: errorRecord(err) };

@@ -16,7 +16,7 @@ import { threadScript, type ThreadScript } from "./thread-script.js";
 /** A request as the pool hands it over; the worker stamps its id. */
 export type NodeRequest = Exclude<ThreadRequest, { kind: "stop" }>;
 /** A request's answer: a result, or the error the model's function raised (still a served request). */
-export type NodeAnswer = Extract<ThreadMessage, { type: "matrix" | "objects" | "error" }>;
+export type NodeAnswer = Extract<ThreadMessage, { type: "matrix" | "objects" | "tensors" | "error" }>;
 
 /** How to start a worker thread. */
 export interface ThreadLaunch {

@@ -10,6 +10,9 @@ import type { WorkerLogger } from "../workers/logger.js";
 import { WorkerPool, type PoolWorker } from "../workers/pool.js";
 import { decodeBinaryResult, decodeJson, type Frame, FrameType, jsonFrame, type MatrixAnswer, matrixFrame } from "./protocol.js";
 import { type BaseReadyInfo, workerError } from "./worker.js";
+import { decodeTensorsResult, tensorsFrame } from "./tensor-frames.js";
+import { readTensorOutputs, withDeclaredContract } from "../tensors-mode.js";
+import type { Tensor } from "../../tensor/tensor.js";
 
 /** A matrix answer with the time the model function itself took inside the worker. */
 export interface TimedMatrixOutput {
@@ -106,8 +109,13 @@ export abstract class ProcessModel<Ready extends BaseReadyInfo> implements Model
     }
     if ("objectInputType" in ready) metadata.objectInputType = ready.objectInputType;
     if ("objectOutputType" in ready) metadata.objectOutputType = ready.objectOutputType;
+    try {
+      this.meta = withDeclaredContract(metadata, this.source);
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
     this.ready = ready;
-    this.meta = metadata;
   }
 
   metadata(): ModelMetadata {
@@ -165,6 +173,29 @@ export abstract class ProcessModel<Ready extends BaseReadyInfo> implements Model
         entrypoint: this.source.manifest.model.entrypoint,
       });
     }
+  }
+
+  /** A tensors-mode entrypoint serves named tensors (the dataplane sends every request as tensors then). */
+  get takesTensors(): boolean {
+    return this.meta?.mode === "tensors";
+  }
+
+  /** Tensors mode: the inputs go to the worker as raw bytes (tensor-frames.ts) and reach the model as arrays. */
+  async predictTensors(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]> {
+    const { meta, pool } = this.readyFor("tensors");
+    const answer = await pool.run(tensorsFrame(inputs), "predict_on_tensors()");
+    const entrypoint = this.source.manifest.model.entrypoint;
+    if (answer.type === FrameType.Error) throw workerError(decodeJson(answer.body), { entrypoint });
+    const where = `predict_on_tensors() in ${this.language.where}`;
+    let outputs: Tensor[];
+    try {
+      if (answer.type !== FrameType.ResultTensors) throw new Error(`the worker answered an unexpected frame type ${answer.type}`);
+      outputs = decodeTensorsResult(answer.body).outputs;
+    } catch (err) {
+      throw new OmafError("OMAF_ERR_PREDICT", `${where}: ${messageOf(err)}`, { entrypoint });
+    }
+    const declared = meta.declaredContract && meta.outputs.length > 0 ? meta.outputs : undefined;
+    return readTensorOutputs(outputs, declared, outputNames, where);
   }
 
   /** Stops the workers; a request still running after `graceMs` (default 0) has its worker killed. */

@@ -13,11 +13,13 @@ export const FrameType = {
   MatrixJson: 0x6d, // 'm'
   MatrixBinary: 0x62, // 'b'
   Objects: 0x6f, // 'o'
+  Tensors: 0x74, // 't' (tensor-frames.ts)
   Ready: 0x52, // 'R'
   Failed: 0x46, // 'F'
   Error: 0x45, // 'E'
   ResultJson: 0x4a, // 'J'
   ResultBinary: 0x41, // 'A'
+  ResultTensors: 0x54, // 'T' (tensor-frames.ts)
 } as const;
 
 /** One decoded frame. `body` excludes the request id. */
@@ -31,7 +33,7 @@ const HEAD = 9; // length + type + id
 const LITTLE_ENDIAN = endianness() === "LE";
 
 /** A frame with request id 0; the id is stamped by `setFrameId` when the frame is dispatched. */
-function frame(type: number, bodyLength: number): Buffer {
+export function frame(type: number, bodyLength: number): Buffer {
   const buf = Buffer.allocUnsafe(HEAD + bodyLength);
   buf.writeUInt32LE(4 + bodyLength, 0);
   buf.writeUInt8(type, 4);

@@ -2,12 +2,14 @@
 //
 // Contract with the model, as Odahu's GPPI server had it:
 // - `model.workDir` is the import path, MODEL_LOCATION and the working directory; `model.entrypoint` is imported.
-// - init() answers 'matrix' or 'objects'; info() or get_info() answers (input schema, output schema), each a list of
-//   {name, type, required, example} (a mapping of name -> field is accepted too).
+// - init() answers 'matrix', 'objects' or 'tensors'; info() or get_info() answers (input schema, output schema), each
+//   a list of {name, type, required, example} (a mapping of name -> field is accepted too).
 // - predict_on_matrix(matrix, columns) gets the rows as a list of row lists (Odahu passed the request's `data`
 //   unchanged) and the caller's column names as given, or None. Columns are NOT reordered by omaf: like Odahu,
 //   aligning them to the model's schema is the entrypoint's job. It answers (prediction, columns).
 // - predict_on_objects(value) gets the request's JSON value and answers any JSON-able value.
+// - predict_on_tensors(inputs) (tensors mode) gets {name: numpy array} and answers {name: array}: raw bytes both
+//   ways over the pipe (process/tensor-frames.ts); the manifest's declared contract says what the inputs are.
 // - get_output_json_serializer(), when present, answers a json.JSONEncoder subclass used to encode the answer.
 //
 // Results are turned into plain JSON: numpy arrays and scalars, pandas DataFrames (as rows) / Series / Index, dates

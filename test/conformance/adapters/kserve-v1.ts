@@ -4,7 +4,9 @@ import {
   kindOfHttpStatus,
   predictionFromTensors,
   rowsOf,
+  tensorsOf,
   type DecodedTensor,
+  type NeutralInput,
   type Outcome,
   type Prediction,
   type ProtocolAdapter,
@@ -43,6 +45,14 @@ export function predictionOfInstances(predictions: unknown[]): Prediction {
   return predictionFromTensors(tensors);
 }
 
+/** Row-format instances: each row's value, or {input_name: row} per instance for several inputs. */
+function instancesOf(input: NeutralInput): unknown[] {
+  const tensors = tensorsOf(input);
+  if (tensors.length === 1) return rowsOf(tensors[0]);
+  const rows = tensors.map((t) => rowsOf(t));
+  return rows[0].map((_, r) => Object.fromEntries(tensors.map((t, k) => [t.name, rows[k][r]])));
+}
+
 export const adapters: ProtocolAdapter[] = [
   {
     name: "kserve-v1",
@@ -67,7 +77,7 @@ export const adapters: ProtocolAdapter[] = [
           return res.status === 200 && body.ready === true;
         },
         async infer(request): Promise<Outcome> {
-          const body = request.malformed ? '{"instances": [[1, 2]' : JSON.stringify({ instances: rowsOf(request.input) });
+          const body = request.malformed ? '{"instances": [[1, 2]' : JSON.stringify({ instances: instancesOf(request.input) });
           const res = await fetch(`${base}/${encodeURIComponent(request.model)}:predict`, {
             method: "POST",
             headers: { "content-type": "application/json" },

@@ -3,8 +3,7 @@ import type { ServiceError } from "@grpc/grpc-js";
 import { parametersFromGrpc, tensorFromGrpc, tensorToGrpc, type GrpcModelInferResponse } from "../../../src/tensor/grpc-contents.js";
 import { valuesFromData } from "../../../src/tensor/values.js";
 import { oipGrpcClient } from "../../helpers/oip-client.js";
-import { kindOfGrpcStatus, predictionFromTensors, type NeutralRequest, type Outcome, type ProtocolAdapter } from "../harness.js";
-import { toTensor } from "./oip-rest.js";
+import { kindOfGrpcStatus, predictionFromTensors, tensorsOf, toTensor, type NeutralRequest, type Outcome, type ProtocolAdapter } from "../harness.js";
 
 const ALL: ProtocolAdapter["supports"] = {
   good: true,
@@ -49,12 +48,12 @@ function variant(name: string, raw: boolean): ProtocolAdapter {
         async infer(request: NeutralRequest): Promise<Outcome> {
           try {
             if (request.malformed) return decode(await client.inferBytes(UNDECODABLE));
-            const encoded = tensorToGrpc(toTensor(request.input), { raw });
+            const encoded = tensorsOf(request.input).map((t) => tensorToGrpc(toTensor(t), { raw }));
             const res = await client.ModelInfer({
               model_name: request.model,
               model_version: request.version ?? "",
-              inputs: [encoded.output],
-              ...(encoded.raw ? { raw_input_contents: [encoded.raw] } : {}),
+              inputs: encoded.map((e) => e.output),
+              ...(raw ? { raw_input_contents: encoded.map((e) => e.raw as Buffer) } : {}),
             });
             return decode(res);
           } catch (err) {

@@ -1,15 +1,15 @@
 // OIP v2 REST adapters: JSON tensors, and the binary tensor extension as tritonclient.http sends it (JSON header +
 // raw little-endian bytes, Inference-Header-Content-Length, no Content-Type; all outputs asked for in binary).
 import { INFERENCE_HEADER_CONTENT_LENGTH, parseInferResponseBody, tensorToRaw } from "../../../src/tensor/binary.js";
-import type { Tensor } from "../../../src/tensor/tensor.js";
-import { dataFromValues, valuesFromData } from "../../../src/tensor/values.js";
+import { valuesFromData } from "../../../src/tensor/values.js";
 import { postBytes, type RawHttpResponse } from "../../helpers/oip-client.js";
 import {
   kindOfHttpStatus,
   predictionFromTensors,
   type DecodedTensor,
+  tensorsOf,
+  toTensor,
   type NeutralRequest,
-  type NeutralTensor,
   type Outcome,
   type ProtocolAdapter,
   type ServedModel,
@@ -28,10 +28,7 @@ const ALL: ProtocolAdapter["supports"] = {
   "not-ready": true,
 };
 
-/** A neutral tensor in omaf's in-memory form. */
-export function toTensor(t: NeutralTensor): Tensor {
-  return { name: t.name, datatype: t.datatype, shape: t.shape, data: dataFromValues(t.datatype, t.data, `tensor '${t.name}'`) };
-}
+export { toTensor };
 
 function inferUrl(server: ServedModel, request: NeutralRequest): string {
   const base = `http://${server.host}:${server.ports["oip-rest"]}/v2/models/${encodeURIComponent(request.model)}`;
@@ -80,15 +77,15 @@ function variant(name: string, encode: (request: NeutralRequest) => { body: Buff
 export const adapters: ProtocolAdapter[] = [
   variant("oip-rest-json", (request) => {
     if (request.malformed) return { body: Buffer.from('{"inputs": [{"name": "input", '), headers: { "content-type": "application/json" } };
-    const { name, datatype, shape, data } = request.input;
-    return { body: Buffer.from(JSON.stringify({ inputs: [{ name, datatype, shape, data }] })), headers: { "content-type": "application/json" } };
+    const inputs = tensorsOf(request.input).map(({ name, datatype, shape, data }) => ({ name, datatype, shape, data }));
+    return { body: Buffer.from(JSON.stringify({ inputs })), headers: { "content-type": "application/json" } };
   }),
   variant("oip-rest-binary", (request) => {
-    const raw = tensorToRaw(toTensor(request.input));
-    const { name, datatype, shape } = request.input;
-    const header = Buffer.from(
-      JSON.stringify({ inputs: [{ name, datatype, shape, parameters: { binary_data_size: raw.length } }], parameters: { binary_data_output: true } }),
-    );
+    const tensors = tensorsOf(request.input);
+    const raws = tensors.map((t) => tensorToRaw(toTensor(t)));
+    const inputs = tensors.map(({ name, datatype, shape }, i) => ({ name, datatype, shape, parameters: { binary_data_size: raws[i].length } }));
+    const header = Buffer.from(JSON.stringify({ inputs, parameters: { binary_data_output: true } }));
+    const raw = Buffer.concat(raws);
     // Malformed: the header length claims more JSON than the body holds.
     const length = request.malformed ? header.length + raw.length + 10 : header.length;
     return { body: Buffer.concat([header, raw]), headers: { [INFERENCE_HEADER_CONTENT_LENGTH]: String(length) } };

@@ -6,6 +6,7 @@ import {
   kindOfGrpcStatus,
   kindOfHttpStatus,
   predictionFromTensors,
+  tensorsOf,
   type DecodedTensor,
   type ErrorKind,
   type NeutralRequest,
@@ -86,7 +87,13 @@ function adapter(v: Variant): ProtocolAdapter {
           return (await driver.call<boolean>({ op: "model_ready", model: server.modelName })) === true;
         },
         async infer(request: NeutralRequest): Promise<Outcome> {
-          const a = await driver.request<InferResult>({ op: "infer", model: request.model, version: request.version, input: request.input, ...v.options });
+          const a = await driver.request<InferResult>({
+            op: "infer",
+            model: request.model,
+            version: request.version,
+            inputs: tensorsOf(request.input),
+            ...v.options,
+          });
           if (!a.ok) return { ok: false, kind: kindOfTritonStatus(a.status), detail: `tritonclient ${a.status}: ${a.message}` };
           const p = a.result.parameters;
           return {

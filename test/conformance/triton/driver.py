@@ -8,7 +8,7 @@ Requests:
   {"op": "live"} | {"op": "server_ready"} | {"op": "server_metadata"}
   {"op": "model_ready", "model": m, "version": v?}
   {"op": "model_metadata", "model": m, "version": v?}
-  {"op": "infer", "model": m, "version": v?, "input": {name, datatype, shape, data},
+  {"op": "infer", "model": m, "version": v?, "inputs": [{name, datatype, shape, data}, ...] (or one "input"),
    "binary_input": bool (HTTP; tritonclient's default is true),
    "outputs": null (tritonclient's default: ask for nothing, get every output)
             | {"binary": bool, "class_count": n?} (name every output the model's metadata lists, each with that
@@ -80,13 +80,15 @@ def output_names(model, version):
 
 def infer(req):
     model, version = req["model"], req.get("version") or ""
-    tensor = req["input"]
-    inp = triton.InferInput(tensor["name"], tensor["shape"], tensor["datatype"])
-    array = numpy_input(tensor)
-    if PROTOCOL == "http" and "binary_input" in req:
-        inp.set_data_from_numpy(array, binary_data=req["binary_input"])
-    else:
-        inp.set_data_from_numpy(array)
+    inputs = []
+    for tensor in req.get("inputs") or [req["input"]]:
+        inp = triton.InferInput(tensor["name"], tensor["shape"], tensor["datatype"])
+        array = numpy_input(tensor)
+        if PROTOCOL == "http" and "binary_input" in req:
+            inp.set_data_from_numpy(array, binary_data=req["binary_input"])
+        else:
+            inp.set_data_from_numpy(array)
+        inputs.append(inp)
     outputs = None
     if req.get("outputs") is not None:
         binary = req["outputs"]["binary"]
@@ -97,7 +99,7 @@ def infer(req):
             else triton.InferRequestedOutput(name, class_count=classes)
             for name in output_names(model, version)
         ]
-    result = client.infer(model, [inp], model_version=version, outputs=outputs)
+    result = client.infer(model, inputs, model_version=version, outputs=outputs)
     if PROTOCOL == "http":
         response = result.get_response()
         described = response.get("outputs", [])

@@ -20,6 +20,7 @@ import type { TimedMatrixOutput } from "../src/runtime/process/process-model.js"
 import { createJavaModel, type JavaModel } from "../src/runtime/java/java-model.js";
 import { createPythonModel } from "../src/runtime/python/python-model.js";
 import { numberFlag } from "./flags.js";
+import { load, type Load, percentile } from "./call-load.ts";
 import { RESULTS_FILE, writeResultsSection } from "./results.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -37,7 +38,6 @@ const ROUNDS = 3;
 const quiet = { info: () => {}, warn: (m: string) => console.warn(m), error: (m: string) => console.error(m) };
 const IRIS_ROW = [5.1, 3.5, 1.4, 0.2];
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 const manifestOf = (type: "java" | "python", entrypoint: string): OmafManifest => ({
@@ -124,35 +124,6 @@ async function overheads(label: string, java: TimedModel, python: TimedModel, in
   return [bestJava!, bestPython!];
 }
 
-interface Load {
-  label: string;
-  concurrency: number;
-  perSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-/** `concurrency` loops calling `call` back to back for SECONDS; counts completions and their latencies. */
-async function load(label: string, concurrency: number, call: () => Promise<unknown>): Promise<Load> {
-  const warmUntil = performance.now() + 300;
-  while (performance.now() < warmUntil) await call();
-  const latencies: number[] = [];
-  const end = performance.now() + SECONDS * 1000;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        const t0 = performance.now();
-        await call();
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { label, concurrency, perSecond: latencies.length / elapsed, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
-}
-
 const root = mkdtempSync(path.join(tmpdir(), "omaf-bench-java-"));
 try {
   const echo = echoArtifacts(root);
@@ -189,13 +160,13 @@ try {
 
   const loads: Load[] = [];
   const irisCall = (m: JavaModel) => () => m.predictMatrix(small);
-  loads.push(await load("java-iris, 1 JVM worker", 1, irisCall(javaIris)));
-  loads.push(await load("java-iris, 1 JVM worker", 8, irisCall(javaIris)));
+  loads.push(await load("java-iris, 1 JVM worker", 1, SECONDS, irisCall(javaIris)));
+  loads.push(await load("java-iris, 1 JVM worker", 8, SECONDS, irisCall(javaIris)));
   await javaIris.close();
   const workers = cpus().length;
   const irisN = createJavaModel({ dir: irisJavaDir, manifest: irisJavaManifest, ...javaOpts, workers });
   await irisN.load();
-  loads.push(await load(`java-iris, ${workers} JVM workers`, 8, irisCall(irisN)));
+  loads.push(await load(`java-iris, ${workers} JVM workers`, 8, SECONDS, irisCall(irisN)));
   await irisN.close();
 
   // java -version writes to stderr.

@@ -18,6 +18,7 @@ import type { OmafManifest } from "../src/manifest/manifest.types.js";
 import type { MatrixInput } from "../src/runtime/model.js";
 import { createPythonModel, type PythonModel } from "../src/runtime/python/python-model.js";
 import { numberFlag } from "./flags.js";
+import { load, type Load, percentile } from "./call-load.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.join(here, "..");
@@ -32,7 +33,6 @@ const quiet = { info: () => {}, warn: (m: string) => console.warn(m), error: (m:
 const irisManifest = parse(readFileSync(path.join(IRIS_DIR, "odahuflow.model.yaml"), "utf8")) as OmafManifest;
 const IRIS_ROW = [5.1, 3.5, 1.4, 0.2];
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 /** A throw-away artifact whose predict_on_matrix answers its input. */
@@ -87,35 +87,6 @@ async function overhead(label: string, model: PythonModel, input: MatrixInput): 
     if (!best || result.p50 < best.p50) best = result;
   }
   return best!;
-}
-
-interface Load {
-  label: string;
-  concurrency: number;
-  perSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-/** `concurrency` loops calling `call` back to back for SECONDS; counts completions and their latencies. */
-async function load(label: string, concurrency: number, call: () => Promise<unknown>): Promise<Load> {
-  const warmUntil = performance.now() + 300;
-  while (performance.now() < warmUntil) await call();
-  const latencies: number[] = [];
-  const end = performance.now() + SECONDS * 1000;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        const t0 = performance.now();
-        await call();
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { label, concurrency, perSecond: latencies.length / elapsed, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
 }
 
 /** A minimal stdlib HTTP server around the same GPPI entrypoint (what a hand-rolled Python service looks like). */
@@ -213,13 +184,13 @@ try {
   // 2. Throughput and latency: bridge vs stdlib http.server, same entrypoint.
   const loads: Load[] = [];
   const irisCall = (m: PythonModel) => () => m.predictMatrix({ data: [IRIS_ROW] });
-  loads.push(await load("omaf bridge, 1 worker", 1, irisCall(iris1)));
-  loads.push(await load("omaf bridge, 1 worker", 8, irisCall(iris1)));
+  loads.push(await load("omaf bridge, 1 worker", 1, SECONDS, irisCall(iris1)));
+  loads.push(await load("omaf bridge, 1 worker", 8, SECONDS, irisCall(iris1)));
   await iris1.close();
   const workers = cpus().length;
   const irisN = createPythonModel({ dir: IRIS_DIR, manifest: irisManifest, python: PYTHON, workers, logger: quiet });
   await irisN.load();
-  loads.push(await load(`omaf bridge, ${workers} workers`, 8, irisCall(irisN)));
+  loads.push(await load(`omaf bridge, ${workers} workers`, 8, SECONDS, irisCall(irisN)));
   await irisN.close();
 
   const server = await startHttpServer(root);
@@ -227,7 +198,7 @@ try {
     const body = JSON.stringify({ data: [IRIS_ROW] });
     for (const concurrency of [1, 8]) {
       const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-      loads.push(await load("Python http.server (ThreadingHTTPServer, keep-alive)", concurrency, () => httpCall(agent, server.port, body)));
+      loads.push(await load("Python http.server (ThreadingHTTPServer, keep-alive)", concurrency, SECONDS, () => httpCall(agent, server.port, body)));
       agent.destroy();
     }
   } finally {

@@ -55,6 +55,8 @@ interface Sample {
 interface Answer {
   prediction: unknown;
   columns?: string[];
+  /** The prediction is a list of OIP output tensors (as JSON). */
+  tensors?: boolean;
 }
 
 /** Runs every check on `source`; never throws for a model's fault (each is a failed step). */
@@ -125,7 +127,8 @@ export async function testArtifact(source: string, opts: OfflineOptions & { onSt
 }
 
 function describeAnswer(a: Answer): string {
-  const rows = Array.isArray(a.prediction) ? `${a.prediction.length} rows` : "one answer";
+  if (a.tensors) return `outputs ${(a.prediction as { name: string; shape: number[] }[]).map((t) => `${t.name} [${t.shape.join(", ")}]`).join(", ")}`;
+  const rows = Array.isArray(a.prediction) ? `${a.prediction.length} row${a.prediction.length === 1 ? "" : "s"}` : "one answer";
   return a.columns ? `${rows}, columns ${a.columns.join(", ")}` : rows;
 }
 
@@ -257,7 +260,7 @@ async function runOip(s: OfflineSession, input: PredictInput & { format: "oip" }
   const sink = new Collector();
   await predictOip(s.dataplane, input, sink);
   const doc = JSON.parse(sink.text()) as { outputs: Record<string, unknown>[] };
-  return { prediction: doc.outputs.map(pick) };
+  return { prediction: doc.outputs.map(pick), tensors: true };
 }
 
 /** Odahu's head_input.pkl / head_output.pkl, read by the model's own interpreter. */
@@ -309,7 +312,10 @@ function tensorSample(meta: ModelMetadata): Sample {
         if (t.datatype !== spec.datatype)
           throw new OmafError("OMAF_ERR_PREDICT", `output '${spec.name}' is ${t.datatype}; the model declares ${spec.datatype}`);
       }
-      return { prediction: outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, data: valuesFromData(t.datatype, t.data) })) };
+      return {
+        prediction: outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape, data: valuesFromData(t.datatype, t.data) })),
+        tensors: true,
+      };
     },
   };
 }

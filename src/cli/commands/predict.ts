@@ -50,7 +50,7 @@ async function predict(source: string, opts: PredictFlags): Promise<number> {
   const { OmafError } = await import("../../errors.js");
   const { openInput } = await import("../../offline/input.js");
   const { openOffline } = await import("../../offline/session.js");
-  const { predictRows, predictOip } = await import("../../offline/predict.js");
+  const { predictRows, predictOip, peakRssMiB } = await import("../../offline/predict.js");
   const { input, size, bytesRead } = await openInput(opts.input, opts.inputFormat);
   if (input.format === "oip" && opts.outputFormat)
     throw new OmafError("OMAF_ERR_USAGE", "an OIP v2 request is answered with an OIP v2 response; --output-format is for row inputs");
@@ -90,6 +90,8 @@ async function predict(source: string, opts: PredictFlags): Promise<number> {
       failed: summary.failed,
       failures: summary.failures,
       seconds: Math.round(summary.seconds * 1000) / 1000,
+      loadSeconds: Math.round(session.dataplane.loadTimeMs ?? 0) / 1000,
+      peakRssMiB: peakRssMiB(),
     };
     if (opts.json && opts.output) printJson(report);
     else if (opts.json) process.stderr.write(`${JSON.stringify(report)}\n`);
@@ -97,7 +99,8 @@ async function predict(source: string, opts: PredictFlags): Promise<number> {
       for (const f of summary.failures) process.stderr.write(`${f.where}: ${f.code}: ${f.message}\n`);
       const failed = summary.failed ? `, ${summary.failed} ${opts.onError === "skip" ? "skipped" : "answered null"}` : "";
       const rate = summary.seconds > 0 ? ` (${Math.round(summary.predicted / summary.seconds)} rows/s)` : "";
-      process.stderr.write(`omaf: ${summary.predicted} of ${summary.rows} rows predicted${failed} in ${summary.seconds.toFixed(2)} s${rate}\n`);
+      const load = `model loaded in ${((session.dataplane.loadTimeMs ?? 0) / 1000).toFixed(2)} s`;
+      process.stderr.write(`omaf: ${summary.predicted} of ${summary.rows} rows predicted${failed} in ${summary.seconds.toFixed(2)} s${rate}; ${load}\n`);
     }
     return 0;
   } catch (err) {

@@ -1,6 +1,7 @@
 // What `omaf predict` writes. Every output starts by naming the model, its version and the artifact digest:
 //   csv    a first line `# omaf model=<name> version=<version> artifactDigest=sha256:<hex>` (pandas: comment="#"),
-//          then a header of the output columns (an output holding several values per row becomes <name>_0, <name>_1...)
+//          then a header of the output columns (an output holding several values per row becomes <name>_0, <name>_1...;
+//          an objects model's answer objects give their keys)
 //   jsonl  a first line {"omaf": {"model", "version", "artifactDigest"}}, then one line per input row
 //   json   {"model", "version", "artifactDigest", "prediction": [...], "columns": [...]} (Odahu's results.json + provenance)
 // A row that failed under --on-error null is an empty record (csv) or `null` (jsonl, json).
@@ -36,9 +37,12 @@ export function createWriter(format: OutputFormat, provenance: Provenance): Outp
 }
 
 const cells = (prediction: unknown): unknown[] => (Array.isArray(prediction) ? prediction : [prediction]);
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
 class CsvWriter implements OutputWriter {
   private started = false;
+  /** Objects models answering an object per row: its keys (from the first answer) are the columns. */
+  private keys?: string[];
   /** Values per output column (an array cell spreads over several CSV columns). */
   private widths?: number[];
 
@@ -56,10 +60,11 @@ class CsvWriter implements OutputWriter {
         s += this.widths ? `${",".repeat(Math.max(0, this.width() - 1)) || '""'}\n` : '""\n';
         continue;
       }
-      const values = cells(r.prediction);
+      if (!this.widths && isRecord(r.prediction)) this.keys = Object.keys(r.prediction);
+      const values = this.keys && isRecord(r.prediction) ? this.keys.map((k) => (r.prediction as Record<string, unknown>)[k]) : cells(r.prediction);
       if (!this.widths) {
         this.widths = values.map((v) => (Array.isArray(v) ? v.length : 1));
-        s += csvLine(this.header(columns, values.length));
+        s += csvLine(this.header(this.keys ?? columns, values.length));
       }
       s += csvLine(this.flatten(values));
     }

@@ -130,6 +130,7 @@ export async function predictRows(dataplane: DataPlane, input: RowInput, out: Wr
         const entry = toEntry(
           item,
           objectsMode,
+          input.columns,
           () => keys,
           (k) => (keys = k),
         );
@@ -168,12 +169,24 @@ interface Answered {
   columns?: string[];
 }
 
-/** Checks an input item's form for the model's mode; a JSON lines object becomes a row of its values by column. */
-function toEntry(item: InputItem, objectsMode: boolean, keys: () => string[] | undefined, setKeys: (k: string[]) => void): Entry {
+/**
+ * Checks an input item's form for the model's mode. Matrix models: a JSON lines object becomes a row of its values by
+ * column. Objects models: a row with named columns (CSV, a JSON document with columns) becomes an object of them.
+ */
+function toEntry(
+  item: InputItem,
+  objectsMode: boolean,
+  columns: string[] | undefined,
+  keys: () => string[] | undefined,
+  setKeys: (k: string[]) => void,
+): Entry {
   const where = item.where;
   if (item.error !== undefined) return { where, error: inputError(item.error) };
   const v = item.value;
-  if (objectsMode) return { where, row: v };
+  if (objectsMode) {
+    if (!columns || !Array.isArray(v) || v.length !== columns.length) return { where, row: v };
+    return { where, row: Object.fromEntries(columns.map((c, i) => [c, v[i]])) };
+  }
   if (Array.isArray(v)) return { where, row: v };
   if (v !== null && typeof v === "object") {
     const obj = v as Record<string, unknown>;

@@ -313,3 +313,17 @@ test("predict --help lists the formats and options", () => {
     assert.match(r.stdout, new RegExp(flag));
   }
 });
+
+test("predict: an objects model gets each CSV record as an object of its columns, and its answers become CSV columns", () => {
+  const r = omaf(["predict", example("node-objects"), "-i", "-", "--input-format", "csv"], { input: 'text\n"great, fast"\nslow and bad\n' });
+  assert.equal(r.code, 0, r.stderr);
+  const { header, rows } = csvOutput(r.stdout);
+  assert.deepEqual(header, ["label", "score", "positive", "negative"]);
+  assert.deepEqual(rows, [
+    ["positive", "2", "2", "0"],
+    ["negative", "-2", "0", "2"],
+  ]);
+  const lines = omaf(["predict", example("node-objects"), "-i", "-"], { input: '{"text": "love it"}\n{"oops": 1}\n', env: {} });
+  assert.equal(lines.code, 1);
+  assert.match(lines.stderr, /error OMAF_ERR_PREDICT: line 2: .*'text' string/);
+});

@@ -7,7 +7,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
-import { omaf, omafSpawn } from "../helpers/cli.js";
+import { spawnSync } from "node:child_process";
+import { cliArgs, omaf, omafSpawn } from "../helpers/cli.js";
 import { tempDir, writeTree } from "../helpers/fixtures.js";
 
 const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
@@ -326,4 +327,18 @@ test("predict: an objects model gets each CSV record as an object of its columns
   const lines = omaf(["predict", example("node-objects"), "-i", "-"], { input: '{"text": "love it"}\n{"oops": 1}\n', env: {} });
   assert.equal(lines.code, 1);
   assert.match(lines.stderr, /error OMAF_ERR_PREDICT: line 2: .*'text' string/);
+});
+
+test("predict: on a terminal, a progress bar shows rows and rows/s", {
+  skip: !existsSync("/usr/bin/script") && "needs script(1) from util-linux for a pseudo-terminal",
+}, async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const input = path.join(dir, "rows.csv");
+  await writeFile(input, `sepal_length,sepal_width,petal_length,petal_width\n${"5.1,3.5,1.4,0.2\n".repeat(20_000)}`);
+  const command = [process.execPath, ...cliArgs(["predict", IRIS_ONNX, "-i", input, "-o", path.join(dir, "out.csv")])].map((a) => `'${a}'`).join(" ");
+  const r = spawnSync("/usr/bin/script", ["-qec", command, "/dev/null"], { encoding: "utf8", timeout: 60_000 });
+  assert.equal(r.status, 0, r.stdout);
+  assert.match(r.stdout, /predicting \[[█░]+\] 100% \| 20000 rows \| \d+ rows\/s/);
+  assert.match(r.stdout, /20000 of 20000 rows predicted/);
 });

@@ -275,6 +275,8 @@ test("predict: Ctrl-C leaves neither the output nor its temp file", async (t) =>
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  // Writes that race the child's exit fail with EPIPE: expected here.
+  child.stdin!.on("error", () => {});
   child.stdin!.write("sepal_length,sepal_width,petal_length,petal_width\n");
   const row = "5.1,3.5,1.4,0.2\n".repeat(1000);
   // Rows keep coming and the input never ends: the run is interrupted mid-stream, with its temp file open.

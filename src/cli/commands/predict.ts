@@ -54,12 +54,17 @@ async function predict(source: string, opts: PredictFlags): Promise<number> {
   const { input, size, bytesRead } = await openInput(opts.input, opts.inputFormat);
   if (input.format === "oip" && opts.outputFormat)
     throw new OmafError("OMAF_ERR_USAGE", "an OIP v2 request is answered with an OIP v2 response; --output-format is for row inputs");
-  const target = opts.output ? await openTarget(opts.output, Boolean(opts.force)) : undefined;
+  // Signals are caught before the temp file exists, so none can end the process between its creation and removal.
   const abort = abortOnSignals();
-  const session = await openOffline(source, { python: opts.python, requestTimeoutMs: opts.timeout });
-  const bar = await rowsBar(opts.progress && !opts.json, size);
+  let target: Awaited<ReturnType<typeof openTarget>> | undefined;
+  let session: Awaited<ReturnType<typeof openOffline>> | undefined;
   let finished = false;
+  const bar = await rowsBar(opts.progress && !opts.json, size);
   try {
+    target = opts.output ? await openTarget(opts.output, Boolean(opts.force)) : undefined;
+    session = await openOffline(source, { python: opts.python, requestTimeoutMs: opts.timeout });
+    // A signal while the artifact was being opened: stop before the first row.
+    if (abort.signal.aborted) throw abort.signal.reason;
     const out = target?.stream ?? process.stdout;
     const aborted = new Promise<never>((_, reject) => abort.signal.addEventListener("abort", () => reject(abort.signal.reason), { once: true }));
     aborted.catch(() => {});
@@ -113,7 +118,7 @@ async function predict(source: string, opts: PredictFlags): Promise<number> {
     bar.stop();
     abort.dispose();
     if (!finished) await target?.discard();
-    await session.close();
+    await session?.close();
     // Model workers and stdin may keep the event loop alive; the work is done.
     if (opts.input === "-") process.stdin.destroy();
   }

@@ -159,3 +159,25 @@ test("test --help describes the steps", () => {
   assert.match(r.stdout, /head_input\.pkl/);
   assert.match(r.stdout, /--json/);
 });
+
+test("test: an OIP v2 request as the sample, compared with the OIP response omaf predict wrote for it", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const model = await copyExample(dir, "iris-onnx", (m) => (m.sample = { input: "samples/infer.json", output: "samples/answer.json" }));
+  const { mkdir } = await import("node:fs/promises");
+  await mkdir(path.join(model, "samples"));
+  const request = { inputs: [{ name: "input", shape: [2, 4], datatype: "FP32", data: [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3] }] };
+  await writeFile(path.join(model, "samples", "infer.json"), JSON.stringify(request));
+  const predicted = omaf(["predict", model, "-i", path.join(model, "samples", "infer.json"), "-o", path.join(model, "samples", "answer.json")]);
+  assert.equal(predicted.code, 0, predicted.stderr);
+  const ok = run(model);
+  assert.equal(ok.code, 0, JSON.stringify(ok.report));
+  assert.equal(ok.report.steps.at(-1)!.detail, "equals sample.output samples/answer.json");
+
+  const answer = JSON.parse(await readFile(path.join(model, "samples", "answer.json"), "utf8"));
+  answer.outputs.find((o: { name: string }) => o.name === "label").data = [0, 1];
+  await writeFile(path.join(model, "samples", "answer.json"), JSON.stringify(answer));
+  const differs = run(model);
+  assert.equal(differs.code, 1);
+  assert.match(differs.report.steps.at(-1)!.error!.message, /prediction\[1\]\.data\[1\]: 2 ≠ 1/);
+});

@@ -1,5 +1,7 @@
 // `omaf test`: loads a model as `omaf serve` would and checks it step by step, like Odahu's `gppi test`:
 //   open     the artifact is valid and unpacks
+//   deps     python models: the interpreter has what binaries.conda_path declares (Odahu's gppi commands run in the
+//            current environment with --use-current-env; omaf always does, and checks it first; --skip-deps skips)
 //   load     the entrypoint imports and init() answers 'matrix' or 'objects' (an ONNX session opens)
 //   info     info()/get_info() schemas are well formed (an ONNX model: its input and output tensors)
 //   sample   the sample input: the manifest's `sample.input`, else Odahu's head_input.pkl (python), else the ONNX
@@ -23,7 +25,7 @@ import { openInput, type PredictInput, type RowInput } from "./input.js";
 import { predictOip, predictRows } from "./predict.js";
 import { openOffline, type OfflineOptions, type OfflineSession } from "./session.js";
 
-export type StepName = "open" | "load" | "info" | "sample" | "predict" | "compare";
+export type StepName = "open" | "deps" | "load" | "info" | "sample" | "predict" | "compare";
 
 export interface StepResult {
   step: StepName;
@@ -60,7 +62,7 @@ interface Answer {
 }
 
 /** Runs every check on `source`; never throws for a model's fault (each is a failed step). */
-export async function testArtifact(source: string, opts: OfflineOptions & { onStep?: (r: StepResult) => void } = {}): Promise<TestReport> {
+export async function testArtifact(source: string, opts: OfflineOptions & { onStep?: (r: StepResult) => void; skipDeps?: boolean } = {}): Promise<TestReport> {
   const report: TestReport = { source, passed: false, steps: [] };
   const step = async <T>(name: StepName, fn: () => Promise<{ value: T; detail?: string } | { skip: string }>): Promise<T | undefined | false> => {
     const t0 = performance.now();
@@ -95,6 +97,11 @@ export async function testArtifact(source: string, opts: OfflineOptions & { onSt
     artifactDigest: session.dataplane.provenance.artifactDigest,
   });
   try {
+    const deps = await step("deps", async () => {
+      if (opts.skipDeps) return { skip: "skipped (--skip-deps)" };
+      return dependencies(session, opts.python);
+    });
+    if (deps === false) return report;
     const meta = await step("load", async () => {
       await session.dataplane.load();
       const m = session.dataplane.metadata();
@@ -124,6 +131,27 @@ export async function testArtifact(source: string, opts: OfflineOptions & { onSt
   } finally {
     await session.close();
   }
+}
+
+/** A python model's declared dependencies against the interpreter that will run it. */
+async function dependencies(session: OfflineSession, python: string | undefined): Promise<{ value: true; detail: string } | { skip: string }> {
+  const manifest = session.artifact.manifest;
+  if (manifest.binaries.type !== "python") return { skip: `a ${manifest.binaries.type} model` };
+  if (!manifest.binaries.conda_path) return { skip: "no binaries.conda_path" };
+  const { checkPythonDependencies } = await import("../runtime/python/dependencies.js");
+  const report = await checkPythonDependencies({ dir: session.artifact.dir, manifest, python });
+  if (report.missing.length > 0) {
+    throw new OmafError(
+      "OMAF_ERR_PYTHON_DEPENDENCY",
+      `${report.python} cannot import ${report.missing.join(", ")} (declared in ${manifest.binaries.conda_path})`,
+      {
+        missing: report.missing,
+      },
+    );
+  }
+  const mismatches = report.versionMismatches.map((m) => `${m.name} ${m.installed} (declared ${m.wanted})`);
+  const versions = mismatches.length ? `; other versions: ${mismatches.join(", ")}` : "";
+  return { value: true, detail: `${report.required.length} declared, all importable by ${report.python} (${report.pythonVersion})${versions}` };
 }
 
 function describeAnswer(a: Answer): string {

@@ -9,7 +9,7 @@ import { omaf } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 
 const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
-const STEPS = ["open", "load", "info", "sample", "predict", "compare"];
+const STEPS = ["open", "deps", "load", "info", "sample", "predict", "compare"];
 
 interface Step {
   step: string;
@@ -42,9 +42,9 @@ test("test: the ONNX example passes every step, predicting on its inputs' shapes
   assert.equal(report.passed, true);
   assert.equal(report.model, "iris-onnx");
   assert.match(report.artifactDigest!, /^sha256:[0-9a-f]{64}$/);
-  assert.deepEqual(statuses(report.steps), ["open:pass", "load:pass", "info:pass", "sample:pass", "predict:pass", "compare:skip"]);
-  assert.match(report.steps[2].detail!, /input FP32 \[-1, 4\] → probabilities FP32 \[-1, 3\], label INT64 \[-1, 1\]/);
-  assert.match(report.steps[4].detail!, /outputs probabilities \[1, 3\], label \[1, 1\]/);
+  assert.deepEqual(statuses(report.steps), ["open:pass", "deps:skip", "load:pass", "info:pass", "sample:pass", "predict:pass", "compare:skip"]);
+  assert.match(report.steps[3].detail!, /input FP32 \[-1, 4\] → probabilities FP32 \[-1, 3\], label INT64 \[-1, 1\]/);
+  assert.match(report.steps[5].detail!, /outputs probabilities \[1, 3\], label \[1, 1\]/);
   for (const s of report.steps) assert.equal(typeof s.ms, "number");
 });
 
@@ -53,10 +53,10 @@ test("test: human output prints each step with its time", () => {
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trimEnd().split("\n");
   assert.deepEqual(
-    lines.slice(0, 6).map((l) => l.split(/\s+/).slice(0, 2).join(" ")),
-    ["ok open", "ok load", "ok info", "ok sample", "ok predict", "skip compare"],
+    lines.slice(0, 7).map((l) => l.split(/\s+/).slice(0, 2).join(" ")),
+    ["ok open", "skip deps", "ok load", "ok info", "ok sample", "ok predict", "skip compare"],
   );
-  for (const l of lines.slice(0, 6)) assert.match(l, /\d+\.\d ms/);
+  for (const l of lines.slice(0, 7)) assert.match(l, /\d+\.\d ms/);
   assert.match(r.stdout, /one row of the info\(\) examples/);
   assert.match(lines.at(-1)!, /: passed$/);
 });
@@ -77,9 +77,9 @@ test("test: the manifest's sample (JSON lines in, expected JSON out) is predicte
   assert.equal(ok.code, 0, JSON.stringify(ok.report));
   assert.deepEqual(
     statuses(ok.report.steps),
-    STEPS.map((s) => `${s}:pass`),
+    STEPS.map((s) => `${s}:${s === "deps" ? "skip" : "pass"}`),
   );
-  assert.match(ok.report.steps[3].detail!, /sample.input samples\/in.jsonl/);
+  assert.match(ok.report.steps[4].detail!, /sample.input samples\/in.jsonl/);
 
   expected[1].score = -2;
   await writeFile(path.join(model, "samples", "out.json"), JSON.stringify({ prediction: expected }));
@@ -102,14 +102,14 @@ test("test: a sample file that is missing or outside the artifact fails the samp
   const missing = await copyExample(dir, "node-matrix", (m) => (m.sample = { input: "nope.csv" }));
   const r = run(missing);
   assert.equal(r.code, 1);
-  assert.deepEqual(statuses(r.report.steps), ["open:pass", "load:pass", "info:pass", "sample:fail"]);
-  assert.equal(r.report.steps[3].error?.code, "OMAF_ERR_SAMPLE");
+  assert.deepEqual(statuses(r.report.steps), ["open:pass", "deps:skip", "load:pass", "info:pass", "sample:fail"]);
+  assert.equal(r.report.steps[4].error?.code, "OMAF_ERR_SAMPLE");
   await writeFile(
     path.join(missing, "odahuflow.model.yaml"),
     (await readFile(path.join(missing, "odahuflow.model.yaml"), "utf8")).replace("nope.csv", "../../etc/passwd"),
   );
   const outside = run(missing);
-  assert.match(outside.report.steps[3].error!.message, /escapes the artifact root/);
+  assert.match(outside.report.steps[4].error!.message, /escapes the artifact root/);
 });
 
 test("test: a CSV sample for a matrix model, compared with the expected rows and columns", async (t) => {
@@ -133,9 +133,9 @@ test("test: a model whose init() throws fails the load step with its code and th
   await writeFile(path.join(model, "src", "weights.json"), "{ not json");
   const r = run(model);
   assert.equal(r.code, 1);
-  assert.deepEqual(statuses(r.report.steps), ["open:pass", "load:fail"]);
-  assert.equal(r.report.steps[1].error?.code, "OMAF_ERR_MODEL_INIT");
-  assert.match(r.report.steps[1].error!.message, /JSON/);
+  assert.deepEqual(statuses(r.report.steps), ["open:pass", "deps:skip", "load:fail"]);
+  assert.equal(r.report.steps[2].error?.code, "OMAF_ERR_MODEL_INIT");
+  assert.match(r.report.steps[2].error!.message, /JSON/);
   const human = omaf(["test", model]);
   assert.equal(human.code, 1);
   assert.match(human.stdout, /FAIL load .*\n\s+OMAF_ERR_MODEL_INIT: /);

@@ -33,10 +33,11 @@ test("test: the sklearn example predicts its head_input.pkl and matches head_out
   assert.equal(code, 0, JSON.stringify(steps));
   assert.deepEqual(
     statuses(steps),
-    ["open", "load", "info", "sample", "predict", "compare"].map((s) => `${s}:pass`),
+    ["open", "deps", "load", "info", "sample", "predict", "compare"].map((s) => `${s}:pass`),
   );
-  assert.equal(steps[3].detail, "head_input.pkl (3 rows)");
-  assert.equal(steps[5].detail, "equals head_output.pkl");
+  assert.match(steps[1].detail!, /^3 declared, all importable by /);
+  assert.equal(steps[4].detail, "head_input.pkl (3 rows)");
+  assert.equal(steps[6].detail, "equals head_output.pkl");
 });
 
 test("test: a head_output.pkl the model does not answer fails compare with OMAF_ERR_SAMPLE_MISMATCH", async (t) => {
@@ -71,35 +72,51 @@ test("test: a broken entrypoint fails load with the stable code and the model's 
   await writeFile(entry, source.replace('    return "matrix"', '    raise RuntimeError("the weights are gone")'));
   const init = runTest(model);
   assert.equal(init.code, 1);
-  assert.deepEqual(statuses(init.steps), ["open:pass", "load:fail"]);
-  assert.equal(init.steps[1].error?.code, "OMAF_ERR_MODEL_INIT");
-  assert.match(init.steps[1].error!.message, /RuntimeError: the weights are gone/);
-  assert.match(init.steps[1].error!.message, /entrypoint\.py", line \d+, in init/);
+  assert.deepEqual(statuses(init.steps), ["open:pass", "deps:pass", "load:fail"]);
+  assert.equal(init.steps[2].error?.code, "OMAF_ERR_MODEL_INIT");
+  assert.match(init.steps[2].error!.message, /RuntimeError: the weights are gone/);
+  assert.match(init.steps[2].error!.message, /entrypoint\.py", line \d+, in init/);
   const human = omaf(["test", "--python", PYTHON, model]);
   assert.match(human.stdout, /FAIL load[^\n]*\n\s+OMAF_ERR_MODEL_INIT: [^\n]*\n(\s+.*\n)*\s+raise RuntimeError\("the weights are gone"\)/);
 
   await writeFile(entry, `import not_a_module_omaf\n${source}`);
   const imports = runTest(model);
-  assert.equal(imports.steps[1].error?.code, "OMAF_ERR_ENTRYPOINT_LOAD");
-  assert.match(imports.steps[1].error!.message, /ModuleNotFoundError: No module named 'not_a_module_omaf'/);
+  assert.equal(imports.steps[2].error?.code, "OMAF_ERR_ENTRYPOINT_LOAD");
+  assert.match(imports.steps[2].error!.message, /ModuleNotFoundError: No module named 'not_a_module_omaf'/);
 
   await writeFile(entry, source.replace('    return "matrix"', '    return "rows"'));
   const mode = runTest(model);
-  assert.equal(mode.steps[1].error?.code, "OMAF_ERR_ENTRYPOINT_FUNCTION");
-  assert.match(mode.steps[1].error!.message, /init\(\) .* returned 'rows'/);
+  assert.equal(mode.steps[2].error?.code, "OMAF_ERR_ENTRYPOINT_FUNCTION");
+  assert.match(mode.steps[2].error!.message, /init\(\) .* returned 'rows'/);
 
   await writeFile(
     entry,
     source.replace('    return "matrix"', '    return "matrix"\n\n\ndef _broken():\n    pass').replace("def predict_on_matrix", "def _predict_on_matrix"),
   );
   const missing = runTest(model);
-  assert.equal(missing.steps[1].error?.code, "OMAF_ERR_ENTRYPOINT_FUNCTION");
-  assert.match(missing.steps[1].error!.message, /predict_on_matrix\(\) is missing/);
+  assert.equal(missing.steps[2].error?.code, "OMAF_ERR_ENTRYPOINT_FUNCTION");
+  assert.match(missing.steps[2].error!.message, /predict_on_matrix\(\) is missing/);
 
   await writeFile(entry, source.replace("    return inputs, outputs", "    return 42"));
   const info = runTest(model);
-  assert.equal(info.steps[1].error?.code, "OMAF_ERR_ENTRYPOINT_FUNCTION");
-  assert.match(info.steps[1].error!.message, /info\(\) .* bad schema/);
+  assert.equal(info.steps[2].error?.code, "OMAF_ERR_ENTRYPOINT_FUNCTION");
+  assert.match(info.steps[2].error!.message, /info\(\) .* bad schema/);
+});
+
+test("test: a declared package the interpreter lacks fails the deps step before loading; --skip-deps goes on", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const model = await irisCopy(dir);
+  const conda = path.join(model, "odahuflow_model", "conda.yaml");
+  await writeFile(conda, `${await readFile(conda, "utf8")}  - definitely-not-a-package-omaf\n`);
+  const { code, steps } = runTest(model);
+  assert.equal(code, 1);
+  assert.deepEqual(statuses(steps), ["open:pass", "deps:fail"]);
+  assert.equal(steps[1].error?.code, "OMAF_ERR_PYTHON_DEPENDENCY");
+  assert.match(steps[1].error!.message, /cannot import definitely-not-a-package-omaf/);
+  const skipped = omaf(["test", "--json", "--skip-deps", "--python", PYTHON, model]);
+  assert.equal(skipped.code, 0, skipped.stdout);
+  assert.equal(JSON.parse(skipped.stdout).steps[1].status, "skip");
 });
 
 test("test: a prediction that raises fails the predict step with the model's traceback", async (t) => {

@@ -5,7 +5,7 @@ import { action, printJson, type CommonOptions } from "../output.js";
 
 interface TestFlags extends CommonOptions {
   python?: string;
-  timeout?: number;
+  skipDeps?: boolean;
 }
 
 export function registerTest(program: Command): void {
@@ -13,7 +13,8 @@ export function registerTest(program: Command): void {
     .command("test")
     .summary("Load a model and check it: entrypoint, init(), info(), a prediction on its sample input")
     .description(
-      "Load an artifact's model as omaf serve would and check it step by step: open (valid, unpacks), load (the " +
+      "Load an artifact's model as omaf serve would and check it step by step: open (valid, unpacks), deps (python " +
+        "models: the interpreter has the packages binaries.conda_path declares), load (the " +
         "entrypoint imports, init() answers 'matrix' or 'objects'), info (well-formed schemas), sample (the manifest's " +
         "sample.input, else head_input.pkl for python models, else the ONNX inputs' shapes filled with sample values, " +
         "else the info() examples), predict, compare (with sample.output or head_output.pkl). Prints each step with " +
@@ -21,6 +22,7 @@ export function registerTest(program: Command): void {
     )
     .argument("<artifact>", "artifact .zip (or Odahu gzip tar) or model folder")
     .option("--python <path>", "Python interpreter for python models (default: $OMAF_PYTHON, else python3)")
+    .option("--skip-deps", "do not check a python model's declared dependencies against the interpreter")
     .option("--json", "print the report as JSON")
     .action(
       action(async (source: string, opts: TestFlags) => {
@@ -28,6 +30,7 @@ export function registerTest(program: Command): void {
         const { ERROR_CODES } = await import("../../errors.js");
         const report = await testArtifact(source, {
           python: opts.python,
+          skipDeps: opts.skipDeps,
           onStep: opts.json
             ? undefined
             : (r) => {

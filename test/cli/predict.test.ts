@@ -344,3 +344,17 @@ test("predict: on a terminal, a progress bar shows rows and rows/s", {
   assert.match(r.stdout, /predicting \[[█░]+\] 100% \| 20000 rows \| \d+ rows\/s/);
   assert.match(r.stdout, /20000 of 20000 rows predicted/);
 });
+
+test("predict: a reader that leaves early (| head) ends the run quietly", async () => {
+  const child = omafSpawn(["predict", IRIS_ONNX, "-i", "-", "--input-format", "csv"], { stdin: "pipe" });
+  child.stdin!.on("error", () => {});
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  child.stdin!.end(`sepal_length,sepal_width,petal_length,petal_width\n${"5.1,3.5,1.4,0.2\n".repeat(200_000)}`);
+  // Like head -1: read the first line, then close the pipe.
+  await new Promise<void>((resolve) => child.stdout!.once("data", () => resolve()));
+  child.stdout!.destroy();
+  assert.equal(await exited, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|Unhandled/);
+});

@@ -49,6 +49,12 @@ const BENCHES: Bench[] = [
   { name: "large-requests", section: "large-requests", args: ["--rows", "1000000"], quick: ["--rows", "100000"] },
   { name: "cache-verify", section: "cache-verify", args: ["--size-mb", "1024", "--runs", "5"], quick: ["--size-mb", "32", "--runs", "1"] },
   { name: "cli-start", section: "cli-start", args: ["--runs", "21"], quick: ["--runs", "3"] },
+  {
+    name: "predict",
+    section: "predict",
+    args: ["--rows", "1000000", "--python-rows", "100000", "--runs", "3"],
+    quick: ["--rows", "20000", "--python-rows", "2000", "--runs", "1"],
+  },
   { name: "mlserver", section: "mlserver", args: ["--seconds", "10", "--warmup", "2", "--rounds", "3"], quick: ["--seconds", "1", "--warmup", "1"] },
   {
     name: "soak",

@@ -4,6 +4,7 @@
 Usage (started by omaf, not by hand):
     omaf_worker.py serve --workdir DIR --entrypoint MODULE [--worker-id N] [--matrix list|numpy]
     omaf_worker.py check-deps            (JSON request on stdin, JSON answer on stdout)
+    omaf_worker.py sample --workdir DIR  (head_input.pkl / head_output.pkl as JSON on stdout)
 
 Frames, in both directions (all integers little-endian):
     u32 length | u8 type | payload (length bytes; it starts with a u32 request id)
@@ -609,6 +610,45 @@ def check_deps():
     return 0
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Sample data (omaf test)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _sample_of(value):
+    """A pickled sample as {"columns"?, "data"}: a DataFrame keeps its column names; arrays and lists are rows."""
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(value, pd.DataFrame):
+        return {"columns": [str(c) for c in value.columns], "data": value.to_numpy().tolist()}
+    if pd is not None and isinstance(value, pd.Series):
+        return {"columns": [str(value.name)] if value.name is not None else None, "data": [[v] for v in value.tolist()]}
+    return {"data": _plain(value) if not isinstance(value, (list, tuple)) else list(value)}
+
+
+def sample(args):
+    """Unpickles Odahu's head_input.pkl / head_output.pkl in the model's folder; JSON on stdout.
+
+    Runs in the model's interpreter, with the model's folder on the import path, because a pickle names the classes
+    (pandas, numpy, the model's own) that must be importable to read it.
+    """
+    import pickle
+
+    workdir = os.path.abspath(args.workdir)
+    sys.path.insert(0, workdir)
+    answer = {}
+    for key, name in (("input", "head_input.pkl"), ("output", "head_output.pkl")):
+        path = os.path.join(workdir, name)
+        if not os.path.isfile(path):
+            continue
+        try:
+            with open(path, "rb") as f:
+                answer[key] = _sample_of(pickle.load(f))
+        except BaseException as exc:
+            answer[key + "Error"] = {"message": "%s: %s" % (name, _exception_line(exc)), "traceback": traceback.format_exc()}
+    sys.stdout.write(to_json(answer, PlainEncoder))
+    return 0
+
+
 def main(argv):
     parser = argparse.ArgumentParser(prog="omaf_worker.py", description="omaf GPPI worker (started by omaf)")
     sub = parser.add_subparsers(dest="command")
@@ -618,11 +658,15 @@ def main(argv):
     p_serve.add_argument("--worker-id", default="0")
     p_serve.add_argument("--matrix", choices=("list", "numpy"), default="list")
     sub.add_parser("check-deps")
+    p_sample = sub.add_parser("sample")
+    p_sample.add_argument("--workdir", required=True)
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)
     if args.command == "check-deps":
         return check_deps()
+    if args.command == "sample":
+        return sample(args)
     parser.print_help(sys.stderr)
     return 2
 

@@ -87,6 +87,11 @@ export const ERROR_CODES = {
   OMAF_ERR_ENTRY_NAME_MISMATCH: unsafe("A ZIP entry's local header names another file than its central-directory record (other tools would see other files)."),
   OMAF_WARN_CACHE_TAMPERED: bad("An unpacked copy in the cache no longer matched the artifact; it was unpacked again."),
 
+  // offline prediction and self-check (omaf predict, omaf test)
+  OMAF_ERR_INPUT_FORMAT: bad("An omaf predict input is not in its format: a CSV record unlike its header, a JSON line that does not parse."),
+  OMAF_ERR_SAMPLE: bad("The artifact's sample input or expected output (head_input.pkl, head_output.pkl, the manifest's sample files) cannot be read."),
+  OMAF_ERR_SAMPLE_MISMATCH: bad("The model's prediction on its sample input differs from the sample's expected output (omaf test)."),
+
   // runtime and serving
   OMAF_ERR_ENV_UNSUPPORTED: { http: 501, grpc: GRPC.UNIMPLEMENTED, exit: 1, description: "The artifact's environment (binaries.type) cannot be served yet." },
   OMAF_ERR_ONNXRUNTIME_MISSING: {

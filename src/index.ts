@@ -32,7 +32,7 @@ export { fileIndex, type FileIndex } from "./manifest/file-index.js";
 /** The manifest's JSON Schema (draft 2020-12) as an object. */
 export { manifestSchema } from "./manifest/schema.js";
 /** Types generated from schemas/odahuflow.model.schema.json. */
-export type { OmafManifest, OmafBinaries, OmafModel, OmafToolchain, OmafOutput } from "./manifest/manifest.types.js";
+export type { OmafManifest, OmafBinaries, OmafModel, OmafToolchain, OmafOutput, OmafSample } from "./manifest/manifest.types.js";
 
 // ── runtime and serving ──────────────────────────────────────────────────────
 /** The Model for an unpacked artifact (node, onnx, python or java environment); call `load()` before predicting. */
@@ -47,6 +47,14 @@ export { loadSettings, SETTINGS, type Settings } from "./settings.js";
 export { serveArtifact, type ServingArtifact } from "./server/serve.js";
 /** The dataplane every protocol calls: readiness, admission, timeouts, inference log, metrics and provenance. */
 export { DataPlane, type Provenance as PredictionProvenance } from "./dataplane/dataplane.js";
+/** An artifact loaded for offline work (what `omaf predict` and `omaf test` use): materialised, model and dataplane. */
+export { openOffline, type OfflineSession, type OfflineOptions } from "./offline/session.js";
+/** Opens a CSV, JSON lines, Odahu JSON or OIP v2 request file (or stdin) for `predictRows` / `predictOip`. */
+export { openInput, type PredictInput } from "./offline/input.js";
+/** Offline prediction of rows in chunks, answers written in order with the provenance (what `omaf predict` runs). */
+export { predictRows, predictOip, type PredictOptions, type PredictSummary } from "./offline/predict.js";
+/** The step-by-step self-check of an artifact's model on its sample input (what `omaf test` runs). */
+export { testArtifact, type TestReport, type StepResult } from "./offline/selftest.js";
 /** Tensors: one in-memory form (typed array + shape + datatype) shared by every wire format. */
 export type { Tensor, TensorSpec, Datatype } from "./tensor/tensor.js";
 

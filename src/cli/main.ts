@@ -20,6 +20,8 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   inspect: async () => (await import("./commands/inspect.js")).registerInspect,
   unpack: async () => (await import("./commands/unpack.js")).registerUnpack,
   serve: async () => (await import("./commands/serve.js")).registerServe,
+  test: async () => (await import("./commands/test.js")).registerTest,
+  predict: async () => (await import("./commands/predict.js")).registerPredict,
 };
 
 const args = process.argv.slice(2);
@@ -32,7 +34,7 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   const { Command: CommandClass } = await import("commander");
   const program = new CommandClass()
     .name("omaf")
-    .description("Pack, validate, inspect, unpack and serve OMAF model artifacts.")
+    .description("Pack, validate, inspect, unpack, test, serve and predict with OMAF model artifacts.")
     .version(omafVersion, "-V, --version")
     .showHelpAfterError()
     // Usage errors exit 2 (as the error table says); help and --version exit 0.

@@ -1,7 +1,7 @@
 // Generated from schemas/odahuflow.model.schema.json by `npm run gen:types`. Do not edit.
 
 /**
- * Declared tensors of the serving contract (model.inputs, model.outputs), each named once: Open Inference Protocol names, datatypes and shapes. Requests are checked against model.inputs before the model is called; a tensors-mode entrypoint needs both.
+ * Declared tensors of the serving contract (model.inputs, model.outputs), each named once: Open Inference Protocol names, datatypes and shapes. Requests are checked against model.inputs before the model is called; a tensors-mode entrypoint needs model.inputs (model.outputs, when given, fixes its answers' names and datatypes).
  *
  * @minItems 1
  */
@@ -19,6 +19,7 @@ export interface OmafManifest {
   odahuflowVersion: "1.0";
   toolchain: OmafToolchain;
   serving?: OmafServing;
+  sample?: OmafSample;
   output?: OmafOutput;
   [k: string]: unknown;
 }
@@ -128,6 +129,20 @@ export interface OmafServing {
    * A matrix- or tensors-mode entrypoint (python, node) answers each row independently of the others, so requests may be merged into one predict_on_matrix / predict_on_tensors call.
    */
   batch_rows?: boolean;
+  [k: string]: unknown;
+}
+/**
+ * A sample the model can be checked with (omaf test): an input file and, optionally, the output the model must answer for it. Paths are relative to the artifact root.
+ */
+export interface OmafSample {
+  /**
+   * Input rows in a format omaf predict reads, by extension: .csv (with a header), .jsonl (a row or object per line) or .json ({"columns"?, "data"} or an OIP v2 inference request).
+   */
+  input: string;
+  /**
+   * Expected answer as JSON: {"prediction": [...], "columns"?: [...]} (what omaf predict -o x.json writes; its other fields are ignored), or an OIP v2 inference response for an OIP request.
+   */
+  output?: string;
   [k: string]: unknown;
 }
 /**

@@ -15,9 +15,10 @@ export interface CliResult {
 export const cliArgs = (args: string[]): string[] => ["--import", TSX, CLI, ...args];
 
 /** Runs `omaf <args>` to completion. */
-export function omaf(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliResult {
+export function omaf(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): CliResult {
   const r = spawnSync(process.execPath, cliArgs(args), {
     cwd: opts.cwd,
+    input: opts.input,
     env: { ...process.env, ...opts.env },
     encoding: "utf8",
     timeout: 120_000,
@@ -26,6 +27,6 @@ export function omaf(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessE
 }
 
 /** Starts `omaf <args>` without waiting (for commands that run until stopped). */
-export function omafSpawn(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  return spawn(process.execPath, cliArgs(args), { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+export function omafSpawn(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: "ignore" | "pipe" } = {}) {
+  return spawn(process.execPath, cliArgs(args), { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: [opts.stdin ?? "ignore", "pipe", "pipe"] });
 }

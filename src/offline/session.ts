@@ -1,0 +1,52 @@
+// An artifact loaded for offline work (`omaf predict`, `omaf test`): the same materialisation, runtimes and dataplane
+// as `omaf serve`, without listeners or an inference log. Settings come from the same table (OMAF_* variables:
+// cache folder, request timeout, node workers), so a model behaves offline as it does served.
+import { materializeArtifact, type MaterializedArtifact } from "../artifact/materialize.js";
+import { DataPlane } from "../dataplane/dataplane.js";
+import { createModel } from "../runtime/load.js";
+import type { Model } from "../runtime/model.js";
+import type { WorkerLogger } from "../runtime/workers/logger.js";
+import { loadSettings, type Settings } from "../settings.js";
+
+export interface OfflineOptions {
+  /** Python interpreter for python models (default: OMAF_PYTHON, else python3). */
+  python?: string;
+  /** Longest one model call may take, in ms (default: the serve setting, OMAF_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs?: number;
+  /** Where worker output (model prints, tracebacks) goes; default stderr. */
+  logger?: WorkerLogger;
+}
+
+export interface OfflineSession {
+  artifact: MaterializedArtifact;
+  model: Model;
+  dataplane: DataPlane;
+  settings: Settings;
+  /** Stops the model's workers. */
+  close(): Promise<void>;
+}
+
+/** Materialises `source` and builds its model and dataplane; the model is not loaded yet (dataplane.load()). */
+export async function openOffline(source: string, opts: OfflineOptions = {}): Promise<OfflineSession> {
+  const settings = loadSettings({ flags: opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs } });
+  const artifact = await materializeArtifact(source, { cacheDir: settings.cacheDir, cacheCheck: settings.cacheCheck });
+  for (const w of artifact.warnings) process.stderr.write(`omaf: ${w.code}: ${w.message}\n`);
+  const model = createModel({
+    dir: artifact.dir,
+    manifest: artifact.manifest,
+    provenance: { artifactDigest: artifact.artifactDigest },
+    pythonOptions: { requestTimeoutMs: settings.requestTimeoutMs, python: opts.python, logger: opts.logger },
+    nodeOptions: { requestTimeoutMs: settings.requestTimeoutMs, workers: settings.nodeWorkers, inProcess: settings.nodeInProcess, logger: opts.logger },
+  });
+  const dataplane = new DataPlane(model, artifact, { requestTimeoutMs: settings.requestTimeoutMs, maxInFlight: 0 });
+  return {
+    artifact,
+    model,
+    dataplane,
+    settings,
+    close: async () => {
+      await dataplane.close();
+      await model.close().catch(() => {});
+    },
+  };
+}

@@ -1,6 +1,7 @@
 // RFC 4180 CSV for `omaf predict`: an incremental parser fed text chunks (so input of any size is read in constant
-// memory) and a writer. Hand-written rather than a dependency because the rows feed a model call, not a spreadsheet:
-// one pass over each chunk, fields cut with indexOf, and a record's first line number kept for error messages.
+// memory) and a writer. Hand-written rather than a dependency because reading is most of omaf predict's time: one pass
+// over each chunk, fields cut with indexOf, and a record's first line number kept for error messages. bench/predict.ts
+// measures it against csv-parse on the same rows (bench/RESULTS.md, ## predict: several times faster).
 
 /** One parsed record: its fields and the line (1-based) it starts on. */
 export interface CsvRecord {

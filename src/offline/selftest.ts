@@ -87,7 +87,8 @@ export async function testArtifact(source: string, opts: OfflineOptions & { onSt
   };
 
   const session = await step("open", async () => {
-    const s = await openOffline(source, opts);
+    // The deps step checks the declared packages itself (or is skipped): the load need not check them again.
+    const s = await openOffline(source, { ...opts, checkDependencies: false });
     return { value: s, detail: `${s.artifact.manifest.binaries.type} model ${s.artifact.manifest.model.name} ${s.artifact.manifest.model.version}` };
   });
   if (!session) return report;

@@ -15,6 +15,8 @@ export interface OfflineOptions {
   requestTimeoutMs?: number;
   /** Where worker output (model prints, tracebacks) goes; default stderr. */
   logger?: WorkerLogger;
+  /** Whether a python model's load checks its declared packages first (default: as served, OMAF_PYTHON_CHECK_DEPS). */
+  checkDependencies?: boolean;
 }
 
 export interface OfflineSession {
@@ -35,7 +37,7 @@ export async function openOffline(source: string, opts: OfflineOptions = {}): Pr
     dir: artifact.dir,
     manifest: artifact.manifest,
     provenance: { artifactDigest: artifact.artifactDigest },
-    pythonOptions: { requestTimeoutMs: settings.requestTimeoutMs, python: opts.python, logger: opts.logger },
+    pythonOptions: { requestTimeoutMs: settings.requestTimeoutMs, python: opts.python, logger: opts.logger, checkDependencies: opts.checkDependencies },
     nodeOptions: { requestTimeoutMs: settings.requestTimeoutMs, workers: settings.nodeWorkers, inProcess: settings.nodeInProcess, logger: opts.logger },
   });
   const dataplane = new DataPlane(model, artifact, { requestTimeoutMs: settings.requestTimeoutMs, maxInFlight: 0 });

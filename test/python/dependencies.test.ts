@@ -1,8 +1,11 @@
-// checkPythonDependencies: the artifact's conda env file against a real interpreter.
+// checkPythonDependencies: the artifact's conda env file against a real interpreter, by itself and as the python
+// model's load checks it before starting workers.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { isOmafError } from "../../src/errors.js";
 import { checkPythonDependencies, declaredPackages, importNameOf } from "../../src/runtime/python/dependencies.js";
+import { resolvePythonSettings } from "../../src/runtime/python/options.js";
+import { createPythonModel } from "../../src/runtime/python/python-model.js";
 import { IRIS_DIR, irisManifest, modelDir, PYTHON } from "./fixtures.js";
 
 test("the iris example's environment is satisfied by the test interpreter", async () => {
@@ -103,5 +106,66 @@ test("declaredPackages reads conda specs, pip requirements and the python pin", 
   assert.throws(
     () => declaredPackages({ dependencies: "numpy" }),
     (err) => isOmafError(err, "OMAF_ERR_BINARIES_DEPENDENCIES"),
+  );
+});
+
+test("loading refuses, before any worker starts, an interpreter that lacks a declared package", async () => {
+  const entry = "def init():\n    return 'matrix'\n\ndef predict_on_matrix(m, c=None):\n    return m, c\n";
+  const env = "name: t\ndependencies:\n  - numpy\n  - definitely-not-a-package-xyz\n";
+  const { dir, manifest, cleanup } = await modelDir(entry, { "model/env.yml": env }, { conda_path: "model/env.yml" });
+  const warnings: string[] = [];
+  const logger = { info: () => undefined, warn: (m: string) => warnings.push(m), error: () => undefined };
+  try {
+    const model = createPythonModel({ dir, manifest, python: PYTHON, workers: 1, logger });
+    await assert.rejects(model.load(), (err) => {
+      assert.ok(isOmafError(err, "OMAF_ERR_PYTHON_DEPENDENCY"), String(err));
+      const message = (err as Error).message;
+      for (const part of ["definitely-not-a-package-xyz", PYTHON, "model/env.yml", "-m pip install definitely-not-a-package-xyz"]) {
+        assert.ok(message.includes(part), `${part} in: ${message}`);
+      }
+      return true;
+    });
+    assert.deepEqual(model.workerPids(), [], "no worker was started");
+    await model.close();
+
+    // Turned off (the model may not need the package): it loads and answers.
+    const unchecked = createPythonModel({ dir, manifest, python: PYTHON, workers: 1, logger, checkDependencies: false });
+    try {
+      await unchecked.load();
+      assert.deepEqual((await unchecked.predictMatrix({ data: [[1, 2]] })).prediction, [[1, 2]]);
+    } finally {
+      await unchecked.close();
+    }
+  } finally {
+    await cleanup();
+  }
+});
+
+test("a pinned version the interpreter does not have is a warning, and the model loads", async () => {
+  const entry = "def init():\n    return 'matrix'\n\ndef predict_on_matrix(m, c=None):\n    return m, c\n";
+  const { dir, manifest, cleanup } = await modelDir(entry, { "model/env.yml": "dependencies:\n  - numpy=0.0.1\n" }, { conda_path: "model/env.yml" });
+  const warnings: string[] = [];
+  const logger = { info: () => undefined, warn: (m: string) => warnings.push(m), error: () => undefined };
+  const model = createPythonModel({ dir, manifest, python: PYTHON, workers: 1, logger });
+  try {
+    await model.load();
+    assert.ok(
+      warnings.some((w) => w.includes("numpy") && w.includes("0.0.1")),
+      warnings.join("\n"),
+    );
+  } finally {
+    await model.close();
+    await cleanup();
+  }
+});
+
+test("OMAF_PYTHON_CHECK_DEPS turns the check off with 0 or false, and refuses other values", () => {
+  assert.equal(resolvePythonSettings({}, {}).checkDependencies, true);
+  assert.equal(resolvePythonSettings({}, { OMAF_PYTHON_CHECK_DEPS: "0" }).checkDependencies, false);
+  assert.equal(resolvePythonSettings({}, { OMAF_PYTHON_CHECK_DEPS: "false" }).checkDependencies, false);
+  assert.equal(resolvePythonSettings({}, { OMAF_PYTHON_CHECK_DEPS: "1" }).checkDependencies, true);
+  assert.throws(
+    () => resolvePythonSettings({}, { OMAF_PYTHON_CHECK_DEPS: "maybe" }),
+    (err) => isOmafError(err, "OMAF_ERR_SETTINGS"),
   );
 });

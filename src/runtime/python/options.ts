@@ -22,6 +22,11 @@ export interface PythonOptions {
   matrixFormat?: MatrixFormat;
   /** Where worker output and restarts are logged. Default: process.stderr. */
   logger?: PythonLogger;
+  /**
+   * Check, before the workers start, that the interpreter can import what `binaries.conda_path` declares. Default:
+   * OMAF_PYTHON_CHECK_DEPS (`0` or `false` turns it off), else on.
+   */
+  checkDependencies?: boolean;
 }
 
 /** Resolved options. */
@@ -31,6 +36,7 @@ export interface PythonSettings {
   requestTimeoutMs: number;
   matrixFormat: MatrixFormat;
   logger: PythonLogger;
+  checkDependencies: boolean;
 }
 
 export const DEFAULT_PYTHON = "python3";
@@ -74,11 +80,18 @@ export function resolvePythonSettings(opts: PythonOptions, env: NodeJS.ProcessEn
     throw settingsError(opts.matrixFormat ? "matrixFormat" : "OMAF_PYTHON_MATRIX", matrixFormat, "'list' or 'numpy'");
   }
 
+  const check = env.OMAF_PYTHON_CHECK_DEPS?.trim().toLowerCase();
+  if (check !== undefined && check !== "" && !["0", "1", "true", "false"].includes(check)) {
+    throw settingsError("OMAF_PYTHON_CHECK_DEPS", env.OMAF_PYTHON_CHECK_DEPS, "1, 0, true or false");
+  }
+  const checkDependencies = opts.checkDependencies ?? !(check === "0" || check === "false");
+
   return {
     python: resolvePython(opts.python, env),
     workers,
     requestTimeoutMs,
     matrixFormat,
     logger: opts.logger ?? stderrLogger,
+    checkDependencies,
   };
 }

@@ -15,6 +15,7 @@
 // Results are turned into plain JSON: numpy arrays and scalars, pandas DataFrames (as rows) / Series / Index, dates
 // (ISO text), decimals, sets; NaN, Infinity and -Infinity become null. Numbers in a matrix travel as float64, so a
 // request that mixes integers and fractions gives the model floats throughout (all-integer matrices stay ints).
+import { OmafError } from "../../errors.js";
 import { ProcessModel, type TimedMatrixOutput } from "../process/process-model.js";
 import type { ModelSource } from "../source.js";
 import { resolvePythonSettings, WORKER_SCRIPT, type PythonOptions, type PythonSettings } from "./options.js";
@@ -49,6 +50,7 @@ export class PythonModel extends ProcessModel<ReadyInfo> {
   }
 
   protected async workerFactory(location: { abs: string }) {
+    await this.checkDeclaredPackages();
     const launch: WorkerLaunch = {
       python: this.settings.python,
       script: WORKER_SCRIPT,
@@ -59,6 +61,32 @@ export class PythonModel extends ProcessModel<ReadyInfo> {
     };
     const { logger } = this.settings;
     return { kind: "python worker", create: (index: number, onGone: () => void) => new PythonWorker(index, launch, logger, onGone) };
+  }
+
+  /**
+   * Before any worker starts: the interpreter must import what `binaries.conda_path` declares, so a missing package
+   * fails the load at start-up naming the package, the interpreter and the fix, instead of every request failing on
+   * an ImportError. Other versions than those pinned are only warned about: the model may well work with them.
+   */
+  private async checkDeclaredPackages(): Promise<void> {
+    const { manifest, dir } = this.source;
+    const condaPath = manifest.binaries.conda_path;
+    if (!condaPath || !this.settings.checkDependencies) return;
+    const { checkPythonDependencies } = await import("./dependencies.js");
+    const report = await checkPythonDependencies({ dir, manifest, python: this.settings.python });
+    if (report.missing.length > 0) {
+      const names = report.missing.join(" ");
+      throw new OmafError(
+        "OMAF_ERR_PYTHON_DEPENDENCY",
+        `${report.python} cannot import ${report.missing.join(", ")}, which ${condaPath} declares: install ${report.missing.length > 1 ? "them" : "it"} ` +
+          `(${report.python} -m pip install ${names}), point OMAF_PYTHON at an interpreter that has ${report.missing.length > 1 ? "them" : "it"}, ` +
+          "or set OMAF_PYTHON_CHECK_DEPS=0 if the model does not need it",
+        { missing: report.missing, python: report.python, condaPath },
+      );
+    }
+    for (const m of report.versionMismatches) {
+      this.settings.logger.warn(`[python] ${report.python} has ${m.name} ${m.installed}; ${condaPath} declares ${m.wanted}`);
+    }
   }
 
   protected binaryMatrices(ready: ReadyInfo): boolean {

@@ -65,7 +65,9 @@ export const ERROR_CODES = {
   ),
   OMAF_WARN_VERSION_NO_SUFFIX: bad("model.version is a plain version without the -<suffix> part (accepted)."),
   OMAF_WARN_CONTRACT_UNCHECKED: bad("The ONNX file is too large to compare with the declared contract at validation (requests are still checked against it)."),
-  OMAF_ERR_PYTHON_DEPENDENCY: bad("A package the artifact's conda environment declares cannot be imported by the chosen Python (validate --python, test, load)."),
+  OMAF_ERR_PYTHON_DEPENDENCY: bad(
+    "A package the artifact's conda environment declares cannot be imported by the chosen Python (validate --python, test, load).",
+  ),
   OMAF_WARN_PYTHON_VERSION_MISMATCH: bad("A declared dependency is installed in another version than the one pinned (omaf validate --python)."),
   OMAF_WARN_MANIFEST_ALTERNATE: bad("Several manifest files were found; the first by precedence is used."),
 

@@ -108,6 +108,19 @@ export const ERROR_CODES = {
     exit: 2,
     description: "The Python interpreter for a python (GPPI) model cannot be run (set OMAF_PYTHON).",
   },
+  OMAF_ERR_ENV_CREATE: {
+    http: 500,
+    grpc: GRPC.FAILED_PRECONDITION,
+    exit: 1,
+    description:
+      "omaf env create (or serve --env create) could not build the Python environment the artifact declares; the message names what pip could not provide.",
+  },
+  OMAF_ERR_ENV_MISSING: {
+    http: 500,
+    grpc: GRPC.FAILED_PRECONDITION,
+    exit: 1,
+    description: "The Python environment asked for (omaf env path, serve --env <path>) does not exist; omaf env create makes it.",
+  },
   OMAF_ERR_JAVA_NOT_FOUND: {
     http: 500,
     grpc: GRPC.FAILED_PRECONDITION,

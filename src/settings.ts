@@ -68,6 +68,11 @@ export interface Settings {
   nodeWorkers: number;
   /** Run a node model in the server's own thread instead of worker threads. */
   nodeInProcess: boolean;
+  /**
+   * The Python a python model runs with: `auto` (the environment `omaf env create` made, if any, else current),
+   * `create` (make it when missing), `current` (OMAF_PYTHON, else python3), or an interpreter or venv path.
+   */
+  env: string;
   /** The java launcher (JDK 17+) a java (GJPI) model runs with. */
   java: string;
   /** JVM worker processes a java model runs in; 0 = one per CPU. */
@@ -173,6 +178,17 @@ const path: SettingKind<string> = {
   parse(raw) {
     if (raw.trim() === "") throw "expected a path";
     return raw.startsWith("~/") || raw === "~" ? join(homedir(), raw.slice(1)) : raw;
+  },
+};
+
+/** `auto`, `create`, `current`, or a path to an interpreter or a venv folder. */
+const pythonEnv: SettingKind<string> = {
+  valueName: "<auto|create|current|path>",
+  parse(raw) {
+    const t = raw.trim();
+    if (t === "") throw "expected auto, create, current, or the path of a Python interpreter or venv folder";
+    if (["auto", "create", "current"].includes(t.toLowerCase())) return t.toLowerCase();
+    return path.parse(t);
   },
 };
 
@@ -456,6 +472,15 @@ export const SETTINGS: readonly SettingDef[] = [
     default: false,
     kind: boolean,
     description: "Run a node model in the server's own thread: cheaper calls, but a model stuck in a loop then stops the whole server.",
+  }),
+  def({
+    key: "env",
+    flag: "env",
+    env: ["OMAF_ENV"],
+    default: "auto",
+    kind: pythonEnv,
+    description:
+      "Python environment of a python model: auto = the venv `omaf env create` made for the artifact on python3 when it exists, else current (serving never installs anything unasked); create = make that venv first when missing; current = OMAF_PYTHON, else python3; or the path of an interpreter or venv folder. An OMAF_PYTHON set wins over auto.",
   }),
   def({
     key: "java",

@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   serve: async () => (await import("./commands/serve.js")).registerServe,
   test: async () => (await import("./commands/test.js")).registerTest,
   predict: async () => (await import("./commands/predict.js")).registerPredict,
+  env: async () => (await import("./commands/env.js")).registerEnv,
 };
 
 const args = process.argv.slice(2);
@@ -34,7 +35,7 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   const { Command: CommandClass } = await import("commander");
   const program = new CommandClass()
     .name("omaf")
-    .description("Pack, validate, inspect, unpack, test, serve and predict with OMAF model artifacts.")
+    .description("Pack, validate, inspect, unpack, test, serve and predict with OMAF model artifacts, and create their Python environments.")
     .version(omafVersion, "-V, --version")
     .showHelpAfterError()
     // Usage errors exit 2 (as the error table says); help and --version exit 0.

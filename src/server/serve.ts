@@ -1,12 +1,13 @@
 // serveArtifact: everything `omaf serve` does before it waits — materialise the artifact, build its Model, the
 // inference log, metrics and dataplane, start the chosen listeners and (unless lazy) load the model.
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { materializeArtifact, type MaterializedArtifact } from "../artifact/materialize.js";
 import { createInferenceLog } from "../dataplane/inference-log.js";
 import { DataPlane, type BatchingOptions } from "../dataplane/dataplane.js";
 import type { OmafManifest } from "../manifest/manifest.types.js";
-import { toOmafError, type OmafError } from "../errors.js";
+import { OmafError, toOmafError } from "../errors.js";
 import { createModel } from "../runtime/load.js";
 import type { Settings } from "../settings.js";
 import { ServerMetrics } from "./metrics.js";
@@ -33,11 +34,12 @@ export async function serveArtifact(source: string, settings: Settings): Promise
     process.stderr.write(`omaf: ${w.code}: ${w.message}\n`);
     log?.logger.warn({ code: w.code, path: w.path }, w.message);
   }
+  const python = artifact.manifest.binaries.type === "python" ? await pythonOf(artifact, settings) : undefined;
   const model = createModel({
     dir: artifact.dir,
     manifest: artifact.manifest,
     provenance: { artifactDigest: artifact.artifactDigest },
-    pythonOptions: { requestTimeoutMs: settings.requestTimeoutMs },
+    pythonOptions: { requestTimeoutMs: settings.requestTimeoutMs, ...(python ? { python } : {}) },
     javaOptions: {
       requestTimeoutMs: settings.requestTimeoutMs,
       java: settings.java,
@@ -72,6 +74,42 @@ export async function serveArtifact(source: string, settings: Settings): Promise
   let loadError: OmafError | undefined;
   if (!settings.lazy) await dataplane.load().catch((err: unknown) => (loadError = toOmafError(err)));
   return { artifact, dataplane, server, loadError, log: log?.logger, flushLog };
+}
+
+/**
+ * The interpreter a python model runs with, as `--env` says (settings.ts). Undefined means the current one
+ * (OMAF_PYTHON, else python3). `auto` never installs anything: it takes the venv `omaf env create` made for this
+ * artifact on python3 when there is one, and only when OMAF_PYTHON does not name an interpreter explicitly.
+ */
+export async function pythonOf(artifact: MaterializedArtifact, settings: Settings, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const choice = settings.env;
+  if (choice === "current") return undefined;
+  if (choice !== "auto" && choice !== "create") {
+    const st = await stat(choice).catch(() => undefined);
+    if (!st) throw new OmafError("OMAF_ERR_ENV_MISSING", `--env ${choice}: no such interpreter or venv folder`, { env: choice });
+    return st.isDirectory() ? join(choice, "bin", "python") : choice;
+  }
+  if (choice === "auto" && env.OMAF_PYTHON) return undefined;
+  const environment = await import("../runtime/python/environment.js");
+  const found = await environment
+    .readEnvironmentSpec(artifact.dir, artifact.manifest)
+    .then((spec) => environment.findEnvironment(spec, { cacheDir: settings.cacheDir }))
+    .catch((err: unknown) => {
+      // An artifact that declares no environment omaf can build simply runs on the current interpreter under auto.
+      if (choice === "auto" && toOmafError(err).code === "OMAF_ERR_ENV_CREATE") return undefined;
+      throw err;
+    });
+  if (found) {
+    process.stderr.write(`omaf: python environment ${found.dir}\n`);
+    return found.python;
+  }
+  if (choice === "auto") return undefined;
+  const created = await environment.createEnvironment(artifact.dir, artifact.manifest, {
+    cacheDir: settings.cacheDir,
+    onProgress: (line) => process.stderr.write(`omaf: ${line}\n`),
+    onOutput: (chunk) => process.stderr.write(chunk),
+  });
+  return created.python;
 }
 
 /** Batching as the settings say, else as the artifact's manifest (`serving`) says, else off. */

@@ -47,11 +47,20 @@ describe("settings", () => {
       modelAuthor: "",
       nodeWorkers: 0,
       nodeInProcess: false,
+      env: "auto",
       java: "java",
       javaWorkers: 0,
       javaOpts: "",
     };
     assert.deepEqual(s, expected);
+  });
+
+  it("env is auto, create, current or a path (~ expanded), from --env or OMAF_ENV", () => {
+    assert.equal(loadSettings({ env: { OMAF_ENV: "Create" } }).env, "create");
+    assert.equal(loadSettings({ env: { OMAF_ENV: "current" }, flags: { env: "auto" } }).env, "auto");
+    assert.equal(loadSettings({ env: {}, flags: { env: "/opt/venv" } }).env, "/opt/venv");
+    assert.equal(loadSettings({ env: { OMAF_ENV: "~/venv" } }).env, join(homedir(), "venv"));
+    settingsError(() => loadSettings({ env: {}, flags: { env: " " } }), /env .*expected auto, create, current/);
   });
 
   it("every setting has a flag, an OMAF_ environment variable and a description", () => {

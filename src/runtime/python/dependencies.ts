@@ -1,6 +1,6 @@
 // Checks a Python interpreter against the conda environment file of a python artifact (`binaries.conda_path`).
-// omaf cannot create conda environments (it works offline); this tells which declared packages the interpreter
-// lacks, so `omaf validate --python` can say so before serving fails on an ImportError.
+// It tells which declared packages the interpreter lacks, so `omaf validate --python` and the model's load can say so
+// before serving fails on an ImportError; `omaf env create` (environment.ts) installs them into a venv.
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -183,10 +183,27 @@ export function declaredPackages(env: unknown): { packages: DeclaredPackage[]; p
   for (const entry of (deps as unknown[] | undefined) ?? []) {
     if (typeof entry === "string" || typeof entry === "number") add("conda", String(entry), parseCondaSpec(String(entry)));
     else if (entry && typeof entry === "object" && Array.isArray((entry as { pip?: unknown }).pip)) {
-      for (const p of (entry as { pip: unknown[] }).pip) add("pip", String(p), parsePipSpec(String(p)));
+      // A YAML list item that holds only a comment is null: nothing declared.
+      for (const p of (entry as { pip: unknown[] }).pip) if (p !== null && p !== undefined) add("pip", String(p), parsePipSpec(String(p)));
     } else skipped.push(JSON.stringify(entry));
   }
   return { packages, skipped, ...(pythonVersion ? { pythonVersion } : {}) };
+}
+
+/** Packages a pip requirements file declares (options, URLs without #egg= and file references are skipped). */
+export function declaredRequirements(text: string): { packages: DeclaredPackage[]; skipped: string[] } {
+  const packages: DeclaredPackage[] = [];
+  const skipped: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const parsed = parsePipSpec(line);
+    if (!parsed) skipped.push(line);
+    else if (!packages.some((p) => p.name === parsed.name)) {
+      packages.push({ name: parsed.name, source: "pip", module: importNameOf(parsed.name), ...(parsed.pinned ? { pinned: parsed.pinned } : {}) });
+    }
+  }
+  return { packages, skipped };
 }
 
 /** Whether `installed` satisfies an exact pin the way conda and pip read it (`1.2` matches `1.2.x`; `1.2.*` too). */
@@ -273,6 +290,11 @@ export async function checkPythonDependencies(opts: {
     declared = declaredPackages(env);
   }
 
+  return checkDeclaredPackages(python, declared);
+}
+
+/** Which of `declared.packages` the interpreter lacks (the second half of checkPythonDependencies). */
+export async function checkDeclaredPackages(python: string, declared: ReturnType<typeof declaredPackages>): Promise<PythonDependencyReport> {
   const answer = await askInterpreter(python, declared.packages);
   const byName = new Map(answer.packages.map((p) => [p.name, p]));
   const missing: string[] = [];

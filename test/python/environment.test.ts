@@ -2,6 +2,7 @@
 // from a wheel built here (pip --no-index --find-links).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -154,11 +155,11 @@ describe("python environments from the artifact", () => {
     const intCache = path.join(tmp.dir, "int-cache");
     const child = omafSpawn(["env", "create", slow, "--cache-dir", intCache, ...offline()], { env: cleanEnv() });
     let err = "";
-    child.stderr.setEncoding("utf8").on("data", (t: string) => {
+    child.stderr!.setEncoding("utf8").on("data", (t: string) => {
       err += t;
       if (/creating venv/.test(err)) child.kill("SIGINT");
     });
-    const [code] = (await new Promise((resolve) => child.on("exit", (...a) => resolve(a)))) as [number | null];
+    const [code] = (await once(child, "exit")) as [number | null];
     assert.notEqual(code, 0, err);
     assert.match(err, /OMAF_ERR_ENV_CREATE: interrupted/);
     assert.deepEqual(existsSync(path.join(intCache, "envs")) ? await readdir(path.join(intCache, "envs")) : [], []);

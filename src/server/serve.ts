@@ -95,8 +95,9 @@ export async function pythonOf(artifact: MaterializedArtifact, settings: Setting
     .readEnvironmentSpec(artifact.dir, artifact.manifest)
     .then((spec) => environment.findEnvironment(spec, { cacheDir: settings.cacheDir }))
     .catch((err: unknown) => {
-      // An artifact that declares no environment omaf can build simply runs on the current interpreter under auto.
-      if (choice === "auto" && toOmafError(err).code === "OMAF_ERR_ENV_CREATE") return undefined;
+      // Under auto, an artifact that declares no environment omaf can build, an unreadable environment file or a
+      // missing python3 leave the current interpreter, whose load then reports the problem as it always did.
+      if (choice === "auto") return undefined;
       throw err;
     });
   if (found) {

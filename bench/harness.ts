@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { processCpuSeconds, type LoadResult } from "./load-tools.ts";
+import { h2loadArgs, processCpuSeconds, type LoadResult } from "./load-tools.ts";
 
 /** A free TCP port on 127.0.0.1 (free when asked; the server that takes it starts right after). */
 export async function freePort(): Promise<number> {
@@ -196,18 +196,7 @@ export async function h2loadCount(run: H2loadCountRun): Promise<LoadResult & { s
     const bodyFile = path.join(dir, "body");
     const logFile = path.join(dir, "log");
     writeFileSync(bodyFile, run.body);
-    const args = [
-      ...(run.h1 ? ["--h1", "-c", String(run.concurrency)] : ["-c", "1", "-m", String(run.concurrency)]),
-      "-t",
-      "1",
-      "-n",
-      String(run.requests),
-      "-d",
-      bodyFile,
-      `--log-file=${logFile}`,
-      ...Object.entries(run.headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
-      run.url,
-    ];
+    const args = h2loadArgs(run, ["-n", String(run.requests)], bodyFile, logFile);
     const child = spawn("h2load", args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => {

@@ -95,6 +95,24 @@ export function processCpuSeconds(pid: number | undefined): number {
 }
 
 /**
+ * h2load's arguments for one run: HTTP/1.1 connections or h2c streams on one connection, one thread, `limit`
+ * (`-D seconds` or `-n requests`), the body from a file, every request's latency in `logFile`.
+ */
+export function h2loadArgs(run: Pick<H2loadRun, "url" | "h1" | "concurrency" | "headers">, limit: string[], bodyFile: string, logFile: string): string[] {
+  return [
+    ...(run.h1 ? ["--h1", "-c", String(run.concurrency)] : ["-c", "1", "-m", String(run.concurrency)]),
+    "-t",
+    "1",
+    ...limit,
+    "-d",
+    bodyFile,
+    `--log-file=${logFile}`,
+    ...Object.entries(run.headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
+    run.url,
+  ];
+}
+
+/**
  * Runs h2load for `seconds` and reads every request's latency from its log file. Fails unless every request was
  * answered 200. (For gRPC that says nothing about the gRPC status, which travels in trailers: callers check the
  * body bytes against a known answer, see checkGrpcAnswer.)
@@ -105,18 +123,7 @@ export async function h2load(run: H2loadRun): Promise<LoadResult> {
     const bodyFile = path.join(dir, "body");
     const logFile = path.join(dir, "log");
     writeFileSync(bodyFile, run.body);
-    const args = [
-      ...(run.h1 ? ["--h1", "-c", String(run.concurrency)] : ["-c", "1", "-m", String(run.concurrency)]),
-      "-t",
-      "1",
-      "-D",
-      String(run.seconds),
-      "-d",
-      bodyFile,
-      `--log-file=${logFile}`,
-      ...Object.entries(run.headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),
-      run.url,
-    ];
+    const args = h2loadArgs(run, ["-D", String(run.seconds)], bodyFile, logFile);
     const cpu0 = childrenCpuSeconds();
     const child = spawn("h2load", args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";

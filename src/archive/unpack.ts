@@ -11,7 +11,16 @@ import type { ArchiveEntry, EntryChunks, EntryContent } from "./archive-types.js
 import { checkEntryName } from "./entry-name.js";
 import { crc32 } from "./crc32.js";
 import { DEFAULT_UNPACK_LIMITS, resolveLimits, type UnpackLimits } from "./limits.js";
-import { PROVENANCE_PATH, SIGNATURE_PATH, canonicalOrder, isMetadataPath, contentDigest, parseProvenance, type FileDigest, type Provenance } from "./provenance.js";
+import {
+  PROVENANCE_PATH,
+  SIGNATURE_PATH,
+  canonicalOrder,
+  isMetadataPath,
+  contentDigest,
+  parseProvenance,
+  type FileDigest,
+  type Provenance,
+} from "./provenance.js";
 import { HashThread } from "./hash-thread.js";
 import { openArchive } from "./read.js";
 import { SMALL_ENTRY } from "./zip-reader.js";

@@ -41,10 +41,14 @@ export async function putLastEntry(file: string, name: string, content: Buffer):
     const old = records.find((r) => r.name === name);
     const last = records.reduce((a, r) => Math.max(a, r.headerOffset), -1);
     if (old && old.headerOffset !== last) {
-      throw new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `${file}: "${name}" is not the archive's last entry, so it cannot be replaced in place; pack the artifact again`, {
-        path: target,
-        entry: name,
-      });
+      throw new OmafError(
+        "OMAF_ERR_ARCHIVE_FORMAT",
+        `${file}: "${name}" is not the archive's last entry, so it cannot be replaced in place; pack the artifact again`,
+        {
+          path: target,
+          entry: name,
+        },
+      );
     }
     cut = old ? old.headerOffset : offset;
     kept = await centralRecords(target, offset, records, old);

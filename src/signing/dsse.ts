@@ -40,7 +40,9 @@ export function signatureVerifies(envelope: DsseEnvelope, signature: DsseSignatu
 }
 
 /** One non-empty line of a `.intoto.jsonl` file: its envelope, or why it is not one. */
-export type EnvelopeLine = { line: number; text: string; envelope: DsseEnvelope; error?: undefined } | { line: number; text: string; envelope?: undefined; error: string };
+export type EnvelopeLine =
+  | { line: number; text: string; envelope: DsseEnvelope; error?: undefined }
+  | { line: number; text: string; envelope?: undefined; error: string };
 
 /** Splits JSON-lines text into envelopes, each checked against schemas/dsse-envelope.schema.json. Blank lines are skipped. */
 export function parseEnvelopeLines(text: string | Buffer): EnvelopeLine[] {

@@ -33,7 +33,9 @@ export interface GeneratedKeyPair {
  * `openssl pkey -pubin -in key.pub -outform DER | sha256sum`. It depends only on the key, not on the PEM's layout.
  */
 export function keyIdOf(publicKey: KeyObject): string {
-  return createHash("sha256").update(publicKey.export({ type: "spki", format: "der" })).digest("hex");
+  return createHash("sha256")
+    .update(publicKey.export({ type: "spki", format: "der" }))
+    .digest("hex");
 }
 
 /** Generates an Ed25519 key pair. */

@@ -59,9 +59,13 @@ export async function signArtifact(artifact: string, opts: SignOptions): Promise
   const actual = new Map(files.map((f) => [f.path, f]));
   const mismatch = provenance.files.find((f) => actual.get(f.path)?.sha256 !== f.sha256 || actual.get(f.path)?.size !== f.size);
   if (mismatch || files.length !== provenance.files.length) {
-    throw new OmafError("OMAF_ERR_DIGEST_MISMATCH", `${artifact}: the files differ from its provenance record${mismatch ? ` (${mismatch.path})` : ""}; nothing was signed`, {
-      path: mismatch?.path,
-    });
+    throw new OmafError(
+      "OMAF_ERR_DIGEST_MISMATCH",
+      `${artifact}: the files differ from its provenance record${mismatch ? ` (${mismatch.path})` : ""}; nothing was signed`,
+      {
+        path: mismatch?.path,
+      },
+    );
   }
 
   const subject = provenance.model?.name ?? path.basename(zip).replace(/\.zip$/i, "");

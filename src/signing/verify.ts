@@ -146,7 +146,9 @@ async function signaturesOf(source: string, signatureFile: string | undefined): 
     throw toOmafError(err, "OMAF_ERR_IO");
   });
   if (info.size > MAX_SIGNATURE_BYTES) {
-    throw new OmafError("OMAF_ERR_TOO_LARGE", `${signatureFile} is ${info.size} bytes; signatures of at most ${MAX_SIGNATURE_BYTES} are read`, { path: signatureFile });
+    throw new OmafError("OMAF_ERR_TOO_LARGE", `${signatureFile} is ${info.size} bytes; signatures of at most ${MAX_SIGNATURE_BYTES} are read`, {
+      path: signatureFile,
+    });
   }
   return { text: await readFile(signatureFile), where: signatureFile };
 }

@@ -14,7 +14,7 @@ import { unpackArchive } from "../../src/archive/unpack.js";
 import { putLastEntry } from "../../src/archive/zip-append.js";
 import { SIGNATURE_PATH } from "../../src/archive/provenance.js";
 import { isOmafError } from "../../src/errors.js";
-import { pae, parseEnvelopeLines, envelopeText } from "../../src/signing/dsse.js";
+import { envelopeText, pae, parseEnvelopeLines, signEnvelope } from "../../src/signing/dsse.js";
 import { keyIdOf, parsePrivateKey, parsePublicKey, readPublicKey } from "../../src/signing/keys.js";
 import { signArtifact } from "../../src/signing/sign.js";
 import { readEmbeddedSignatures, verifyArtifact } from "../../src/signing/verify.js";
@@ -321,6 +321,39 @@ describe("sign and verify", () => {
     assert.equal(v.out.error.code, "OMAF_ERR_PROVENANCE_INVALID");
     // And the signature entry, no longer last, cannot be replaced in place.
     await assert.rejects(putLastEntry(zip, SIGNATURE_PATH, envelopeText([text.toString().trim()])), (e) => isOmafError(e, "OMAF_ERR_ARCHIVE_FORMAT"));
+  });
+
+  it("an unpacked folder verifies with the signature file put back in its .omaf/, and not after a file changed", async () => {
+    const dir = fresh();
+    const { zip, artifactDigest } = await packedModel(dir);
+    const k = await keyPair(dir, "k");
+    await signArtifact(zip, { key: k.privateKeyFile, detached: true });
+    const out = path.join(dir, "out");
+    await unpackArchive(zip, out);
+    await copyFile(`${zip}.intoto.jsonl`, path.join(out, SIGNATURE_PATH));
+    const v = await verifyArtifact(out, { keys: [k.publicKeyFile] });
+    assert.equal(v.artifactDigest, artifactDigest);
+    assert.deepEqual(v.keyIds, [k.keyId]);
+    await writeFile(path.join(out, "src", "model.mjs"), "export const changed = true;\n");
+    await assert.rejects(verifyArtifact(out, { keys: [k.publicKeyFile] }), (e) => isOmafError(e, "OMAF_ERR_DIGEST_MISMATCH"));
+  });
+
+  it("a signed statement whose predicate's files do not add up to its subject is invalid", async () => {
+    const dir = fresh();
+    const { zip, artifactDigest } = await packedModel(dir);
+    const k = await keyPair(dir, "k");
+    const key = parsePrivateKey(await readFile(k.privateKeyFile), k.privateKeyFile);
+    const statement = {
+      _type: "https://in-toto.io/Statement/v1",
+      subject: [{ name: "sum-check", digest: { sha256: artifactDigest.slice(7) } }],
+      predicateType: "https://omaf.dev/provenance/v1",
+      predicate: { packer: { tool: "omaf", version: "0.1.0" }, files: [{ path: "other.bin", size: 1, sha256: "0".repeat(64) }] },
+    };
+    await putLastEntry(zip, SIGNATURE_PATH, envelopeText([signEnvelope(Buffer.from(JSON.stringify(statement)), key)]));
+    await assert.rejects(
+      verifyArtifact(zip, { keys: [k.publicKeyFile] }),
+      (e) => isOmafError(e, "OMAF_ERR_SIGNATURE_INVALID") && /predicate's files add up to/.test(e.message),
+    );
   });
 
   it("inspect shows the signature: present and unverified without keys, verified or why not with --pub", async () => {

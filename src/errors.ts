@@ -89,6 +89,19 @@ export const ERROR_CODES = {
   OMAF_ERR_ENTRY_NAME_MISMATCH: unsafe("A ZIP entry's local header names another file than its central-directory record (other tools would see other files)."),
   OMAF_WARN_CACHE_TAMPERED: bad("An unpacked copy in the cache no longer matched the artifact; it was unpacked again."),
 
+  // signatures (spec/signing.md)
+  OMAF_ERR_KEY_INVALID: {
+    http: 500,
+    grpc: GRPC.FAILED_PRECONDITION,
+    exit: 2,
+    description: "A key file is not an Ed25519 key in PEM (SPKI public key, PKCS#8 private key), or a private key was given where a public one belongs.",
+  },
+  OMAF_ERR_SIGNATURE_MISSING: unsafe("The artifact carries no signature (serve --require-signature, omaf verify)."),
+  OMAF_ERR_SIGNATURE_INVALID: unsafe(
+    "A signature or envelope is malformed, a signature by a given key does not verify, or the signed statement is about other content than the artifact's.",
+  ),
+  OMAF_ERR_SIGNATURE_UNTRUSTED: unsafe("The artifact is signed, but by none of the keys given (--pub, --trusted-key)."),
+
   // offline prediction and self-check (omaf predict, omaf test)
   OMAF_ERR_INPUT_FORMAT: bad("An omaf predict input is not in its format: a CSV record unlike its header, a JSON line that does not parse."),
   OMAF_ERR_SAMPLE: bad("The artifact's sample input or expected output (head_input.pkl, head_output.pkl, the manifest's sample files) cannot be read."),

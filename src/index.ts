@@ -1,5 +1,5 @@
 /**
- * omaf — pack, validate, inspect, unpack and serve OMAF (Odahu Model Artifact Format) model artifacts.
+ * omaf — pack, validate, inspect, unpack, sign, verify and serve OMAF (Odahu Model Artifact Format) model artifacts.
  *
  * ```ts
  * import { pack } from "omaf";
@@ -19,8 +19,32 @@ export { validate, readManifest } from "./artifact/validate.js";
 export { materializeArtifact, type MaterializedArtifact, type MaterializeOptions } from "./artifact/materialize.js";
 /** Extracts an archive safely (no traversal, links, duplicates or zip bombs; digests verified). */
 export { unpackArchive as unpack, DEFAULT_UNPACK_LIMITS, type UnpackLimits } from "./archive/unpack.js";
-/** The provenance record stored in every artifact omaf packs, and the content digest it defines. */
-export { PROVENANCE_PATH, contentDigest, type Provenance } from "./archive/provenance.js";
+/** The provenance record stored in every artifact omaf packs, the content digest it defines, and where signatures go. */
+export { PROVENANCE_PATH, SIGNATURE_PATH, contentDigest, type Provenance } from "./archive/provenance.js";
+
+// ── signing ──────────────────────────────────────────────────────────────────
+/** Ed25519 keys in PEM (SPKI public, PKCS#8 private) and omaf's key id, the SHA-256 of the public key's SPKI DER. */
+export {
+  generateSigningKey,
+  writeSigningKey,
+  readPublicKey,
+  readPrivateKey,
+  parsePublicKey,
+  parsePrivateKey,
+  keyIdOf,
+  type GeneratedKeyPair,
+  type WrittenKeyPair,
+  type PublicSigningKey,
+  type PrivateSigningKey,
+} from "./signing/keys.js";
+/** Signs an artifact (in-toto statement about its content digest, in a DSSE envelope), inside it or detached. */
+export { signArtifact, detachedSignaturePath, type SignOptions, type SignResult } from "./signing/sign.js";
+/** Verifies an artifact: a given key's signature over its content digest, and every file's bytes. */
+export { verifyArtifact, type VerifyOptions, type VerifyResult, type SignatureFinding } from "./signing/verify.js";
+/** The `predicateType` of omaf's provenance predicate in the signed statement. */
+export { PREDICATE_TYPE } from "./signing/statement.js";
+/** Types generated from schemas/dsse-envelope.schema.json and schemas/intoto-statement.schema.json. */
+export type { DsseEnvelope, DsseSignature, InTotoStatement, InTotoSubject, OmafPredicate } from "./signing/signing.types.js";
 
 // ── manifest ─────────────────────────────────────────────────────────────────
 /** Validates a parsed manifest (and, given a file index, its cross-references); returns every issue. */

@@ -2,7 +2,7 @@
 // validated once at start. Every setting is one row of SETTINGS, so `omaf serve --help`, the docs and the parser
 // all come from the same table. A new setting (e.g. another protocol's port) is one more row plus one Settings field.
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { OmafError } from "./errors.js";
 
 /** Protocols `omaf serve` can expose. */
@@ -62,6 +62,10 @@ export interface Settings {
   cacheDir: string;
   /** How a cached unpacked copy is checked before reuse: every file hashed (`full`), or stat seals (`sealed`). */
   cacheCheck: "full" | "sealed";
+  /** Refuse to serve an artifact that carries no signature by one of the `trustedKey` keys. */
+  requireSignature: boolean;
+  /** Public keys (SPKI PEM files) whose signatures are trusted; a signature present must verify with one of them. */
+  trustedKey: string[];
   /** Author reported when the manifest has no model.author. */
   modelAuthor: string;
   /** Worker threads a node model runs in; 0 = one per CPU. */
@@ -87,6 +91,8 @@ interface SettingKind<T> {
   /** Placeholder shown in --help, e.g. `<port>`; undefined for on/off switches. */
   valueName?: string;
   parse(raw: string): T;
+  /** The value of a flag given several times (each occurrence taken whole); such a flag may be repeated. */
+  parseRepeated?(raws: string[]): T;
 }
 
 /** One row of the settings table. */
@@ -179,6 +185,19 @@ const path: SettingKind<string> = {
     if (raw.trim() === "") throw "expected a path";
     return raw.startsWith("~/") || raw === "~" ? join(homedir(), raw.slice(1)) : raw;
   },
+};
+
+/**
+ * Several paths: a repeated flag gives one each time; an environment variable separates them with commas or the
+ * platform's path delimiter (`:`, on Windows `;`).
+ */
+const pathList = (valueName: string): SettingKind<string[]> => {
+  const paths = (raws: string[]) => raws.map((p) => path.parse(p.trim()));
+  return {
+    valueName,
+    parse: (raw) => paths(raw.split(new RegExp(`[,${delimiter}]`)).filter((p) => p.trim() !== "")),
+    parseRepeated: paths,
+  };
 };
 
 /** `auto`, `create`, `current`, or a path to an interpreter or a venv folder. */
@@ -421,6 +440,25 @@ export const SETTINGS: readonly SettingDef[] = [
       "How a cached unpacked copy is checked before it is served again: full = every file's SHA-256 against the artifact's provenance (a changed byte is never served); sealed = size, times and inode recorded at unpack (about 10x faster, trusts the cache's own record). A mismatch unpacks again with a warning.",
   }),
   def({
+    key: "requireSignature",
+    flag: "require-signature",
+    env: ["OMAF_REQUIRE_SIGNATURE"],
+    default: false,
+    kind: boolean,
+    description:
+      "Refuse to start unless the artifact carries a signature by a --trusted-key over the content being served (OMAF_ERR_SIGNATURE_MISSING, _INVALID, _UNTRUSTED); see spec/signing.md.",
+  }),
+  def({
+    key: "trustedKey",
+    flag: "trusted-key",
+    env: ["OMAF_TRUSTED_KEYS"],
+    default: () => [],
+    defaultText: "none",
+    kind: pathList("<pem>"),
+    description:
+      "Public key (SPKI PEM, as omaf keygen writes) whose signatures are trusted; repeat the flag for several, or list paths in the variable separated by commas or the path delimiter (: on Linux and macOS, ; on Windows). A signature the artifact carries must then verify with one of them, required or not; the key id that verified joins the provenance of every response.",
+  }),
+  def({
     key: "modelAuthor",
     flag: "model-author",
     env: ["OMAF_MODEL_AUTHOR"],
@@ -540,6 +578,13 @@ export function loadSettings(opts: LoadSettingsOptions = {}): Settings {
 }
 
 function parseValue(d: SettingDef, value: unknown, source: string): unknown {
+  if (Array.isArray(value) && d.kind.parseRepeated) {
+    try {
+      return d.kind.parseRepeated(value.map(String));
+    } catch (err) {
+      throw settingsError(d, source, value, typeof err === "string" ? err : String(err));
+    }
+  }
   let raw: string;
   if (typeof value === "string") raw = value;
   else if (typeof value === "number" || typeof value === "boolean") raw = String(value);
@@ -563,6 +608,11 @@ function settingsError(d: SettingDef, source: string, value: unknown, expected: 
 /** The `<value>` placeholder of a setting's flag, or undefined for on/off switches. */
 export function settingValueName(d: SettingDef): string | undefined {
   return d.kind.valueName;
+}
+
+/** True for settings whose flag may be given several times. */
+export function isRepeatable(d: SettingDef): boolean {
+  return d.kind.parseRepeated !== undefined;
 }
 
 /** True for on/off settings (they get `--flag` and `--no-flag`). */

@@ -8,8 +8,21 @@ import { checkEntryName, normaliseEntryName } from "./entry-name.js";
 export const PROVENANCE_DIR = ".omaf";
 /** Entry name of the provenance record; written as the last entry of the zip. */
 export const PROVENANCE_PATH = ".omaf/provenance.json";
+/**
+ * Entry name of the artifact's signatures: DSSE envelopes, one JSON document per line (spec/signing.md). Like the
+ * record, it describes the artifact rather than belongs to it: signing adds it without changing the content digest.
+ */
+export const SIGNATURE_PATH = ".omaf/signature.intoto.jsonl";
 /** Value of the record's `format` field. */
 export const PROVENANCE_FORMAT = "omaf-provenance/1";
+
+/**
+ * True for the two entries that are not content: the provenance record and the signatures. Only these exact names are
+ * left out of the file list and the content digest; anything else under `.omaf/` is content like any file.
+ */
+export function isMetadataPath(name: string): boolean {
+  return name === PROVENANCE_PATH || name === SIGNATURE_PATH;
+}
 
 /** One file of an artifact: entry name, size in bytes and SHA-256 (lower-case hex) of its content. */
 export interface FileDigest {
@@ -23,7 +36,7 @@ export interface Provenance {
   format: typeof PROVENANCE_FORMAT;
   /** `sha256:<hex>`: {@link contentDigest} of `files`. */
   artifactDigest: string;
-  /** Every file of the artifact except the record itself, sorted by path in byte order. */
+  /** Every file of the artifact except the record and the signatures ({@link isMetadataPath}), sorted by path in byte order. */
   files: FileDigest[];
   packer: { tool: "omaf"; version: string };
   toolchain?: { name: string; version: string };
@@ -114,7 +127,7 @@ export function parseProvenance(buf: Buffer | string): Provenance {
     } catch (err) {
       throw invalid(`unsafe path ${JSON.stringify(f.path)}`, { path: f.path, cause: (err as OmafError).code });
     }
-    if (f.path === PROVENANCE_PATH || /[\r\n]/.test(f.path) || normaliseEntryName(f.path) !== f.path)
+    if (isMetadataPath(f.path) || /[\r\n]/.test(f.path) || normaliseEntryName(f.path) !== f.path)
       throw invalid(`bad path ${JSON.stringify(f.path)}`, { path: f.path });
     const key = Buffer.from(f.path, "utf8");
     if (previous && Buffer.compare(previous, key) >= 0) {

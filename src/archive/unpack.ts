@@ -11,11 +11,21 @@ import type { ArchiveEntry, EntryChunks, EntryContent } from "./archive-types.js
 import { checkEntryName } from "./entry-name.js";
 import { crc32 } from "./crc32.js";
 import { DEFAULT_UNPACK_LIMITS, resolveLimits, type UnpackLimits } from "./limits.js";
-import { PROVENANCE_PATH, canonicalOrder, contentDigest, parseProvenance, type FileDigest, type Provenance } from "./provenance.js";
+import {
+  PROVENANCE_PATH,
+  SIGNATURE_PATH,
+  canonicalOrder,
+  isMetadataPath,
+  contentDigest,
+  parseProvenance,
+  type FileDigest,
+  type Provenance,
+} from "./provenance.js";
 import { HashThread } from "./hash-thread.js";
 import { openArchive } from "./read.js";
 import { SMALL_ENTRY } from "./zip-reader.js";
 import { checkArchive } from "./safety.js";
+import { eachChunk } from "./entry-digests.js";
 
 export { DEFAULT_UNPACK_LIMITS, type UnpackLimits };
 
@@ -38,7 +48,7 @@ export interface UnpackOptions {
 
 export interface UnpackResult {
   dest: string;
-  /** Every extracted file except the provenance record, with size and SHA-256, sorted by path. */
+  /** Every extracted file except the provenance record, with size and SHA-256, sorted by path (the signatures are not extracted). */
   files: FileDigest[];
   /** From the verified provenance record, or computed over `files` when the archive has none (e.g. Odahu artifacts). */
   artifactDigest: string;
@@ -105,6 +115,8 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
     await reader.forEachFile(
       async (entry, content) => {
         checkEntryName(entry.name);
+        // The signatures stay with the archive: they are not content, and a served copy holds only what is checked.
+        if (entry.name === SIGNATURE_PATH) return eachChunk(content, () => {});
         const out = path.resolve(root, entry.name);
         if (!out.startsWith(root + path.sep))
           throw new OmafError("OMAF_ERR_UNSAFE_TRAVERSAL", `archive entry "${entry.name}" escapes the target`, { entry: entry.name });
@@ -230,7 +242,7 @@ function expectedFiles(provenance: Provenance, files: ArchiveEntry[]): Map<strin
   const expected = new Map(provenance.files.map((f) => [f.path, f]));
   const present = new Set<string>();
   for (const e of files) {
-    if (e.name === PROVENANCE_PATH) continue;
+    if (isMetadataPath(e.name)) continue;
     present.add(e.name);
     const want = expected.get(e.name);
     if (!want) throw new OmafError("OMAF_ERR_PROVENANCE_INVALID", `archive entry "${e.name}" is not in the provenance record`, { entry: e.name });

@@ -17,7 +17,7 @@ import type { FolderFile } from "./folder.js";
 import { normaliseEntryName } from "./entry-name.js";
 import { copyFileData } from "./block-deflate.js";
 import { crc32 } from "./crc32.js";
-import { PROVENANCE_PATH, buildProvenance, canonicalOrder, serializeProvenance, type FileDigest, type Provenance } from "./provenance.js";
+import { PROVENANCE_PATH, buildProvenance, isMetadataPath, canonicalOrder, serializeProvenance, type FileDigest, type Provenance } from "./provenance.js";
 import {
   METHOD_DEFLATED,
   METHOD_STORED,
@@ -228,8 +228,8 @@ function checkPackableName(name: string): void {
   if (name === "" || /^\w+:/.test(name) || normaliseEntryName(name) !== name || name.split("/").includes("..") || /[\\\r\n\0]/.test(name)) {
     throw new OmafError("OMAF_ERR_USAGE", `cannot store ${JSON.stringify(name)} in an archive`, { path: name });
   }
-  if (name === PROVENANCE_PATH) {
-    throw new OmafError("OMAF_ERR_USAGE", `${PROVENANCE_PATH} is reserved for the provenance record`, { path: name });
+  if (isMetadataPath(name)) {
+    throw new OmafError("OMAF_ERR_USAGE", `${name} is reserved for omaf's own metadata (the provenance record, the signatures)`, { path: name });
   }
 }
 

@@ -318,6 +318,13 @@ async function readLocalEntries(
   return { local, problems };
 }
 
+/** One central-directory record: the entry's (normalised) name, its local header's offset and the record's length. */
+export interface CentralRecordSpan {
+  name: string;
+  headerOffset: number;
+  recordBytes: number;
+}
+
 export class ZipReader implements ArchiveReader {
   readonly format = "zip" as const;
   private readonly byName = new Map<string, yauzl.Entry>();
@@ -333,6 +340,11 @@ export class ZipReader implements ArchiveReader {
     readonly problems: OmafError[],
     /** Where each entry's data starts, by local header offset, from the headers read at open time. */
     private readonly dataStart: Map<number, number>,
+    /**
+     * Where the central directory starts (undefined when yauzl did not say) and each entry's record in it, in
+     * directory order, the root folder's too: what zip-append.ts needs to add an entry and copy the rest unchanged.
+     */
+    readonly directory: { offset: number | undefined; records: CentralRecordSpan[] },
   ) {
     raw.forEach((r, i) => {
       const name = entries[i].name;
@@ -394,7 +406,12 @@ export class ZipReader implements ArchiveReader {
       // With a header unreadable the layout has a hole; that header's own problem says more than the hole would.
       const problems = read.problems.length > 0 ? read.problems : checkZipLayout(read.local, centralDirectoryOffset);
       const dataStart = new Map(read.local.map((l) => [l.headerOffset, l.dataStart]));
-      return new ZipReader(file, zip, reader, entries, raw, size, problems, dataStart);
+      const records = allRaw.map((e, i) => ({
+        name: allNames[i],
+        headerOffset: e.relativeOffsetOfLocalHeader,
+        recordBytes: 46 + e.fileNameLength + e.extraFieldLength + e.fileCommentLength,
+      }));
+      return new ZipReader(file, zip, reader, entries, raw, size, problems, dataStart, { offset: centralDirectoryOffset, records });
     } catch (err) {
       if (zip) zip.close();
       else if (reader) reader.close(() => {});

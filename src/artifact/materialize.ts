@@ -52,7 +52,7 @@ export async function materializeArtifact(source: string, opts: MaterializeOptio
 
   if (artifact.kind === "folder") {
     const files = await Promise.all((await listFolder(source)).map(async (f) => ({ path: f.path, size: f.size, sha256: await hashFile(f.absPath) })));
-    const provenance = await folderProvenance(source, files);
+    const provenance = await checkFolderProvenance(source, files);
     const artifactDigest = provenance?.artifactDigest ?? contentDigest(files);
     return { dir: path.resolve(source), manifest, artifactDigest, source, ...(provenance ? { provenance } : {}), warnings: [] };
   }
@@ -118,7 +118,7 @@ function expectedCachedFiles(artifact: OpenedArtifact, record: CacheRecord): Fil
  * the same paths, sizes and SHA-256s (`OMAF_ERR_DIGEST_MISMATCH`, `OMAF_ERR_PROVENANCE_INVALID`). A recorded file
  * that the ignore rules leave out (e.g. a `.pyc` packed under other rules) is checked where it lies.
  */
-async function folderProvenance(dir: string, files: FileDigest[]): Promise<Provenance | undefined> {
+export async function checkFolderProvenance(dir: string, files: FileDigest[]): Promise<Provenance | undefined> {
   const text = await readFile(path.join(dir, PROVENANCE_PATH)).catch((err: NodeJS.ErrnoException) => {
     if (err.code === "ENOENT") return undefined;
     throw toOmafError(err, "OMAF_ERR_IO");

@@ -7,7 +7,7 @@ import { openArchive, type ArchiveEntry, type ArchiveReader } from "../archive/r
 import { listFolder, type FolderFile } from "../archive/folder.js";
 import { checkArchive } from "../archive/safety.js";
 import { DEFAULT_UNPACK_LIMITS } from "../archive/limits.js";
-import { PROVENANCE_PATH, parseProvenance, type Provenance } from "../archive/provenance.js";
+import { PROVENANCE_PATH, isMetadataPath, parseProvenance, type Provenance } from "../archive/provenance.js";
 import { MANIFEST_NAMES, MAX_MANIFEST_BYTES, findManifestName, parseManifestText } from "../manifest/parse.js";
 import { fileIndex, resolveInside, type FileIndex } from "../manifest/file-index.js";
 import { resolveEntrypoint } from "../manifest/entrypoint.js";
@@ -89,7 +89,7 @@ async function openArchiveArtifact(file: string): Promise<OpenedArtifact> {
   const reader = await openArchive(file);
   try {
     const issues = entryIssues(reader);
-    const fileEntries = reader.entries.filter((e) => e.type === "file" && e.name !== PROVENANCE_PATH);
+    const fileEntries = reader.entries.filter((e) => e.type === "file" && !isMetadataPath(e.name));
     const dirs = reader.entries.filter((e) => e.type === "directory").map((e) => e.name);
 
     let provenance: Provenance | undefined;

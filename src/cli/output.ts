@@ -88,3 +88,8 @@ export function integer(flag: string, min = 1, max = Number.MAX_SAFE_INTEGER): (
     return n;
   };
 }
+
+/** Collects the values of an option given several times (`--pub a.pub --pub b.pub`). */
+export function repeatable(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

@@ -23,6 +23,8 @@ export interface ServedArtifact {
   artifactDigest: string;
   /** Where it came from (the path given to `omaf serve`). */
   source: string;
+  /** omaf's key id of the trusted key whose signature was verified before serving (spec/signing.md). */
+  signedBy?: string;
 }
 
 /** What every prediction carries. */
@@ -30,6 +32,8 @@ export interface Provenance {
   modelName: string;
   modelVersion: string;
   artifactDigest: string;
+  /** Key id of the verified signature, when the artifact was served with a trusted key's signature. */
+  signedBy?: string;
 }
 
 /** Who asks: carried into the inference log. */
@@ -145,12 +149,14 @@ export class DataPlane {
       modelName: artifact.manifest.model.name,
       modelVersion: artifact.manifest.model.version,
       artifactDigest: artifact.artifactDigest,
+      ...(artifact.signedBy ? { signedBy: artifact.signedBy } : {}),
     });
     // Bindings are serialised once here, not on every log line.
     this.log = opts.logger?.child({
       model: this.provenance.modelName,
       version: this.provenance.modelVersion,
       digest: this.provenance.artifactDigest,
+      ...(artifact.signedBy ? { signedBy: artifact.signedBy } : {}),
     });
     this.logPayloads = opts.logPayloads ?? false;
     const timeoutMs = opts.requestTimeoutMs;

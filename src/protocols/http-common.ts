@@ -31,6 +31,7 @@ export const PROVENANCE_HEADERS = {
   modelName: "x-omaf-model",
   modelVersion: "x-omaf-model-version",
   artifactDigest: "x-omaf-artifact-digest",
+  signedBy: "x-omaf-signed-by",
 } as const;
 
 /** A client's request id is used only when it is short printable text; anything else gets a fresh id. */
@@ -55,6 +56,7 @@ export function provenanceHeaders(p: Provenance): Record<string, string> {
     [PROVENANCE_HEADERS.modelName]: p.modelName,
     [PROVENANCE_HEADERS.modelVersion]: p.modelVersion,
     [PROVENANCE_HEADERS.artifactDigest]: p.artifactDigest,
+    ...(p.signedBy ? { [PROVENANCE_HEADERS.signedBy]: p.signedBy } : {}),
   };
 }
 

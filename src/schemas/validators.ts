@@ -12,3 +12,7 @@ export interface SchemaValidator {
 export const validateManifest = generated.validateManifest as unknown as SchemaValidator;
 /** schemas/provenance.schema.json */
 export const validateProvenance = generated.validateProvenance as unknown as SchemaValidator;
+/** schemas/dsse-envelope.schema.json */
+export const validateEnvelope = generated.validateEnvelope as unknown as SchemaValidator;
+/** schemas/intoto-statement.schema.json */
+export const validateStatement = generated.validateStatement as unknown as SchemaValidator;

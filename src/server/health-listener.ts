@@ -10,6 +10,7 @@ import { Worker } from "node:worker_threads";
 import type { DataPlane } from "../dataplane/dataplane.js";
 import { OmafError } from "../errors.js";
 import { formatHostPort, type Listener } from "./listener.js";
+import { provenanceHeaders } from "../protocols/http-common.js";
 
 /** How often the main thread refreshes its heartbeat. */
 export const HEARTBEAT_MS = 100;
@@ -68,7 +69,6 @@ export async function startHealthListener(opts: HealthListenerOptions): Promise<
   publish();
   const heartbeat = setInterval(publish, HEARTBEAT_MS).unref();
   const unsubscribe = dataplane.onStateChange(publish);
-  const { modelName, modelVersion, artifactDigest } = dataplane.provenance;
   const worker = new Worker(HEALTH_THREAD, {
     eval: true,
     workerData: {
@@ -76,7 +76,7 @@ export async function startHealthListener(opts: HealthListenerOptions): Promise<
       host: opts.host,
       port: opts.port,
       stallLimitMs: opts.stallLimitMs,
-      headers: { "x-omaf-model": modelName, "x-omaf-model-version": modelVersion, "x-omaf-artifact-digest": artifactDigest },
+      headers: provenanceHeaders(dataplane.provenance),
     },
   });
   worker.unref();

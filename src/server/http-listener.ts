@@ -9,7 +9,8 @@
 //   protocols/http-common.ts; OIP REST reads the JSON header and the binary tensors itself.
 // - `request.id` is the request id: the client's `x-request-id` (or Odahu's `request-id`) header, else a fresh UUID;
 //   every response echoes it as `x-request-id`.
-// - every response carries the provenance headers `x-omaf-model`, `x-omaf-model-version`, `x-omaf-artifact-digest`.
+// - every response carries the provenance headers `x-omaf-model`, `x-omaf-model-version`, `x-omaf-artifact-digest`
+//   and, for an artifact served with a verified signature, `x-omaf-signed-by`.
 // - a body above `maxBodyBytes` answers 413 OMAF_ERR_PAYLOAD_TOO_LARGE; errors thrown by a route become the
 //   protocol's error body through `sendError()`.
 // Shared routes on every HTTP listener: GET /healthz (liveness), GET /readyz (readiness), GET /metrics.

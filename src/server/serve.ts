@@ -9,6 +9,7 @@ import { DataPlane, type BatchingOptions } from "../dataplane/dataplane.js";
 import type { OmafManifest } from "../manifest/manifest.types.js";
 import { OmafError, toOmafError } from "../errors.js";
 import { createModel } from "../runtime/load.js";
+import type { PublicSigningKey } from "../signing/keys.js";
 import type { Settings } from "../settings.js";
 import { ServerMetrics } from "./metrics.js";
 import { startServer, type RunningServer } from "./server.js";
@@ -19,6 +20,8 @@ export interface ServingArtifact {
   server: RunningServer;
   /** Why the eager load failed (the server keeps running and retries on the next request). */
   loadError?: OmafError;
+  /** omaf's key id of the trusted key whose signature was verified, when there is one. */
+  signedBy?: string;
   /** The inference logger, when the inference log is on. */
   log?: Logger;
   /** Writes out buffered inference-log lines; call before exiting. */
@@ -27,7 +30,11 @@ export interface ServingArtifact {
 
 /** Starts serving `source` (an artifact or a model folder) with `settings` (see loadSettings). */
 export async function serveArtifact(source: string, settings: Settings): Promise<ServingArtifact> {
+  const keys = await trustedKeysOf(settings);
   const artifact = await materializeArtifact(source, { cacheDir: settings.cacheDir, cacheCheck: settings.cacheCheck });
+  // Checked against the digest of the bytes materialize verified, i.e. the ones that are served.
+  const signedBy = keys ? await (await import("../signing/verify.js")).verifyServedSignature(source, artifact.artifactDigest, keys) : undefined;
+  if (signedBy) process.stderr.write(`omaf: signature verified: ${artifact.artifactDigest} signed by ${signedBy}\n`);
   const log = settings.inferenceLog ? createInferenceLog({ file: settings.inferenceLogFile || undefined }) : undefined;
   // A tampered cache was unpacked again: say so where operators look (stderr and the log).
   for (const w of artifact.warnings) {
@@ -50,14 +57,18 @@ export async function serveArtifact(source: string, settings: Settings): Promise
     nodeOptions: { requestTimeoutMs: settings.requestTimeoutMs, workers: settings.nodeWorkers, inProcess: settings.nodeInProcess },
   });
   const metrics = settings.metrics ? new ServerMetrics() : undefined;
-  const dataplane = new DataPlane(model, artifact, {
-    logger: log?.logger,
-    logPayloads: settings.logPayloads,
-    requestTimeoutMs: settings.requestTimeoutMs,
-    maxInFlight: settings.maxInFlight,
-    metrics,
-    batching: batchingOf(settings, artifact.manifest),
-  });
+  const dataplane = new DataPlane(
+    model,
+    { ...artifact, ...(signedBy ? { signedBy } : {}) },
+    {
+      logger: log?.logger,
+      logPayloads: settings.logPayloads,
+      requestTimeoutMs: settings.requestTimeoutMs,
+      maxInFlight: settings.maxInFlight,
+      metrics,
+      batching: batchingOf(settings, artifact.manifest),
+    },
+  );
   metrics?.watch(dataplane);
   const flushLog = async () => {
     await log?.flush();
@@ -73,7 +84,22 @@ export async function serveArtifact(source: string, settings: Settings): Promise
   }
   let loadError: OmafError | undefined;
   if (!settings.lazy) await dataplane.load().catch((err: unknown) => (loadError = toOmafError(err)));
-  return { artifact, dataplane, server, loadError, log: log?.logger, flushLog };
+  return { artifact, dataplane, server, loadError, ...(signedBy ? { signedBy } : {}), log: log?.logger, flushLog };
+}
+
+/**
+ * The trusted keys, read before anything is unpacked (a bad path fails at once), and whether a signature is required;
+ * undefined when no key is given. Requiring a signature without a key to check it with is a settings error.
+ */
+async function trustedKeysOf(settings: Settings): Promise<{ keys: PublicSigningKey[]; required: boolean } | undefined> {
+  if (settings.trustedKey.length === 0) {
+    if (!settings.requireSignature) return undefined;
+    throw new OmafError("OMAF_ERR_SETTINGS", "--require-signature needs at least one --trusted-key (OMAF_TRUSTED_KEYS) to verify with", {
+      setting: "requireSignature",
+    });
+  }
+  const { loadPublicKeys } = await import("../signing/verify.js");
+  return { keys: await loadPublicKeys(settings.trustedKey), required: settings.requireSignature };
 }
 
 /**

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { renderManifestTypes } from "../../scripts/manifest-types.js";
+import { renderSigningTypes } from "../../scripts/signing-types.js";
 import { renderValidators } from "../../scripts/validators.js";
 import { renderErrorTable } from "../../scripts/error-table.js";
 import { manifestSchema } from "../../src/manifest/schema.js";
@@ -12,6 +13,10 @@ const read = (rel: string) => readFileSync(new URL(`../../${rel}`, import.meta.u
 
 test("src/manifest/manifest.types.ts is what the JSON Schema generates (run `npm run gen:types`)", async () => {
   assert.equal(read("src/manifest/manifest.types.ts"), await renderManifestTypes());
+});
+
+test("src/signing/signing.types.ts is what the envelope and statement schemas generate (run `npm run gen:types`)", async () => {
+  assert.equal(read("src/signing/signing.types.ts"), await renderSigningTypes());
 });
 
 test("src/schemas/validators.generated.ts is what ajv compiles from the schemas (run `npm run gen:types`)", () => {

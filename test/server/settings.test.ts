@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -44,6 +44,8 @@ describe("settings", () => {
       logPayloads: false,
       cacheDir: join(homedir(), ".cache", "omaf"),
       cacheCheck: "full",
+      requireSignature: false,
+      trustedKey: [],
       modelAuthor: "",
       nodeWorkers: 0,
       nodeInProcess: false,
@@ -61,6 +63,14 @@ describe("settings", () => {
     assert.equal(loadSettings({ env: {}, flags: { env: "/opt/venv" } }).env, "/opt/venv");
     assert.equal(loadSettings({ env: { OMAF_ENV: "~/venv" } }).env, join(homedir(), "venv"));
     settingsError(() => loadSettings({ env: {}, flags: { env: " " } }), /env .*expected auto, create, current/);
+  });
+
+  it("trusted keys: the flag repeated (each path whole), or OMAF_TRUSTED_KEYS separated by commas or the path delimiter", () => {
+    assert.deepEqual(loadSettings({ env: {}, flags: { trustedKey: ["a.pub", "b,c.pub"] } }).trustedKey, ["a.pub", "b,c.pub"]);
+    assert.deepEqual(loadSettings({ env: { OMAF_TRUSTED_KEYS: `a.pub,b.pub${delimiter}~/c.pub` } }).trustedKey, ["a.pub", "b.pub", join(homedir(), "c.pub")]);
+    assert.deepEqual(loadSettings({ env: { OMAF_TRUSTED_KEYS: "x.pub" }, flags: { trustedKey: ["y.pub"] } }).trustedKey, ["y.pub"]);
+    assert.equal(loadSettings({ env: { OMAF_REQUIRE_SIGNATURE: "yes" } }).requireSignature, true);
+    settingsError(() => loadSettings({ env: {}, flags: { trustedKey: [" "] } }), /trustedKey .*expected a path/);
   });
 
   it("every setting has a flag, an OMAF_ environment variable and a description", () => {

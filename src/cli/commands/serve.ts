@@ -4,8 +4,8 @@
 import { Option, type Command } from "commander";
 import type { DataPlane } from "../../dataplane/dataplane.js";
 import type { RunningServer } from "../../server/server.js";
-import { describeDefault, isSwitch, loadSettings, SETTINGS, settingValueName, type SettingFlags } from "../../settings.js";
-import { action, type CommonOptions } from "../output.js";
+import { describeDefault, isRepeatable, isSwitch, loadSettings, SETTINGS, settingValueName, type SettingFlags } from "../../settings.js";
+import { action, repeatable, type CommonOptions } from "../output.js";
 
 export function registerServe(program: Command): void {
   const cmd = program
@@ -25,6 +25,8 @@ export function registerServe(program: Command): void {
     if (isSwitch(d)) {
       cmd.addOption(new Option(`--${d.flag}`, help));
       cmd.addOption(new Option(`--no-${d.flag}`, `turn ${d.flag} off`));
+    } else if (isRepeatable(d)) {
+      cmd.addOption(new Option(`--${d.flag} ${settingValueName(d) ?? "<value>"}`, help).argParser((v: string, prev?: string[]) => repeatable(v, prev ?? [])));
     } else {
       cmd.addOption(new Option(`--${d.flag} ${settingValueName(d) ?? "<value>"}`, help));
     }
@@ -70,13 +72,21 @@ async function serve(source: string, opts: CommonOptions & SettingFlags): Promis
 
 /** The one line that says the server is up: human text on stderr, or JSON on stdout with --json. */
 function announce(dataplane: DataPlane, server: RunningServer, json: boolean, formatHostPort: (host: string, port: number) => string): void {
-  const { modelName, modelVersion, artifactDigest } = dataplane.provenance;
+  const { modelName, modelVersion, artifactDigest, signedBy } = dataplane.provenance;
   const listeners = server.listeners.map((l) => ({ interface: l.interfaceName, interfaces: l.interfaces, label: l.label, host: l.host, port: l.port }));
   if (json) {
-    const line = { event: "listening", model: modelName, version: modelVersion, artifactDigest, state: dataplane.state, listeners };
+    const line = {
+      event: "listening",
+      model: modelName,
+      version: modelVersion,
+      artifactDigest,
+      ...(signedBy ? { signedBy } : {}),
+      state: dataplane.state,
+      listeners,
+    };
     process.stdout.write(`${JSON.stringify(line)}\n`);
   } else {
     const on = listeners.map((l) => `${l.label} on ${formatHostPort(l.host, l.port)}`).join(", ");
-    process.stderr.write(`omaf: serving ${modelName} ${modelVersion} (${artifactDigest}) — ${on}\n`);
+    process.stderr.write(`omaf: serving ${modelName} ${modelVersion} (${artifactDigest}${signedBy ? `, signed by ${signedBy}` : ""}) — ${on}\n`);
   }
 }

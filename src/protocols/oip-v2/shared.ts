@@ -18,6 +18,7 @@ export const PROVENANCE_PARAMETERS = {
   modelName: "model_name",
   modelVersion: "model_version",
   artifactDigest: "artifact_digest",
+  signedBy: "signed_by",
 } as const;
 
 /** The `platform` reported per environment (onnx as Triton names its ONNX Runtime backend). */
@@ -85,6 +86,7 @@ export function provenanceParameters(p: Provenance): Record<string, string> {
     [PROVENANCE_PARAMETERS.modelName]: p.modelName,
     [PROVENANCE_PARAMETERS.modelVersion]: p.modelVersion,
     [PROVENANCE_PARAMETERS.artifactDigest]: p.artifactDigest,
+    ...(p.signedBy ? { [PROVENANCE_PARAMETERS.signedBy]: p.signedBy } : {}),
   };
 }
 

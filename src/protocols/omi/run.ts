@@ -12,6 +12,7 @@ export const OUTPUT_KEYS = {
   modelName: "model_name",
   modelVersion: "model_version",
   artifactDigest: "artifact_digest",
+  signedBy: "signed_by",
 } as const;
 
 /** When an InputItem holds several entries, the first of these keys present is the input. */
@@ -49,6 +50,7 @@ export function provenanceEntries(p: Provenance): Record<string, Buffer> {
     [OUTPUT_KEYS.modelName]: Buffer.from(p.modelName, "utf8"),
     [OUTPUT_KEYS.modelVersion]: Buffer.from(p.modelVersion, "utf8"),
     [OUTPUT_KEYS.artifactDigest]: Buffer.from(p.artifactDigest, "utf8"),
+    ...(p.signedBy ? { [OUTPUT_KEYS.signedBy]: Buffer.from(p.signedBy, "utf8") } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env sh
-# Creates test/.venv with the real Python clients the conformance suite drives (requirements.txt beside this file).
+# Creates test/.venv with the real Python clients the conformance suite drives and securesystemslib for the signing
+# interop test (requirements.txt beside this file).
 # Run again to update it. OMAF_TEST_VENV_PYTHON picks the interpreter that creates it (default: Debian's python3).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -9,4 +10,4 @@ if [ ! -x "$venv/bin/python" ]; then
   "$base" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-"$venv/bin/python" -c "import tritonclient.http, tritonclient.grpc, requests; print('test/.venv ready:', tritonclient.__name__, 'http+grpc, requests')"
+"$venv/bin/python" -c "import tritonclient.http, tritonclient.grpc, requests, securesystemslib.dsse, cryptography; print('test/.venv ready:', tritonclient.__name__, 'http+grpc, requests, securesystemslib')"

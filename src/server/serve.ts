@@ -1,13 +1,12 @@
 // serveArtifact: everything `omaf serve` does before it waits — materialise the artifact, build its Model, the
 // inference log, metrics and dataplane, start the chosen listeners and (unless lazy) load the model.
-import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { materializeArtifact, type MaterializedArtifact } from "../artifact/materialize.js";
 import { createInferenceLog } from "../dataplane/inference-log.js";
 import { DataPlane, type BatchingOptions } from "../dataplane/dataplane.js";
 import type { OmafManifest } from "../manifest/manifest.types.js";
-import { OmafError, toOmafError } from "../errors.js";
+import { type OmafError, toOmafError } from "../errors.js";
 import { createModel } from "../runtime/load.js";
 import type { Settings } from "../settings.js";
 import { ServerMetrics } from "./metrics.js";
@@ -76,41 +75,16 @@ export async function serveArtifact(source: string, settings: Settings): Promise
   return { artifact, dataplane, server, loadError, log: log?.logger, flushLog };
 }
 
-/**
- * The interpreter a python model runs with, as `--env` says (settings.ts). Undefined means the current one
- * (OMAF_PYTHON, else python3). `auto` never installs anything: it takes the venv `omaf env create` made for this
- * artifact on python3 when there is one, and only when OMAF_PYTHON does not name an interpreter explicitly.
- */
-export async function pythonOf(artifact: MaterializedArtifact, settings: Settings, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
-  const choice = settings.env;
-  if (choice === "current") return undefined;
-  if (choice !== "auto" && choice !== "create") {
-    const st = await stat(choice).catch(() => undefined);
-    if (!st) throw new OmafError("OMAF_ERR_ENV_MISSING", `--env ${choice}: no such interpreter or venv folder`, { env: choice });
-    return st.isDirectory() ? join(choice, "bin", "python") : choice;
-  }
-  if (choice === "auto" && env.OMAF_PYTHON) return undefined;
-  const environment = await import("../runtime/python/environment.js");
-  const found = await environment
-    .readEnvironmentSpec(artifact.dir, artifact.manifest)
-    .then((spec) => environment.findEnvironment(spec, { cacheDir: settings.cacheDir }))
-    .catch((err: unknown) => {
-      // Under auto, an artifact that declares no environment omaf can build, an unreadable environment file or a
-      // missing python3 leave the current interpreter, whose load then reports the problem as it always did.
-      if (choice === "auto") return undefined;
-      throw err;
-    });
-  if (found) {
-    process.stderr.write(`omaf: python environment ${found.dir}\n`);
-    return found.python;
-  }
-  if (choice === "auto") return undefined;
-  const created = await environment.createEnvironment(artifact.dir, artifact.manifest, {
+/** The interpreter a python model runs with, as `--env` says (runtime/python/env-choice.ts); undefined: the current one. */
+async function pythonOf(artifact: MaterializedArtifact, settings: Settings): Promise<string | undefined> {
+  const { interpreterFor } = await import("../runtime/python/env-choice.js");
+  return interpreterFor(artifact.dir, artifact.manifest, {
+    choice: settings.env,
     cacheDir: settings.cacheDir,
+    conda: settings.conda,
     onProgress: (line) => process.stderr.write(`omaf: ${line}\n`),
     onOutput: (chunk) => process.stderr.write(chunk),
   });
-  return created.python;
 }
 
 /** Batching as the settings say, else as the artifact's manifest (`serving`) says, else off. */

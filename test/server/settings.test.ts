@@ -48,6 +48,7 @@ describe("settings", () => {
       nodeWorkers: 0,
       nodeInProcess: false,
       env: "auto",
+      conda: "auto",
       java: "java",
       javaWorkers: 0,
       javaOpts: "",
@@ -61,6 +62,13 @@ describe("settings", () => {
     assert.equal(loadSettings({ env: {}, flags: { env: "/opt/venv" } }).env, "/opt/venv");
     assert.equal(loadSettings({ env: { OMAF_ENV: "~/venv" } }).env, join(homedir(), "venv"));
     settingsError(() => loadSettings({ env: {}, flags: { env: " " } }), /env .*expected auto, create, current/);
+  });
+
+  it("conda is auto, none or an executable (~ expanded), from --conda or OMAF_CONDA", () => {
+    assert.equal(loadSettings({ env: { OMAF_CONDA: "None" } }).conda, "none");
+    assert.equal(loadSettings({ env: { OMAF_CONDA: "none" }, flags: { conda: "micromamba" } }).conda, "micromamba");
+    assert.equal(loadSettings({ env: { OMAF_CONDA: "~/bin/mamba" } }).conda, join(homedir(), "bin/mamba"));
+    settingsError(() => loadSettings({ env: {}, flags: { conda: " " } }), /conda .*expected auto, none, or a micromamba, mamba or conda executable/);
   });
 
   it("every setting has a flag, an OMAF_ environment variable and a description", () => {

@@ -114,7 +114,7 @@ export const ERROR_CODES = {
     grpc: GRPC.FAILED_PRECONDITION,
     exit: 1,
     description:
-      "omaf env create (or serve --env create) could not build the Python environment the artifact declares; the message names what pip could not provide.",
+      "omaf env create (or serve --env create) could not build the Python environment the artifact declares; the message names what pip or conda could not provide.",
   },
   OMAF_ERR_ENV_MISSING: {
     http: 500,

@@ -186,12 +186,12 @@ const path: SettingKind<string> = {
   },
 };
 
-/** `auto`, `create`, `current`, or a path to an interpreter or a venv folder. */
+/** `auto`, `create`, `current`, or a path to an interpreter, a venv folder or a conda prefix. */
 const pythonEnv: SettingKind<string> = {
   valueName: "<auto|create|current|path>",
   parse(raw) {
     const t = raw.trim();
-    if (t === "") throw "expected auto, create, current, or the path of a Python interpreter or venv folder";
+    if (t === "") throw "expected auto, create, current, or the path of a Python interpreter or environment folder";
     if (["auto", "create", "current"].includes(t.toLowerCase())) return t.toLowerCase();
     return path.parse(t);
   },

@@ -104,6 +104,7 @@ export const ERROR_CODES = {
 
   // offline prediction and self-check (omaf predict, omaf test)
   OMAF_ERR_INPUT_FORMAT: bad("An omaf predict input is not in its format: a CSV record unlike its header, a JSON line that does not parse."),
+  OMAF_ERR_SAMPLE_PATH: bad("sample.input or sample.output does not name a file in the artifact, or escapes it."),
   OMAF_ERR_SAMPLE: bad("The artifact's sample input or expected output (head_input.pkl, head_output.pkl, the manifest's sample files) cannot be read."),
   OMAF_ERR_SAMPLE_MISMATCH: bad("The model's prediction on its sample input differs from the sample's expected output (omaf test)."),
 
@@ -126,7 +127,7 @@ export const ERROR_CODES = {
     grpc: GRPC.FAILED_PRECONDITION,
     exit: 1,
     description:
-      "omaf env create (or serve --env create) could not build the Python environment the artifact declares; the message names what pip could not provide.",
+      "omaf env create (or serve --env create) could not build the Python environment the artifact declares; the message names what pip or conda could not provide.",
   },
   OMAF_ERR_ENV_MISSING: {
     http: 500,

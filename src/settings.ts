@@ -77,6 +77,11 @@ export interface Settings {
    * `create` (make it when missing), `current` (OMAF_PYTHON, else python3), or an interpreter or venv path.
    */
   env: string;
+  /**
+   * The conda tool `--env create` builds a conda file's environment with: `auto` (micromamba, mamba or conda on
+   * PATH, in that order), `none` (venv and pip), or an executable.
+   */
+  conda: string;
   /** The java launcher (JDK 17+) a java (GJPI) model runs with. */
   java: string;
   /** JVM worker processes a java model runs in; 0 = one per CPU. */
@@ -200,14 +205,25 @@ const pathList = (valueName: string): SettingKind<string[]> => {
   };
 };
 
-/** `auto`, `create`, `current`, or a path to an interpreter or a venv folder. */
+/** `auto`, `create`, `current`, or a path to an interpreter, a venv folder or a conda prefix. */
 const pythonEnv: SettingKind<string> = {
   valueName: "<auto|create|current|path>",
   parse(raw) {
     const t = raw.trim();
-    if (t === "") throw "expected auto, create, current, or the path of a Python interpreter or venv folder";
+    if (t === "") throw "expected auto, create, current, or the path of a Python interpreter or environment folder";
     if (["auto", "create", "current"].includes(t.toLowerCase())) return t.toLowerCase();
     return path.parse(t);
+  },
+};
+
+/** `auto`, `none`, or the micromamba, mamba or conda executable to run. */
+const condaTool: SettingKind<string> = {
+  valueName: "<auto|none|path>",
+  parse(raw) {
+    const t = raw.trim();
+    if (t === "") throw "expected auto, none, or a micromamba, mamba or conda executable";
+    if (["auto", "none"].includes(t.toLowerCase())) return t.toLowerCase();
+    return t.startsWith("~/") ? join(homedir(), t.slice(1)) : t;
   },
 };
 
@@ -518,7 +534,16 @@ export const SETTINGS: readonly SettingDef[] = [
     default: "auto",
     kind: pythonEnv,
     description:
-      "Python environment of a python model: auto = the venv `omaf env create` made for the artifact on python3 when it exists, else current (serving never installs anything unasked); create = make that venv first when missing; current = OMAF_PYTHON, else python3; or the path of an interpreter or venv folder. An OMAF_PYTHON set wins over auto.",
+      "Python environment of a python model: auto = the newest environment `omaf env create` made from the artifact's environment file (any interpreter, venv or conda) when there is one, else current (serving never installs anything unasked); create = make the environment first when missing; current = OMAF_PYTHON, else python3; or the path of an interpreter, venv or conda prefix. An OMAF_PYTHON set wins over auto.",
+  }),
+  def({
+    key: "conda",
+    flag: "conda",
+    env: ["OMAF_CONDA"],
+    default: "auto",
+    kind: condaTool,
+    description:
+      "The tool --env create builds a conda file's environment with: auto = micromamba, else mamba, else conda, the first on PATH (none there: venv and pip); none = always venv and pip; or the executable to run.",
   }),
   def({
     key: "java",

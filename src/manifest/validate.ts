@@ -22,6 +22,9 @@ const FIELD_CODES: Record<string, ErrorCode> = {
   odahuflowVersion: "OMAF_ERR_ODAHUFLOW_VERSION",
   "toolchain.name": "OMAF_ERR_TOOLCHAIN_NAME",
   "toolchain.version": "OMAF_ERR_TOOLCHAIN_VERSION",
+  sample: "OMAF_ERR_SAMPLE_PATH",
+  "sample.input": "OMAF_ERR_SAMPLE_PATH",
+  "sample.output": "OMAF_ERR_SAMPLE_PATH",
 };
 
 /** What each field must look like, for messages people can act on. */
@@ -105,7 +108,7 @@ function versionIssues(version: string): ValidationIssue[] {
   return [];
 }
 
-/** Cross-checks of workDir, entrypoint and conda_path against the artifact's files. */
+/** Cross-checks of workDir, entrypoint, conda_path and the sample files against the artifact's files. */
 function fileIssues(m: OmafManifest, files: FileIndex): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const { workDir, entrypoint } = m.model ?? {};
@@ -138,12 +141,20 @@ function fileIssues(m: OmafManifest, files: FileIndex): ValidationIssue[] {
     else if (!files.hasFile(p))
       issues.push(error("OMAF_ERR_CONDA_PATH", "binaries.conda_path", `binaries.conda_path "${condaPath}" is not a file in the artifact`));
   }
+
+  for (const field of ["input", "output"] as const) {
+    const file = m.sample?.[field];
+    if (typeof file !== "string" || !file) continue;
+    const p = resolveInside(file);
+    if (p === undefined) issues.push(error("OMAF_ERR_SAMPLE_PATH", `sample.${field}`, `sample.${field} "${file}" leaves the artifact root`));
+    else if (!files.hasFile(p)) issues.push(error("OMAF_ERR_SAMPLE_PATH", `sample.${field}`, `sample.${field} "${file}" is not a file in the artifact`));
+  }
   return issues;
 }
 
 /**
- * Validates a parsed manifest. With `files`, also checks that workDir, entrypoint and conda_path exist in the
- * artifact. Returns every issue (errors and warnings); the manifest is valid when none has severity "error".
+ * Validates a parsed manifest. With `files`, also checks that workDir, entrypoint, conda_path and the sample files
+ * exist in the artifact. Returns every issue (errors and warnings); the manifest is valid when none has severity "error".
  */
 export function validateManifest(value: unknown, files?: FileIndex): ValidationIssue[] {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {

@@ -100,7 +100,7 @@ export async function testArtifact(source: string, opts: OfflineOptions & { onSt
   try {
     const deps = await step("deps", async () => {
       if (opts.skipDeps) return { skip: "skipped (--skip-deps)" };
-      return dependencies(session, opts.python);
+      return dependencies(session, session.python);
     });
     if (deps === false) return report;
     const meta = await step("load", async () => {
@@ -110,7 +110,7 @@ export async function testArtifact(source: string, opts: OfflineOptions & { onSt
     });
     if (!meta) return report;
     if ((await step("info", async () => checkInfo(meta))) === false) return report;
-    const sample = await step("sample", async () => findSample(session, meta, opts.python));
+    const sample = await step("sample", async () => findSample(session, meta, session.python));
     if (sample === false) return report;
     if (sample === undefined) {
       await step("predict", async () => ({ skip: "no sample input" }));

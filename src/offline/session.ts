@@ -9,8 +9,13 @@ import type { WorkerLogger } from "../runtime/workers/logger.js";
 import { loadSettings, type Settings } from "../settings.js";
 
 export interface OfflineOptions {
-  /** Python interpreter for python models (default: OMAF_PYTHON, else python3). */
+  /** Python interpreter for python models (default: the one `env` picks). */
   python?: string;
+  /**
+   * Which Python environment a python model runs with when `python` is not given, as `omaf serve --env`: auto,
+   * create, current or a path (default: OMAF_ENV, else auto).
+   */
+  env?: string;
   /** Longest one model call may take, in ms (default: the serve setting, OMAF_REQUEST_TIMEOUT_MS). */
   requestTimeoutMs?: number;
   /** Where worker output (model prints, tracebacks) goes; default stderr. */
@@ -24,20 +29,28 @@ export interface OfflineSession {
   model: Model;
   dataplane: DataPlane;
   settings: Settings;
+  /** The interpreter a python model runs with; undefined: the current one (OMAF_PYTHON, else python3). */
+  python?: string;
   /** Stops the model's workers. */
   close(): Promise<void>;
 }
 
 /** Materialises `source` and builds its model and dataplane; the model is not loaded yet (dataplane.load()). */
 export async function openOffline(source: string, opts: OfflineOptions = {}): Promise<OfflineSession> {
-  const settings = loadSettings({ flags: opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs } });
+  const settings = loadSettings({
+    flags: {
+      ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: opts.requestTimeoutMs }),
+      ...(opts.env === undefined ? {} : { env: opts.env }),
+    },
+  });
   const artifact = await materializeArtifact(source, { cacheDir: settings.cacheDir, cacheCheck: settings.cacheCheck });
   for (const w of artifact.warnings) process.stderr.write(`omaf: ${w.code}: ${w.message}\n`);
+  const python = opts.python ?? (artifact.manifest.binaries.type === "python" ? await interpreterOf(artifact, settings) : undefined);
   const model = createModel({
     dir: artifact.dir,
     manifest: artifact.manifest,
     provenance: { artifactDigest: artifact.artifactDigest },
-    pythonOptions: { requestTimeoutMs: settings.requestTimeoutMs, python: opts.python, logger: opts.logger, checkDependencies: opts.checkDependencies },
+    pythonOptions: { requestTimeoutMs: settings.requestTimeoutMs, python, logger: opts.logger, checkDependencies: opts.checkDependencies },
     nodeOptions: { requestTimeoutMs: settings.requestTimeoutMs, workers: settings.nodeWorkers, inProcess: settings.nodeInProcess, logger: opts.logger },
   });
   const dataplane = new DataPlane(model, artifact, { requestTimeoutMs: settings.requestTimeoutMs, maxInFlight: 0 });
@@ -46,9 +59,22 @@ export async function openOffline(source: string, opts: OfflineOptions = {}): Pr
     model,
     dataplane,
     settings,
+    python,
     close: async () => {
       await dataplane.close();
       await model.close().catch(() => {});
     },
   };
+}
+
+/** The interpreter `--env` (OMAF_ENV) picks for a python artifact, as `omaf serve` picks it. */
+async function interpreterOf(artifact: MaterializedArtifact, settings: Settings): Promise<string | undefined> {
+  const { interpreterFor } = await import("../runtime/python/env-choice.js");
+  return interpreterFor(artifact.dir, artifact.manifest, {
+    choice: settings.env,
+    cacheDir: settings.cacheDir,
+    conda: settings.conda,
+    onProgress: (line) => process.stderr.write(`omaf: ${line}\n`),
+    onOutput: (chunk) => process.stderr.write(chunk),
+  });
 }

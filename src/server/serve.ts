@@ -1,6 +1,5 @@
 // serveArtifact: everything `omaf serve` does before it waits — materialise the artifact, build its Model, the
 // inference log, metrics and dataplane, start the chosen listeners and (unless lazy) load the model.
-import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { materializeArtifact, type MaterializedArtifact } from "../artifact/materialize.js";
@@ -102,41 +101,16 @@ async function trustedKeysOf(settings: Settings): Promise<{ keys: PublicSigningK
   return { keys: await loadPublicKeys(settings.trustedKey), required: settings.requireSignature };
 }
 
-/**
- * The interpreter a python model runs with, as `--env` says (settings.ts). Undefined means the current one
- * (OMAF_PYTHON, else python3). `auto` never installs anything: it takes the venv `omaf env create` made for this
- * artifact on python3 when there is one, and only when OMAF_PYTHON does not name an interpreter explicitly.
- */
-export async function pythonOf(artifact: MaterializedArtifact, settings: Settings, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
-  const choice = settings.env;
-  if (choice === "current") return undefined;
-  if (choice !== "auto" && choice !== "create") {
-    const st = await stat(choice).catch(() => undefined);
-    if (!st) throw new OmafError("OMAF_ERR_ENV_MISSING", `--env ${choice}: no such interpreter or venv folder`, { env: choice });
-    return st.isDirectory() ? join(choice, "bin", "python") : choice;
-  }
-  if (choice === "auto" && env.OMAF_PYTHON) return undefined;
-  const environment = await import("../runtime/python/environment.js");
-  const found = await environment
-    .readEnvironmentSpec(artifact.dir, artifact.manifest)
-    .then((spec) => environment.findEnvironment(spec, { cacheDir: settings.cacheDir }))
-    .catch((err: unknown) => {
-      // Under auto, an artifact that declares no environment omaf can build, an unreadable environment file or a
-      // missing python3 leave the current interpreter, whose load then reports the problem as it always did.
-      if (choice === "auto") return undefined;
-      throw err;
-    });
-  if (found) {
-    process.stderr.write(`omaf: python environment ${found.dir}\n`);
-    return found.python;
-  }
-  if (choice === "auto") return undefined;
-  const created = await environment.createEnvironment(artifact.dir, artifact.manifest, {
+/** The interpreter a python model runs with, as `--env` says (runtime/python/env-choice.ts); undefined: the current one. */
+async function pythonOf(artifact: MaterializedArtifact, settings: Settings): Promise<string | undefined> {
+  const { interpreterFor } = await import("../runtime/python/env-choice.js");
+  return interpreterFor(artifact.dir, artifact.manifest, {
+    choice: settings.env,
     cacheDir: settings.cacheDir,
+    conda: settings.conda,
     onProgress: (line) => process.stderr.write(`omaf: ${line}\n`),
     onOutput: (chunk) => process.stderr.write(chunk),
   });
-  return created.python;
 }
 
 /** Batching as the settings say, else as the artifact's manifest (`serving`) says, else off. */

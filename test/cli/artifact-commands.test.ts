@@ -37,6 +37,26 @@ test("validate: every issue is listed, exit 1, and --json gives them with codes"
   for (const i of report.issues) assert.deepEqual(Object.keys(i).sort(), ["code", "message", "path", "severity"]);
 });
 
+test("validate: sample paths must name files in the artifact (OMAF_ERR_SAMPLE_PATH), in a folder and in a zip", async (t) => {
+  const { dir, cleanup } = await tempDir();
+  t.after(cleanup);
+  const manifest: any = seedManifest();
+  manifest.sample = { input: "samples/in.csv", output: "samples/out.json" };
+  const model = await seedFolder(dir, { manifest, files: { "samples/in.csv": "a,b\n1,2\n" } });
+  const folder = omaf(["validate", "--json", model]);
+  assert.equal(folder.code, 1, folder.stderr);
+  assert.deepEqual(
+    JSON.parse(folder.stdout).issues.map((i: any) => [i.code, i.path, i.message]),
+    [["OMAF_ERR_SAMPLE_PATH", "sample.output", 'sample.output "samples/out.json" is not a file in the artifact']],
+  );
+  // pack refuses it too; once the file is there the folder packs, and the zip validates.
+  const zip = path.join(dir, "m.zip");
+  assert.equal(omaf(["pack", model, "-o", zip]).code, 1);
+  await writeFile(path.join(model, "samples", "out.json"), '{"prediction": [[0]]}');
+  assert.equal(omaf(["pack", model, "-o", zip]).code, 0);
+  assert.equal(omaf(["validate", zip]).code, 0);
+});
+
 test("validate: a missing path exits 2 with OMAF_ERR_NOT_FOUND; a non-archive file exits 1 with OMAF_ERR_ARCHIVE_FORMAT", async (t) => {
   const { dir, cleanup } = await tempDir();
   t.after(cleanup);

@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 const SLOW = [
   /^archive\/zip64\.test\.ts$/, // writes and reads 4 GiB archives
   /^conformance\//, // every protocol × every environment, real servers and Python clients
-  /^python\//, // Python worker processes with scikit-learn
+  /^python\//, // Python worker processes with scikit-learn; venvs made by omaf env create
+  /^python\/env-pypi\.test\.ts$/, // downloads scikit-learn, numpy and pandas from PyPI (.ci/run: once, OMAF_TEST_SKIP_PYPI)
   /^java\//, // JVM worker processes, JARs built with javac
   /^install\/packaged\.test\.ts$/, // npm pack and npm install from the registry
 ];

@@ -74,6 +74,13 @@ const broken: Mutation[] = [
   ["toolchain.version malformed", (m) => (m.toolchain.version = "1 0"), "OMAF_ERR_TOOLCHAIN_VERSION", "toolchain.version"],
   ["toolchain.version missing", (m) => delete m.toolchain.version, "OMAF_ERR_TOOLCHAIN_VERSION", "toolchain.version"],
   ["model section missing", (m) => delete m.model, "OMAF_ERR_MANIFEST_SCHEMA", "model"],
+  ["sample.input not in the artifact", (m) => (m.sample = { input: "samples/in.csv" }), "OMAF_ERR_SAMPLE_PATH", "sample.input"],
+  ["sample.input escapes", (m) => (m.sample = { input: "../in.csv" }), "OMAF_ERR_SAMPLE_PATH", "sample.input"],
+  ["sample.input a folder", (m) => (m.sample = { input: "mlflow/model" }), "OMAF_ERR_SAMPLE_PATH", "sample.input"],
+  ["sample.input empty", (m) => (m.sample = { input: "" }), "OMAF_ERR_SAMPLE_PATH", "sample.input"],
+  ["sample without input", (m) => (m.sample = { output: "mlflow/model/model.pkl" }), "OMAF_ERR_SAMPLE_PATH", "sample.input"],
+  ["sample.output not in the artifact", (m) => (m.sample = { input: "mlflow/model/model.pkl", output: "out.json" }), "OMAF_ERR_SAMPLE_PATH", "sample.output"],
+  ["sample.output absolute", (m) => (m.sample = { input: "mlflow/model/model.pkl", output: "/etc/passwd" }), "OMAF_ERR_SAMPLE_PATH", "sample.output"],
 ];
 
 for (const [label, mutate, code, path] of broken) {
@@ -136,6 +143,12 @@ test("entrypoints resolve per environment", () => {
   assert.deepEqual(codes(ok("python", "pkg.missing")), ["OMAF_ERR_ENTRYPOINT"]);
   assert.deepEqual(codes(ok("onnx", "model.jar")), ["OMAF_ERR_ENTRYPOINT"]);
   assert.deepEqual(codes(ok("node", "../../etc/passwd")), ["OMAF_ERR_ENTRYPOINT"]);
+});
+
+test("sample files that are in the artifact are valid", () => {
+  const m: any = seed();
+  m.sample = { input: "mlflow/model/model.pkl", output: "./mlflow/model/entrypoint.py" };
+  assert.deepEqual(validateManifest(m, seedFiles), []);
 });
 
 test("a manifest that is not a mapping is one schema issue", () => {

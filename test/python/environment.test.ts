@@ -10,28 +10,9 @@ import { after, before, describe, it } from "node:test";
 import { omaf, omafSpawn } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 import { cleanEnv, startServe } from "../helpers/serve.js";
-import { modelDir } from "./fixtures.js";
+import { buildWheel, modelDir } from "./fixtures.js";
 
 const BASE = "/usr/bin/python3";
-
-/** Writes `<name>-<version>-py3-none-any.whl` into `dir`: a package whose module holds VALUE = `value`. */
-function buildWheel(dir: string, name: string, version: string, value: number): void {
-  const script = `
-import sys, zipfile
-d, name, version, value = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-info = f"{name}-{version}.dist-info"
-files = {
-    f"{name}/__init__.py": f"VALUE = {value}\\n",
-    f"{info}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n",
-    f"{info}/WHEEL": "Wheel-Version: 1.0\\nGenerator: omaf-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
-}
-files[f"{info}/RECORD"] = "".join(f"{p},,\\n" for p in files) + f"{info}/RECORD,,\\n"
-with zipfile.ZipFile(f"{d}/{name}-{version}-py3-none-any.whl", "w") as z:
-    for p, text in files.items():
-        z.writestr(p, text)
-`;
-  execFileSync(BASE, ["-c", script, dir, name, version, String(value)]);
-}
 
 const ENTRYPOINT = `
 import omafdemo
@@ -178,8 +159,8 @@ describe("python environments from the artifact", () => {
   });
 
   it("serve --env auto (the default) runs the model with the created environment", async () => {
-    // python3 on PATH is the base the environment was created from.
-    const env = { OMAF_CACHE_DIR: cache, OMAF_PYTHON_WORKERS: "1", PATH: `/usr/bin:${process.env.PATH}` };
+    // Whatever python3 on PATH is: the environment is looked up by the artifact's environment file.
+    const env = { OMAF_CACHE_DIR: cache, OMAF_PYTHON_WORKERS: "1" };
     const serve = await startServe(modelFolder, { args: ["--interfaces", "oip-rest"], env });
     try {
       assert.match(serve.stderr(), new RegExp(`python environment ${created.dir}`));
@@ -219,7 +200,7 @@ describe("python environments from the artifact", () => {
     }
     const r = omaf(["serve", modelFolder, "--env", path.join(tmp.dir, "nope")], { env: cleanEnv() });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /OMAF_ERR_ENV_MISSING: --env .*nope: no such interpreter or venv folder/);
+    assert.match(r.stderr, /OMAF_ERR_ENV_MISSING: --env .*nope: no such interpreter or environment folder/);
   });
 
   it("serve --env create makes the environment when it is missing", async () => {
@@ -259,5 +240,38 @@ describe("python environments from the artifact", () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /OMAF_ERR_ENV_CREATE: only python models have a Python environment/);
     await rm(dir, { recursive: true });
+  });
+
+  it("env path and serve --env auto take the newest environment of the file on any interpreter; --python, OMAF_PYTHON and --system-site-packages ask for one", async () => {
+    const r = envCmd(["create", modelFolder, "--json", "--system-site-packages", ...offline()]);
+    assert.equal(r.code, 0, r.stderr);
+    const newer = JSON.parse(r.stdout) as Summary;
+    assert.notEqual(newer.key, created.key);
+    const path1 = (args: string[], env: Record<string, string> = {}) => {
+      const p = omaf(["env", "path", modelFolder, "--cache-dir", cache, ...args], { env: cleanEnv(env) });
+      assert.equal(p.code, 0, p.stderr);
+      return p.stdout.trim();
+    };
+    assert.equal(path1([]), newer.python);
+    assert.equal(path1(["--python", BASE]), created.python);
+    assert.equal(path1([], { OMAF_PYTHON: BASE }), created.python);
+    assert.equal(path1(["--system-site-packages", "--python", BASE]), newer.python);
+
+    const serve = await startServe(modelFolder, { args: ["--interfaces", "oip-rest"], env: { OMAF_CACHE_DIR: cache, OMAF_PYTHON_WORKERS: "1" } });
+    try {
+      assert.match(serve.stderr(), new RegExp(`python environment ${newer.dir}`));
+    } finally {
+      await serve.kill();
+    }
+    // omaf test picks it the same way (--env, else OMAF_ENV, else auto); --env current keeps the plain interpreter.
+    const test = omaf(["test", modelFolder, "--json"], { env: cleanEnv({ OMAF_CACHE_DIR: cache }) });
+    assert.equal(test.code, 0, test.stdout + test.stderr);
+    assert.match(test.stderr, new RegExp(`omaf: python environment ${newer.dir}`));
+    const current = omaf(["test", modelFolder, "--json", "--env", "current"], { env: cleanEnv({ OMAF_CACHE_DIR: cache, OMAF_PYTHON: BASE }) });
+    assert.equal(current.code, 1);
+    assert.equal((JSON.parse(current.stdout) as { steps: { step: string; error?: { code: string } }[] }).steps[1].error?.code, "OMAF_ERR_PYTHON_DEPENDENCY");
+
+    await rm(newer.dir, { recursive: true });
+    assert.equal(path1([]), created.python);
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { parse } from "yaml";
 import type { OmafManifest } from "../../src/manifest/manifest.types.js";
 import type { PythonLogger } from "../../src/runtime/python/options.js";
@@ -75,4 +76,23 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Writes `<name>-<version>-py3-none-any.whl` into `dir`: a package whose module holds VALUE = `value`. */
+export function buildWheel(dir: string, name: string, version: string, value: number): void {
+  const script = `
+import sys, zipfile
+d, name, version, value = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+info = f"{name}-{version}.dist-info"
+files = {
+    f"{name}/__init__.py": f"VALUE = {value}\\n",
+    f"{info}/METADATA": f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n",
+    f"{info}/WHEEL": "Wheel-Version: 1.0\\nGenerator: omaf-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+}
+files[f"{info}/RECORD"] = "".join(f"{p},,\\n" for p in files) + f"{info}/RECORD,,\\n"
+with zipfile.ZipFile(f"{d}/{name}-{version}-py3-none-any.whl", "w") as z:
+    for p, text in files.items():
+        z.writestr(p, text)
+`;
+  execFileSync("/usr/bin/python3", ["-c", script, dir, name, version, String(value)]);
 }

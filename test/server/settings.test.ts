@@ -50,6 +50,7 @@ describe("settings", () => {
       nodeWorkers: 0,
       nodeInProcess: false,
       env: "auto",
+      conda: "auto",
       java: "java",
       javaWorkers: 0,
       javaOpts: "",
@@ -71,6 +72,13 @@ describe("settings", () => {
     assert.deepEqual(loadSettings({ env: { OMAF_TRUSTED_KEYS: "x.pub" }, flags: { trustedKey: ["y.pub"] } }).trustedKey, ["y.pub"]);
     assert.equal(loadSettings({ env: { OMAF_REQUIRE_SIGNATURE: "yes" } }).requireSignature, true);
     settingsError(() => loadSettings({ env: {}, flags: { trustedKey: [" "] } }), /trustedKey .*expected a path/);
+  });
+
+  it("conda is auto, none or an executable (~ expanded), from --conda or OMAF_CONDA", () => {
+    assert.equal(loadSettings({ env: { OMAF_CONDA: "None" } }).conda, "none");
+    assert.equal(loadSettings({ env: { OMAF_CONDA: "none" }, flags: { conda: "micromamba" } }).conda, "micromamba");
+    assert.equal(loadSettings({ env: { OMAF_CONDA: "~/bin/mamba" } }).conda, join(homedir(), "bin/mamba"));
+    settingsError(() => loadSettings({ env: {}, flags: { conda: " " } }), /conda .*expected auto, none, or a micromamba, mamba or conda executable/);
   });
 
   it("every setting has a flag, an OMAF_ environment variable and a description", () => {

@@ -1,6 +1,8 @@
-// `omaf env create|path <artifact>`: the Python environment a python artifact declares, as a venv under the cache
-// (runtime/python/environment.ts). `omaf serve --env` uses it.
+// `omaf env create|path <artifact>`: the Python environment a python artifact declares, as a venv or a conda
+// environment under the cache (runtime/python/environment.ts). `omaf serve --env` uses it.
+import path from "node:path";
 import type { Command } from "commander";
+import type { PythonEnvironment } from "../../runtime/python/environment.js";
 import { abortOnSignals, action, printJson, type CommonOptions } from "../output.js";
 
 interface EnvFlags extends CommonOptions {
@@ -8,6 +10,8 @@ interface EnvFlags extends CommonOptions {
   cacheDir?: string;
   pipArg: string[];
   systemSitePackages?: boolean;
+  /** A tool, or false for --no-conda. */
+  conda?: string | false;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -17,31 +21,49 @@ export function registerEnv(program: Command): void {
     .command("env")
     .summary("Create the Python environment a python artifact declares, or print its interpreter")
     .description(
-      "Python environments from the artifact: a venv under <cache-dir>/envs/<key>, keyed by the SHA-256 of the environment " +
-        "file and the base interpreter's path and version. `omaf serve` uses it by default (--env auto).",
+      "Python environments from the artifact, under <cache-dir>/envs/<key>: a conda environment made by micromamba, mamba " +
+        "or conda when one is on PATH and the artifact has a conda file, else a venv made by pip. The key is the SHA-256 of " +
+        "the environment file and, for a venv, the base interpreter's path and version. `omaf serve` uses it by default (--env auto).",
     );
   const common = (cmd: Command) =>
     cmd
       .argument("<artifact>", "artifact .zip (or Odahu gzip tar) or model folder")
-      .option("--python <path>", "base Python interpreter (default: $OMAF_PYTHON, else python3)")
+      .option("--python <path>", "base interpreter of a venv (default: $OMAF_PYTHON, else python3); given, a venv is made even when conda is on PATH")
       .option("--cache-dir <path>", "cache folder (default: $OMAF_CACHE_DIR, else ~/.cache/omaf)")
-      .option("--system-site-packages", "let the venv see the base interpreter's packages (a separate environment; off by default)")
+      .option("--system-site-packages", "let a venv see the base interpreter's packages (a separate environment; off by default)")
+      .option(
+        "--conda <tool>",
+        "conda tool for a conda file: auto (micromamba, mamba, conda: the first on PATH), none, or an executable (default: $OMAF_CONDA, else auto)",
+      )
+      .option("--no-conda", "make a venv with pip even when a conda tool is on PATH (as --conda none)")
       .option("--json", "print the result as JSON");
   common(
     env
       .command("create")
-      .summary("Build the artifact's Python environment with venv and pip (reused when it exists)")
+      .summary("Build the artifact's Python environment with conda or venv and pip (reused when it exists)")
       .description(
-        "Build the environment a python artifact declares: its conda file's pip: entries and pip-installable conda packages " +
-          "(binaries.conda_path), or requirements.txt in model.workDir, else at the artifact root (binaries.dependencies: pip). " +
-          "Runs <python> -m venv into a temp folder, <venv>/bin/python -m pip install, checks that every declared package " +
-          "imports, then renames it into place; on failure or Ctrl-C nothing is left. conda is not used. pip reads PIP_* " +
-          "environment variables as usual. Exit 1 (OMAF_ERR_ENV_CREATE) names the packages that could not be provided.",
+        "Build the environment a python artifact declares. A conda file (binaries.conda_path) with micromamba, mamba or " +
+          "conda on PATH (or --conda): the tool creates a prefix from its conda packages and channels (micromamba create " +
+          "-y -p PREFIX -f FILE; conda and mamba env create -p PREFIX -f FILE), then the prefix's pip installs its pip: " +
+          "entries. Otherwise a venv: <python> -m venv, then pip installs the conda file's pip: entries and pip-installable " +
+          "conda packages, or requirements.txt in model.workDir, else at the artifact root (binaries.dependencies: pip). " +
+          "Every declared package is then checked to import, and the environment appears at its key only when whole; on " +
+          "failure or Ctrl-C nothing is left. pip reads PIP_* environment variables as usual. Exit 1 " +
+          "(OMAF_ERR_ENV_CREATE) names the packages that could not be provided.",
       ),
   )
     .option("--pip-arg <arg>", "pass an option to pip install, repeatable (e.g. --pip-arg=--no-index --pip-arg=--find-links=wheels/)", collect, [])
     .action(action(create));
-  common(env.command("path").summary("Print the interpreter of the artifact's environment (exit 1 when it was not created)")).action(action(where));
+  common(
+    env
+      .command("path")
+      .summary("Print the interpreter of the artifact's environment (exit 1 when none was created)")
+      .description(
+        "Print the interpreter of the environment omaf serve --env auto would use: the newest one made from the artifact's " +
+          "environment file, on any interpreter, venv or conda. --python (or $OMAF_PYTHON), --system-site-packages, " +
+          "--conda <tool> or --no-conda (or $OMAF_CONDA) ask for exactly the one omaf env create makes with them.",
+      ),
+  ).action(action(where));
 }
 
 async function open(source: string, opts: EnvFlags) {
@@ -60,6 +82,7 @@ async function create(source: string, opts: EnvFlags): Promise<number> {
       cacheDir,
       python: opts.python,
       systemSitePackages: opts.systemSitePackages,
+      conda: opts.conda,
       pipArgs: opts.pipArg,
       signal,
       onProgress: (line) => process.stderr.write(`omaf: ${line}\n`),
@@ -67,12 +90,7 @@ async function create(source: string, opts: EnvFlags): Promise<number> {
     });
     const summary = {
       created: result.created,
-      key: result.key,
-      dir: result.dir,
-      python: result.python,
-      base: result.base,
-      file: result.spec.file,
-      kind: result.spec.kind,
+      ...describe(result),
       packages: result.report.required,
       versionMismatches: result.report.versionMismatches,
       ms: result.ms,
@@ -85,20 +103,44 @@ async function create(source: string, opts: EnvFlags): Promise<number> {
   }
 }
 
+/** The JSON fields that say which environment it is. */
+function describe(env: PythonEnvironment) {
+  return {
+    key: env.key,
+    dir: env.dir,
+    python: env.python,
+    manager: env.manager,
+    ...(env.base ? { base: env.base } : {}),
+    ...(env.conda ? { conda: env.conda } : {}),
+    systemSitePackages: env.systemSitePackages,
+    file: env.spec.file,
+    kind: env.spec.kind,
+  };
+}
+
 async function where(source: string, opts: EnvFlags): Promise<number> {
   const { artifact, cacheDir } = await open(source, opts);
-  const { readEnvironmentSpec, locateEnvironment, environmentExists } = await import("../../runtime/python/environment.js");
+  const environment = await import("../../runtime/python/environment.js");
   const { OmafError } = await import("../../errors.js");
-  const spec = await readEnvironmentSpec(artifact.dir, artifact.manifest);
-  const env = await locateEnvironment(spec, { cacheDir, python: opts.python, systemSitePackages: opts.systemSitePackages });
-  if (!(await environmentExists(env))) {
-    throw new OmafError(
-      "OMAF_ERR_ENV_MISSING",
-      `no environment for ${spec.file} on ${env.base.realPath} (${env.base.version}) at ${env.dir}; run: omaf env create ${source}`,
-      { dir: env.dir, key: env.key },
-    );
+  const spec = await environment.readEnvironmentSpec(artifact.dir, artifact.manifest);
+  const options = { cacheDir, python: opts.python, systemSitePackages: opts.systemSitePackages, conda: opts.conda };
+  const env = await environment.findEnvironment(spec, options);
+  if (!env) {
+    if (!environment.choosesEnvironment(options)) {
+      throw new OmafError(
+        "OMAF_ERR_ENV_MISSING",
+        `no environment made from ${spec.file} (sha256 ${spec.sha256.slice(0, 12)}) in ${path.join(path.resolve(cacheDir), "envs")}; run: omaf env create ${source}`,
+        { file: spec.file },
+      );
+    }
+    const target = await environment.locateEnvironment(spec, options);
+    const made = target.base ? `on ${target.base.realPath} (${target.base.version})` : `by ${target.conda!.flavor}`;
+    throw new OmafError("OMAF_ERR_ENV_MISSING", `no environment for ${spec.file} ${made} at ${target.dir}; run: omaf env create ${source}`, {
+      dir: target.dir,
+      key: target.key,
+    });
   }
-  if (opts.json) printJson({ key: env.key, dir: env.dir, python: env.python, base: env.base, file: spec.file });
+  if (opts.json) printJson(describe(env));
   else process.stdout.write(`${env.python}\n`);
   return 0;
 }

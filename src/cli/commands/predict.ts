@@ -15,6 +15,7 @@ interface PredictFlags extends CommonOptions {
   force?: boolean;
   progress: boolean;
   python?: string;
+  env?: string;
   timeout?: number;
 }
 
@@ -39,7 +40,11 @@ export function registerPredict(program: Command): void {
     .option("--batch-size <rows>", "rows per model call", integer("--batch-size", 1, 10_000_000), 1000)
     .addOption(new Option("--on-error <what>", "what a bad row does: stop the run, skip it, or answer null").choices(["stop", "skip", "null"]).default("stop"))
     .option("-f, --force", "replace an existing output file")
-    .option("--python <path>", "Python interpreter for python models (default: $OMAF_PYTHON, else python3)")
+    .option("--python <path>", "Python interpreter for python models (default: the one --env picks)")
+    .option(
+      "--env <choice>",
+      "python models: auto (the environment omaf env create made, else current), create, current or a path, as omaf serve --env (default: $OMAF_ENV, else auto)",
+    )
     .option("--timeout <ms>", "longest one model call may take (default: $OMAF_REQUEST_TIMEOUT_MS, else the serve default)", integer("--timeout", 0))
     .option("--no-progress", "no progress bar (it is shown only on a terminal)")
     .option("--json", "print the summary as JSON (on stdout with -o, else on stderr)")
@@ -62,7 +67,7 @@ async function predict(source: string, opts: PredictFlags): Promise<number> {
   const bar = await rowsBar(opts.progress && !opts.json, size);
   try {
     target = opts.output ? await openTarget(opts.output, Boolean(opts.force)) : undefined;
-    session = await openOffline(source, { python: opts.python, requestTimeoutMs: opts.timeout });
+    session = await openOffline(source, { python: opts.python, env: opts.env, requestTimeoutMs: opts.timeout });
     // A signal while the artifact was being opened: stop before the first row.
     if (abort.signal.aborted) throw abort.signal.reason;
     const out = target?.stream ?? process.stdout;

@@ -5,6 +5,7 @@ import { action, printJson, type CommonOptions } from "../output.js";
 
 interface TestFlags extends CommonOptions {
   python?: string;
+  env?: string;
   skipDeps?: boolean;
 }
 
@@ -21,7 +22,11 @@ export function registerTest(program: Command): void {
         "its time; a failed step shows its error code and the model's traceback. Exit 0 only when every step passes.",
     )
     .argument("<artifact>", "artifact .zip (or Odahu gzip tar) or model folder")
-    .option("--python <path>", "Python interpreter for python models (default: $OMAF_PYTHON, else python3)")
+    .option("--python <path>", "Python interpreter for python models (default: the one --env picks)")
+    .option(
+      "--env <choice>",
+      "python models: auto (the environment omaf env create made, else current), create, current or a path, as omaf serve --env (default: $OMAF_ENV, else auto)",
+    )
     .option("--skip-deps", "do not check a python model's declared dependencies against the interpreter")
     .option("--json", "print the report as JSON")
     .action(
@@ -30,6 +35,7 @@ export function registerTest(program: Command): void {
         const { ERROR_CODES } = await import("../../errors.js");
         const report = await testArtifact(source, {
           python: opts.python,
+          env: opts.env,
           skipDeps: opts.skipDeps,
           onStep: opts.json
             ? undefined

@@ -4,6 +4,7 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { materializeArtifact, type MaterializedArtifact } from "../artifact/materialize.js";
+import { resolveModelSource } from "../artifact/model-source.js";
 import { createInferenceLog } from "../dataplane/inference-log.js";
 import { DataPlane, type BatchingOptions } from "../dataplane/dataplane.js";
 import type { OmafManifest } from "../manifest/manifest.types.js";
@@ -25,9 +26,13 @@ export interface ServingArtifact {
   flushLog(): Promise<void>;
 }
 
-/** Starts serving `source` (an artifact or a model folder) with `settings` (see loadSettings). */
+/**
+ * Starts serving `source` (an artifact, a model folder, or a folder holding one, as KServe's /mnt/models) with
+ * `settings` (see loadSettings).
+ */
 export async function serveArtifact(source: string, settings: Settings): Promise<ServingArtifact> {
-  const artifact = await materializeArtifact(source, { cacheDir: settings.cacheDir, cacheCheck: settings.cacheCheck });
+  const materialized = await materializeArtifact(await resolveModelSource(source), { cacheDir: settings.cacheDir, cacheCheck: settings.cacheCheck });
+  const artifact = withModelName(materialized, settings.modelName);
   const log = settings.inferenceLog ? createInferenceLog({ file: settings.inferenceLogFile || undefined }) : undefined;
   // A tampered cache was unpacked again: say so where operators look (stderr and the log).
   for (const w of artifact.warnings) {
@@ -111,6 +116,16 @@ export async function pythonOf(artifact: MaterializedArtifact, settings: Setting
     onOutput: (chunk) => process.stderr.write(chunk),
   });
   return created.python;
+}
+
+/**
+ * The artifact as served under `name` (--model-name): every protocol, the metadata and the provenance take the name
+ * from the manifest, so renaming the served copy of the manifest renames the model everywhere at once. The files and
+ * the digest are untouched.
+ */
+export function withModelName(artifact: MaterializedArtifact, name: string): MaterializedArtifact {
+  if (!name || name === artifact.manifest.model.name) return artifact;
+  return { ...artifact, manifest: { ...artifact.manifest, model: { ...artifact.manifest.model, name } } };
 }
 
 /** Batching as the settings say, else as the artifact's manifest (`serving`) says, else off. */

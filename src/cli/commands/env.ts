@@ -8,6 +8,7 @@ interface EnvFlags extends CommonOptions {
   cacheDir?: string;
   pipArg: string[];
   systemSitePackages?: boolean;
+  link?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -40,6 +41,7 @@ export function registerEnv(program: Command): void {
       ),
   )
     .option("--pip-arg <arg>", "pass an option to pip install, repeatable (e.g. --pip-arg=--no-index --pip-arg=--find-links=wheels/)", collect, [])
+    .option("--link <path>", "also make <path> a symbolic link to the venv folder: a fixed path for serve --env (container images use it)")
     .action(action(create));
   common(env.command("path").summary("Print the interpreter of the artifact's environment (exit 1 when it was not created)")).action(action(where));
 }
@@ -65,6 +67,7 @@ async function create(source: string, opts: EnvFlags): Promise<number> {
       onProgress: (line) => process.stderr.write(`omaf: ${line}\n`),
       onOutput: (chunk) => process.stderr.write(chunk),
     });
+    if (opts.link) await linkTo(result.dir, opts.link);
     const summary = {
       created: result.created,
       key: result.key,
@@ -83,6 +86,16 @@ async function create(source: string, opts: EnvFlags): Promise<number> {
   } finally {
     dispose();
   }
+}
+
+/** Points `link` at `dir`, replacing a link (not a file or folder) already there. */
+async function linkTo(dir: string, link: string): Promise<void> {
+  const { lstat, rm, symlink } = await import("node:fs/promises");
+  const { OmafError } = await import("../../errors.js");
+  const existing = await lstat(link).catch(() => undefined);
+  if (existing && !existing.isSymbolicLink()) throw new OmafError("OMAF_ERR_TARGET_EXISTS", `--link ${link}: a file or folder is in the way`, { path: link });
+  if (existing) await rm(link);
+  await symlink(dir, link, "dir");
 }
 
 async function where(source: string, opts: EnvFlags): Promise<number> {

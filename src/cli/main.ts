@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   test: async () => (await import("./commands/test.js")).registerTest,
   predict: async () => (await import("./commands/predict.js")).registerPredict,
   env: async () => (await import("./commands/env.js")).registerEnv,
+  image: async () => (await import("./commands/image.js")).registerImage,
 };
 
 const args = process.argv.slice(2);
@@ -35,7 +36,7 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   const { Command: CommandClass } = await import("commander");
   const program = new CommandClass()
     .name("omaf")
-    .description("Pack, validate, inspect, unpack, test, serve and predict with OMAF model artifacts, and create their Python environments.")
+    .description("Pack, validate, inspect, unpack, test, serve and predict with OMAF model artifacts, create their Python environments and container images.")
     .version(omafVersion, "-V, --version")
     .showHelpAfterError()
     // Usage errors exit 2 (as the error table says); help and --version exit 0.

@@ -53,7 +53,7 @@ function serverEnv(plan: ImagePlan): Array<[string, string]> {
 
 function batchingEnv(plan: ImagePlan): Array<[string, string]> {
   const b = plan.batching;
-  if (!b || b.via !== "omaf") return [];
+  if (b?.via !== "omaf") return [];
   return [
     ["OMAF_MAX_BATCH_SIZE", String(b.maxBatchSize)],
     ...(b.maxBatchTimeMs !== undefined ? [["OMAF_MAX_BATCH_TIME", String(b.maxBatchTimeMs)] as [string, string]] : []),

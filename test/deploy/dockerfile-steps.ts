@@ -99,11 +99,11 @@ export async function runLocally(
         break;
       }
       case "RUN": {
-        if (!step.exec || step.exec[0] !== "omaf") {
+        if (step.exec?.[0] !== "omaf") {
           run.skipped.push(step.text);
           break;
         }
-        const adapted = adapt(step.exec.slice(1).map((a) => under(root, a)));
+        const adapted = adapt((step.exec ?? []).slice(1).map((a) => under(root, a)));
         const result = omaf(adapted.args, { env: adapted.env });
         run.ran.push({ args: adapted.args, result });
         if (result.code !== 0) return run;

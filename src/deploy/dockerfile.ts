@@ -30,10 +30,10 @@ export function renderDockerfile(plan: ImagePlan): string {
     `FROM ${plan.baseImage} AS omaf`,
   );
   if (plan.aptPackages.length > 0) {
+    const java = plan.model.type === "java";
     add(
-      "# The model's environment from Debian: the slim image has no man pages folder, which the JRE's install expects.",
-      "RUN mkdir -p /usr/share/man/man1 \\",
-      " && apt-get update \\",
+      `# The model's environment from Debian${java ? ": the slim image has no man pages folder, which the JRE's install expects" : ""}.`,
+      ...(java ? ["RUN mkdir -p /usr/share/man/man1 \\", " && apt-get update \\"] : ["RUN apt-get update \\"]),
       ` && apt-get install -y --no-install-recommends ${plan.aptPackages.join(" ")} \\`,
       " && rm -rf /var/lib/apt/lists/*",
     );

@@ -229,7 +229,10 @@ describe("the Kubernetes and KServe manifests of omaf image", { timeout: 240_000
     const server = await startServe(args[0], { args: args.slice(1), env });
     try {
       const http = server.url("OIP v2 REST");
-      assert.ok(server.listeners.some((l) => l.label === "OIP v2 gRPC"), "the h2c port's protocol is served");
+      assert.ok(
+        server.listeners.some((l) => l.label === "OIP v2 gRPC"),
+        "the h2c port's protocol is served",
+      );
       for (const probe of [c.readinessProbe, c.livenessProbe]) {
         const res = await fetch(`${http}${probe.httpGet.path}`);
         assert.equal(res.status, 200, `${probe.httpGet.path}: ${await res.text()}`);

@@ -25,7 +25,7 @@ const CRDS = fileURLToPath(new URL("./kserve-crds/", import.meta.url));
 const IRIS = fileURLToPath(new URL("../../examples/iris-onnx", import.meta.url));
 
 type Obj = Record<string, unknown>;
-// biome-ignore lint/suspicious/noExplicitAny: manifests are read as plain YAML and walked by path
+// Manifests are read as plain YAML and walked by path.
 type Any = any;
 
 /** Adds `additionalProperties: false` wherever an object schema lists its properties and keeps no unknown fields. */

@@ -32,11 +32,13 @@ const EXPORTS = [
   "predictOip",
   "predictRows",
   "readManifest",
+  "resolveModelSource",
   "serveArtifact",
   "testArtifact",
   "unpack",
   "validate",
   "validateManifest",
+  "writeImageContext",
 ];
 
 test("src/index.ts exports exactly the documented API", () => {

@@ -14,7 +14,7 @@ import { omafVersion } from "../../src/version.js";
 import { craftZip } from "../archive/craft.js";
 import { omaf } from "../helpers/cli.js";
 import { tempDir, writeTree } from "../helpers/fixtures.js";
-import { propertiesOf, readSteps } from "./dockerfile-steps.js";
+import { propertiesOf, readSteps, runLocally } from "./dockerfile-steps.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SNAPSHOTS = fileURLToPath(new URL("./snapshots/", import.meta.url));
@@ -268,6 +268,35 @@ describe("omaf image: the build context", { timeout: 300_000 }, () => {
     assert.match(again.stderr, /OMAF_ERR_TARGET_EXISTS: .* exists and is not empty \(use --force to replace it\)/);
     assert.equal(image(sources.onnx, "exists", ["--omaf-from", "npm", "--force", "--tag", "forced"]).code, 0);
     assert.equal(JSON.parse(await readFile(path.join(tmp.dir, "exists", "omaf-image.json"), "utf8")).tag, "forced");
+  });
+
+  it("an Odahu gzip tar named .zip, without a provenance record: the digest is computed, and the build's unpack step agrees with it", async () => {
+    const folder = path.join(tmp.dir, "odahu-model");
+    await writeTree(folder, {
+      "odahuflow.model.yaml": stringify({
+        binaries: { type: "node", dependencies: "none" },
+        model: { name: "odahu-tar", version: "1.0.0-1", workDir: "src", entrypoint: "model.mjs" },
+        odahuflowVersion: "1.0",
+        toolchain: { name: "odahu", version: "1.0.0" },
+      }),
+      "src/model.mjs": 'export function init() { return "matrix"; }\nexport function predict_on_matrix(rows) { return [rows, ["x"]]; }\n',
+    });
+    const tarball = path.join(tmp.dir, "odahu-tar.zip");
+    const tar = spawnSync("tar", ["-czf", tarball, "-C", folder, "."]);
+    assert.equal(tar.status, 0, String(tar.stderr));
+    const r = image(tarball, "odahu-tar", ["--omaf-from", "npm", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    const unpacked = omaf(["unpack", tarball, "-d", path.join(tmp.dir, "odahu-unpacked"), "--json"]);
+    assert.equal(unpacked.code, 0, unpacked.stderr);
+    assert.equal(summary.artifactDigest, JSON.parse(unpacked.stdout).artifactDigest);
+    const root = path.join(tmp.dir, "odahu-root");
+    const local = await runLocally(path.join(tmp.dir, "odahu-tar"), root, await readFile(path.join(tmp.dir, "odahu-tar", "Dockerfile"), "utf8"));
+    assert.deepEqual(
+      local.ran.map((s) => [s.args[0], s.result.code]),
+      [["unpack", 0]],
+      local.ran.map((s) => s.result.stderr).join("\n"),
+    );
   });
 
   it("--omaf-from npm installs omaf at its own version from the registry and ships no tarball", async () => {

@@ -42,6 +42,12 @@ export const ERROR_CODES = {
     exit: 2,
     description: "The output file or folder already exists (use --force to replace it).",
   },
+  OMAF_ERR_NO_ARTIFACT: {
+    http: 404,
+    grpc: GRPC.NOT_FOUND,
+    exit: 2,
+    description: "The folder given to serve (e.g. KServe's /mnt/models) holds no manifest, no sub-folder with one, and not exactly one artifact file.",
+  },
 
   // manifest
   OMAF_ERR_MANIFEST_MISSING: bad("No odahuflow.model.yaml (or .yml, or odahuflow.project.yaml) at the artifact root."),
@@ -163,6 +169,21 @@ export const ERROR_CODES = {
   OMAF_ERR_UNAVAILABLE: { http: 503, grpc: GRPC.UNAVAILABLE, exit: 1, description: "The server is draining or at its concurrency limit; retry later." },
   OMAF_ERR_PAYLOAD_TOO_LARGE: { http: 413, grpc: GRPC.RESOURCE_EXHAUSTED, exit: 1, description: "The request body exceeds the configured maximum size." },
   OMAF_ERR_NOT_IMPLEMENTED: { http: 501, grpc: GRPC.UNIMPLEMENTED, exit: 1, description: "The model does not offer this operation (e.g. explain)." },
+
+  // container images (omaf image)
+  OMAF_ERR_NO_CONTAINER_ENGINE: {
+    http: 500,
+    grpc: GRPC.FAILED_PRECONDITION,
+    exit: 2,
+    description:
+      "omaf image --build found no usable container engine (docker with a daemon that answers, podman or buildah); the build context is written all the same.",
+  },
+  OMAF_ERR_IMAGE_BUILD: {
+    http: 500,
+    grpc: GRPC.INTERNAL,
+    exit: 1,
+    description: "The container engine failed to build the image from the written build context.",
+  },
   OMAF_ERR_INTERNAL: { http: 500, grpc: GRPC.INTERNAL, exit: 2, description: "An unexpected internal error." },
 } satisfies Record<string, CodeInfo>;
 

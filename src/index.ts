@@ -82,6 +82,12 @@ export { testArtifact, type TestReport, type StepResult } from "./offline/selfte
 /** Tensors: one in-memory form (typed array + shape + datatype) shared by every wire format. */
 export type { Tensor, TensorSpec, Datatype } from "./tensor/tensor.js";
 
+// ── container images and Kubernetes ──────────────────────────────────────────
+/** Writes a container build context for an artifact: Dockerfile, OMI/OCI labels, KServe and Kubernetes manifests (what `omaf image` runs). */
+export { writeImageContext, type ImageContext, type ImageContextOptions } from "./deploy/context.js";
+/** Resolves a folder that holds an artifact (KServe's /mnt/models: unpacked, in one sub-folder, or the file) to the artifact. */
+export { resolveModelSource } from "./artifact/model-source.js";
+
 // ── errors ───────────────────────────────────────────────────────────────────
 /** The one error type (with a stable `code`), the code table, and the validation issue shape. */
 export { OmafError, ERROR_CODES, isOmafError, type ErrorCode, type ValidationIssue } from "./errors.js";

@@ -30,6 +30,8 @@ export interface Settings {
   metrics: boolean;
   /** Model name the Odahu routes report (Model-Name header, Swagger info); empty = the manifest's. */
   odahuModelName: string;
+  /** Name the model is served under on every protocol; empty = the manifest's model.name. */
+  modelName: string;
   /** Model version the Odahu routes report (Model-Version header, Swagger info); empty = the manifest's. */
   odahuModelVersion: string;
   /** Largest gRPC message accepted or sent, in bytes. */
@@ -173,6 +175,17 @@ const headerText = (valueName: string): SettingKind<string> => ({
     return raw.trim();
   },
 });
+
+/** A model name as it appears in request paths (`/v2/models/<name>`): letters, digits, dots, dashes, underscores. */
+const modelName: SettingKind<string> = {
+  valueName: "<name>",
+  parse(raw) {
+    const t = raw.trim();
+    if (t !== "" && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(t))
+      throw "expected a name of letters, digits, dots, dashes and underscores, starting with a letter or digit (at most 253 characters)";
+    return t;
+  },
+};
 
 /** One of a fixed set of words. */
 const choice = <T extends string>(values: readonly T[]): SettingKind<T> => ({
@@ -338,6 +351,15 @@ export const SETTINGS: readonly SettingDef[] = [
     default: true,
     kind: boolean,
     description: "Serve Prometheus metrics at /metrics on every HTTP listener.",
+  }),
+  def({
+    key: "modelName",
+    flag: "model-name",
+    env: ["OMAF_MODEL_NAME", "MODEL_NAME"],
+    default: "",
+    kind: modelName,
+    description:
+      "Serve the model under this name on every protocol (request paths, metadata, provenance, inference log) instead of the manifest's model.name; KServe's ServingRuntime passes the InferenceService name. Empty means the manifest's.",
   }),
   def({
     key: "odahuModelName",

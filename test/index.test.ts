@@ -41,6 +41,7 @@ const EXPORTS = [
   "readManifest",
   "readPrivateKey",
   "readPublicKey",
+  "resolveModelSource",
   "serveArtifact",
   "signArtifact",
   "testArtifact",
@@ -48,6 +49,7 @@ const EXPORTS = [
   "validate",
   "validateManifest",
   "verifyArtifact",
+  "writeImageContext",
   "writeSigningKey",
 ];
 

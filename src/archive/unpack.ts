@@ -39,6 +39,11 @@ export interface UnpackOptions {
    * parsed (and left out of the result when malformed) and ZIP CRC-32s are checked instead.
    */
   verify?: boolean;
+  /**
+   * The content digest (`sha256:<hex>`) the extracted files must add up to, e.g. the one an image's labels name: any
+   * other is OMAF_ERR_DIGEST_MISMATCH, and nothing is left at `dest`.
+   */
+  expectDigest?: string;
   /** Called as content is written: bytes done and bytes in total (declared). */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -197,6 +202,12 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
     if (expected && provenance && computed !== provenance.artifactDigest) {
       // Unreachable when every file matched; kept as the final word on what is being installed.
       throw new OmafError("OMAF_ERR_DIGEST_MISMATCH", `extracted files do not add up to ${provenance.artifactDigest}`, { computed });
+    }
+    if (opts.expectDigest !== undefined && computed !== opts.expectDigest) {
+      throw new OmafError("OMAF_ERR_DIGEST_MISMATCH", `the artifact's files add up to ${computed}, not the expected ${opts.expectDigest}`, {
+        expected: opts.expectDigest,
+        computed,
+      });
     }
     await moveIntoPlace(tmp, target, opts.force ?? false, dest);
     tmp = undefined;

@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   keygen: async () => (await import("./commands/keygen.js")).registerKeygen,
   sign: async () => (await import("./commands/sign.js")).registerSign,
   verify: async () => (await import("./commands/verify.js")).registerVerify,
+  image: async () => (await import("./commands/image.js")).registerImage,
 };
 
 const args = process.argv.slice(2);
@@ -39,7 +40,7 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   const program = new CommandClass()
     .name("omaf")
     .description(
-      "Pack, validate, inspect, unpack, test, serve and predict with OMAF model artifacts, create their Python environments, and sign and verify them.",
+      "Pack, validate, inspect, unpack, test, serve and predict with OMAF model artifacts, sign and verify them, and create their Python environments and container images.",
     )
     .version(omafVersion, "-V, --version")
     .showHelpAfterError()

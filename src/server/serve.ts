@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { materializeArtifact, type MaterializedArtifact } from "../artifact/materialize.js";
+import { resolveModelSource } from "../artifact/model-source.js";
 import { createInferenceLog } from "../dataplane/inference-log.js";
 import { DataPlane, type BatchingOptions } from "../dataplane/dataplane.js";
 import type { OmafManifest } from "../manifest/manifest.types.js";
@@ -27,13 +28,18 @@ export interface ServingArtifact {
   flushLog(): Promise<void>;
 }
 
-/** Starts serving `source` (an artifact or a model folder) with `settings` (see loadSettings). */
+/**
+ * Starts serving `source` (an artifact, a model folder, or a folder holding one, as KServe's /mnt/models) with
+ * `settings` (see loadSettings).
+ */
 export async function serveArtifact(source: string, settings: Settings): Promise<ServingArtifact> {
   const keys = await trustedKeysOf(settings);
-  const artifact = await materializeArtifact(source, { cacheDir: settings.cacheDir, cacheCheck: settings.cacheCheck });
+  const resolved = await resolveModelSource(source);
+  const materialized = await materializeArtifact(resolved, { cacheDir: settings.cacheDir, cacheCheck: settings.cacheCheck });
   // Checked against the digest of the bytes materialize verified, i.e. the ones that are served.
-  const signedBy = keys ? await (await import("../signing/verify.js")).verifyServedSignature(source, artifact.artifactDigest, keys) : undefined;
-  if (signedBy) process.stderr.write(`omaf: signature verified: ${artifact.artifactDigest} signed by ${signedBy}\n`);
+  const signedBy = keys ? await (await import("../signing/verify.js")).verifyServedSignature(resolved, materialized.artifactDigest, keys) : undefined;
+  if (signedBy) process.stderr.write(`omaf: signature verified: ${materialized.artifactDigest} signed by ${signedBy}\n`);
+  const artifact = withModelName(materialized, settings.modelName);
   const log = settings.inferenceLog ? createInferenceLog({ file: settings.inferenceLogFile || undefined }) : undefined;
   // A tampered cache was unpacked again: say so where operators look (stderr and the log).
   for (const w of artifact.warnings) {
@@ -111,6 +117,16 @@ async function pythonOf(artifact: MaterializedArtifact, settings: Settings): Pro
     onProgress: (line) => process.stderr.write(`omaf: ${line}\n`),
     onOutput: (chunk) => process.stderr.write(chunk),
   });
+}
+
+/**
+ * The artifact as served under `name` (--model-name): every protocol, the metadata and the provenance take the name
+ * from the manifest, so renaming the served copy of the manifest renames the model everywhere at once. The files and
+ * the digest are untouched.
+ */
+export function withModelName(artifact: MaterializedArtifact, name: string): MaterializedArtifact {
+  if (!name || name === artifact.manifest.model.name) return artifact;
+  return { ...artifact, manifest: { ...artifact.manifest, model: { ...artifact.manifest.model, name } } };
 }
 
 /** Batching as the settings say, else as the artifact's manifest (`serving`) says, else off. */

@@ -109,7 +109,7 @@ describe("each command loads only what it uses", () => {
 
   it("omaf --help defines every command without loading what their actions use", async () => {
     const loaded = await loadedBy(["--help"]);
-    for (const command of ["pack", "validate", "inspect", "unpack", "serve", "test", "predict"])
+    for (const command of ["pack", "validate", "inspect", "unpack", "serve", "test", "predict", "image"])
       assert.match(loaded.stdout, new RegExp(`^  ${command} \\[options\\]`, "m"));
     assert.deepEqual(sorted(loaded.packages), ["commander"]);
     // The definitions name settings (serve's flags) and limits (unpack's defaults) in their help text; nothing else.

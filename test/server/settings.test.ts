@@ -27,6 +27,7 @@ describe("settings", () => {
       healthPort: undefined,
       maxBodyBytes: 64 * 1024 * 1024,
       metrics: true,
+      modelName: "",
       odahuModelName: "",
       odahuModelVersion: "",
       maxMessageBytes: 64 * 1024 * 1024,

@@ -12,6 +12,7 @@ interface EnvFlags extends CommonOptions {
   systemSitePackages?: boolean;
   /** A tool, or false for --no-conda. */
   conda?: string | false;
+  link?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -53,6 +54,7 @@ export function registerEnv(program: Command): void {
       ),
   )
     .option("--pip-arg <arg>", "pass an option to pip install, repeatable (e.g. --pip-arg=--no-index --pip-arg=--find-links=wheels/)", collect, [])
+    .option("--link <path>", "also make <path> a symbolic link to the venv folder: a fixed path for serve --env (container images use it)")
     .action(action(create));
   common(
     env
@@ -88,6 +90,7 @@ async function create(source: string, opts: EnvFlags): Promise<number> {
       onProgress: (line) => process.stderr.write(`omaf: ${line}\n`),
       onOutput: (chunk) => process.stderr.write(chunk),
     });
+    if (opts.link) await linkTo(result.dir, opts.link);
     const summary = {
       created: result.created,
       ...describe(result),
@@ -116,6 +119,16 @@ function describe(env: PythonEnvironment) {
     file: env.spec.file,
     kind: env.spec.kind,
   };
+}
+
+/** Points `link` at `dir`, replacing a link (not a file or folder) already there. */
+async function linkTo(dir: string, link: string): Promise<void> {
+  const { lstat, rm, symlink } = await import("node:fs/promises");
+  const { OmafError } = await import("../../errors.js");
+  const existing = await lstat(link).catch(() => undefined);
+  if (existing && !existing.isSymbolicLink()) throw new OmafError("OMAF_ERR_TARGET_EXISTS", `--link ${link}: a file or folder is in the way`, { path: link });
+  if (existing) await rm(link);
+  await symlink(dir, link, "dir");
 }
 
 async function where(source: string, opts: EnvFlags): Promise<number> {

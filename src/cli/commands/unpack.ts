@@ -7,6 +7,7 @@ interface UnpackFlags extends CommonOptions {
   dir?: string;
   force?: boolean;
   verify: boolean;
+  expectDigest?: string;
   progress: boolean;
   maxEntries?: number;
   maxSize?: number;
@@ -22,6 +23,7 @@ export function registerUnpack(program: Command): void {
     .option("-d, --dir <dir>", "target folder (default: the artifact's name without extension)")
     .option("-f, --force", "replace an existing target folder")
     .option("--no-verify", "skip SHA-256 verification against the provenance record")
+    .option("--expect-digest <digest>", "fail (OMAF_ERR_DIGEST_MISMATCH, nothing written) unless the files add up to this sha256:<hex> content digest")
     .option("--max-entries <n>", `refuse archives with more entries (default ${DEFAULT_UNPACK_LIMITS.maxEntries})`, integer("--max-entries"))
     .option(
       "--max-size <bytes>",
@@ -46,6 +48,7 @@ export function registerUnpack(program: Command): void {
           const r = await unpackArchive(source, dest, {
             force: opts.force,
             verify: opts.verify,
+            expectDigest: opts.expectDigest,
             limits: { maxEntries: opts.maxEntries, maxTotalBytes: opts.maxSize, maxRatio: opts.maxRatio, maxArchiveRatio: opts.maxArchiveRatio },
             onProgress: bar.update,
             signal: abort.signal,

@@ -1,0 +1,147 @@
+// writeImageContext: what `omaf image` writes — a complete container build context for one artifact. The same
+// artifact and options always give the same bytes (no timestamps; the artifact and omaf's tarball are reproducible),
+// and the folder appears whole or not at all: it is written beside its final place and renamed at the end.
+import { randomBytes } from "node:crypto";
+import { copyFile, lstat, mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { hashFile } from "../archive/hash.js";
+import { unpackArchive } from "../archive/unpack.js";
+import { invalidError, manifestOf, openArtifact } from "../artifact/open.js";
+import { pack } from "../artifact/pack.js";
+import { OmafError, toOmafError } from "../errors.js";
+import { omafVersion } from "../version.js";
+import { exposed, renderDockerfile, renderDockerignore } from "./dockerfile.js";
+import { type ImagePlan, type ImagePlanOptions, kubernetesName, planImage } from "./image-plan.js";
+import { kubernetesManifests } from "./kubernetes.js";
+import { packOmaf } from "./omaf-package.js";
+
+export interface ImageContextOptions extends ImagePlanOptions {
+  /** Folder to write; default `<model-name>-image` in the current folder. */
+  output?: string;
+  /** Replace an existing output folder. */
+  force?: boolean;
+}
+
+export interface ContextFile {
+  /** Posix path in the context. */
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface ImageContext {
+  /** The context folder. */
+  dir: string;
+  plan: ImagePlan;
+  /** Every file written except the summary, sorted by path. */
+  files: ContextFile[];
+}
+
+/** The summary file in the context: the plan and the files, for scripts and for `--build`. */
+export const SUMMARY_FILE = "omaf-image.json";
+
+/**
+ * Writes the build context of `source` (an artifact or a model folder, which is packed first): Dockerfile,
+ * .dockerignore, the artifact, omaf's tarball (unless omaf comes from the npm registry), Kubernetes and KServe
+ * manifests under k8s/, and omaf-image.json.
+ */
+export async function writeImageContext(source: string, opts: ImageContextOptions = {}): Promise<ImageContext> {
+  const artifact = await openArtifact(source);
+  if (!artifact.valid) throw invalidError(artifact);
+  const manifest = manifestOf(artifact);
+  const dir = path.resolve(opts.output ?? `${kubernetesName(manifest.model.name)}-image`);
+  if (!opts.force && (await occupied(dir))) {
+    throw new OmafError("OMAF_ERR_TARGET_EXISTS", `${dir} exists and is not empty (use --force to replace it)`, { path: dir });
+  }
+  const staging = `${dir}.tmp-${randomBytes(4).toString("hex")}`;
+  try {
+    await mkdir(path.join(staging, "artifact"), { recursive: true });
+    const copied = path.join(staging, "artifact", "artifact.part");
+    let digest: string;
+    if (artifact.kind === "folder") {
+      digest = (await pack(source, { output: copied })).artifactDigest;
+    } else {
+      await copyFile(source, copied);
+      digest = artifact.provenance?.artifactDigest ?? (await digestByUnpacking(copied, path.join(staging, "digest.tmp")));
+    }
+    const plan = planImage(manifest, digest, omafVersion, opts);
+    await rename(copied, path.join(staging, plan.artifactFile));
+    if (plan.omaf.tarball) {
+      await mkdir(path.join(staging, path.dirname(plan.omaf.tarball)), { recursive: true });
+      await packOmaf(path.join(staging, plan.omaf.tarball));
+    }
+    const texts: Record<string, string> = {
+      Dockerfile: renderDockerfile(plan),
+      ".dockerignore": renderDockerignore(plan),
+      ...kubernetesManifests(plan),
+    };
+    for (const [rel, text] of Object.entries(texts)) {
+      await mkdir(path.join(staging, path.dirname(rel)), { recursive: true });
+      await writeFile(path.join(staging, rel), text);
+    }
+    const files = await listFiles(staging);
+    await writeFile(path.join(staging, SUMMARY_FILE), `${JSON.stringify(summaryOf(plan, files), null, 2)}\n`);
+
+    await rm(dir, { recursive: true, force: true });
+    await rename(staging, dir);
+    return { dir, plan, files };
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true }).catch(() => {});
+    throw toOmafError(err, "OMAF_ERR_IO");
+  }
+}
+
+/** The summary written as omaf-image.json. */
+export function summaryOf(plan: ImagePlan, files: ContextFile[]) {
+  return {
+    image: plan.image.reference,
+    repository: plan.image.repository,
+    tag: plan.image.tag,
+    tagFrom: plan.image.tagFrom,
+    model: plan.model,
+    artifactDigest: plan.artifactDigest,
+    artifact: plan.artifactFile,
+    omaf: plan.omaf,
+    baseImage: plan.baseImage,
+    interfaces: plan.interfaces,
+    ports: plan.ports,
+    exposed: exposed(plan),
+    labels: plan.labels,
+    replicas: plan.replicas,
+    ...(plan.batching ? { batching: plan.batching } : {}),
+    kserve: plan.kserve,
+    files,
+  };
+}
+
+/** The content digest of an archive without a provenance record (e.g. an Odahu artifact): unpacked once to compute it. */
+async function digestByUnpacking(archive: string, scratch: string): Promise<string> {
+  try {
+    return (await unpackArchive(archive, scratch)).artifactDigest;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function listFiles(root: string): Promise<ContextFile[]> {
+  const out: ContextFile[] = [];
+  const walk = async (rel: string) => {
+    for (const entry of await readdir(path.join(root, rel), { withFileTypes: true })) {
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) await walk(child);
+      else {
+        const abs = path.join(root, child);
+        out.push({ path: child, size: (await lstat(abs)).size, sha256: await hashFile(abs) });
+      }
+    }
+  };
+  await walk("");
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+async function occupied(dir: string): Promise<boolean> {
+  const st = await lstat(dir).catch(() => undefined);
+  if (!st) return false;
+  if (!st.isDirectory()) return true;
+  return (await readdir(dir)).length > 0;
+}

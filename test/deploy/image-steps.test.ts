@@ -1,0 +1,102 @@
+// The generated image's steps, run without a container engine: the Dockerfile's unpack-and-verify step with its own
+// arguments, then its ENTRYPOINT + CMD with its ENV (ports moved to free ones on loopback), then its HEALTHCHECK
+// command, which must fail while nothing is ready and succeed against the real server; one inference checks that the
+// served model is the artifact's. Only the shell steps (npm install of omaf's tarball) are left to a real engine.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFile, stat } from "node:fs/promises";
+import { createServer } from "node:net";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { omaf } from "../helpers/cli.js";
+import { tempDir } from "../helpers/fixtures.js";
+import { startServe } from "../helpers/serve.js";
+import { runLocally, under } from "./dockerfile-steps.js";
+
+const IRIS = fileURLToPath(new URL("../../examples/iris-onnx", import.meta.url));
+
+/** A port free right now on loopback. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Runs the HEALTHCHECK's command as the engine would (exit 0 = healthy). */
+function healthcheck(argv: string[], env: Record<string, string>): number | null {
+  assert.equal(argv[0], "node");
+  return spawnSync(process.execPath, argv.slice(1), { env: { ...process.env, ...env }, timeout: 20_000 }).status;
+}
+
+describe("the image's steps, run without a container engine", { timeout: 180_000 }, () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let context: string;
+  let dockerfile: string;
+
+  before(async () => {
+    tmp = await tempDir("omaf-image-steps-");
+    context = path.join(tmp.dir, "context");
+    const r = omaf(["image", IRIS, "-o", context, "--omaf-from", "npm"]);
+    assert.equal(r.code, 0, r.stderr);
+    dockerfile = await readFile(path.join(context, "Dockerfile"), "utf8");
+  });
+  after(async () => {
+    await tmp?.cleanup();
+  });
+
+  it("unpacks and checks the artifact as the build does, starts the server as the image does, and its HEALTHCHECK follows readiness", async () => {
+    const root = path.join(tmp.dir, "root");
+    const local = await runLocally(context, root, dockerfile);
+    assert.deepEqual(
+      local.ran.map((r) => [r.args[0], r.result.code]),
+      [["unpack", 0]],
+      local.ran.map((r) => r.result.stderr).join("\n"),
+    );
+    assert.equal(local.skipped.length, 1, "only the npm install of omaf needs the image");
+    assert.match(local.skipped[0], /npm install --global .*omaf@/);
+    assert.ok((await stat(path.join(root, "mnt/models/odahuflow.model.yaml"))).isFile());
+    assert.ok((await stat(path.join(root, "mnt/models/.omaf/provenance.json"))).isFile(), "the unpacked folder keeps its provenance record");
+
+    assert.deepEqual(local.entrypoint, ["omaf"]);
+    assert.deepEqual(local.cmd, ["serve", "/mnt/models"]);
+    const health = await freePort();
+    // The HEALTHCHECK fails while nothing answers.
+    assert.equal(healthcheck(local.healthcheck, { OMAF_HEALTH_PORT: String(health) }), 1);
+
+    const server = await startServe(under(root, local.cmd[1]), { env: { ...local.env, OMAF_HEALTH_PORT: String(health) } });
+    try {
+      assert.deepEqual(
+        server.listeners.map((l) => l.label),
+        ["OMI gRPC", "OIP v2 REST + KServe v1", "OIP v2 gRPC", "health"],
+        "the image's OMAF_INTERFACES and OMAF_HEALTH_PORT",
+      );
+      assert.equal(healthcheck(local.healthcheck, { OMAF_HEALTH_PORT: String(health) }), 0);
+      const summary = JSON.parse(await readFile(path.join(context, "omaf-image.json"), "utf8")) as { artifactDigest: string };
+      const res = await fetch(`${server.url("OIP v2 REST")}/v2/models/iris-onnx/infer`, {
+        method: "POST",
+        body: JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: [5.1, 3.5, 1.4, 0.2] }] }),
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.equal(res.headers.get("x-omaf-artifact-digest"), summary.artifactDigest);
+      const label = ((await res.json()) as { outputs: Array<{ name: string; data: number[] }> }).outputs.find((o) => o.name === "label");
+      assert.deepEqual(label?.data, [0]);
+      // Nothing was written outside the cache folder the image names (/tmp/omaf): serving a folder writes nothing at all.
+      assert.equal(await stat(local.env.OMAF_CACHE_DIR).catch(() => undefined), undefined);
+    } finally {
+      await server.kill();
+    }
+    assert.equal(healthcheck(local.healthcheck, { OMAF_HEALTH_PORT: String(health) }), 1, "unhealthy again once the server is gone");
+  });
+
+  it("the unpack step refuses an artifact whose files do not add up to the digest the image was planned with, leaving nothing", async () => {
+    const root = path.join(tmp.dir, "root-tampered");
+    const local = await runLocally(context, root, dockerfile.replace(/sha256:[0-9a-f]{64}/g, `sha256:${"0".repeat(64)}`));
+    assert.equal(local.ran.length, 1);
+    assert.equal(local.ran[0].result.code, 1);
+    assert.match(local.ran[0].result.stderr, /OMAF_ERR_DIGEST_MISMATCH: the artifact's files add up to sha256:[0-9a-f]{64}, not the expected sha256:0{64}/);
+    assert.equal(await stat(path.join(root, "mnt/models")).catch(() => undefined), undefined);
+  });
+});

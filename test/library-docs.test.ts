@@ -2,53 +2,16 @@
 // them) is named in exactly one `###` heading, no heading names anything else, each section has an example that uses
 // what it names, and every example type-checks against the library's types as `import ... from "omaf"`.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
+import { readLibraryDoc } from "./helpers/library-docs.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
-const DOC = join(REPO, "spec", "library.md");
 const INDEX = join(REPO, "src", "index.ts");
 
-interface Example {
-  /** Line of the opening fence in the page (1-based). */
-  line: number;
-  code: string;
-}
-interface Section {
-  line: number;
-  names: string[];
-  examples: Example[];
-}
-
-/** The page's `###` sections (a `##` heading ends one) and every TypeScript example, fenced code skipped for headings. */
-function readPage(text: string): { sections: Section[]; examples: Example[] } {
-  const sections: Section[] = [];
-  const examples: Example[] = [];
-  let current: Section | undefined;
-  let fence: { lang: string; line: number; lines: string[] } | undefined;
-  text.split("\n").forEach((line, i) => {
-    if (fence) {
-      if (line.startsWith("```")) {
-        if (fence.lang === "ts") {
-          const example = { line: fence.line, code: fence.lines.join("\n") };
-          examples.push(example);
-          current?.examples.push(example);
-        }
-        fence = undefined;
-      } else fence.lines.push(line);
-    } else if (line.startsWith("```")) fence = { lang: line.slice(3).trim(), line: i + 1, lines: [] };
-    else if (line.startsWith("### ")) {
-      current = { line: i + 1, names: [...line.matchAll(/`([^`]+)`/g)].map((m) => m[1]), examples: [] };
-      sections.push(current);
-    } else if (line.startsWith("## ")) current = undefined;
-  });
-  return { sections, examples };
-}
-
-const page = readPage(readFileSync(DOC, "utf8"));
+const page = readLibraryDoc();
 
 // One program: src/index.ts and each example as a module beside the page, with the repository's compiler options
 // (strict, NodeNext, and `omaf` mapped to src/index.ts as a consumer's import resolves to the package's types).

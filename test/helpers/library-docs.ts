@@ -10,6 +10,8 @@ export interface Example {
   /** Line of the opening fence in the page (1-based). */
   line: number;
   code: string;
+  /** Why the page's run of its examples leaves this one out: an `<!-- example not run: why -->` line before it. */
+  notRun?: string;
 }
 
 export interface Section {
@@ -25,18 +27,22 @@ export function readLibraryDoc(text = readFileSync(LIBRARY_DOC, "utf8")): { sect
   const sections: Section[] = [];
   const examples: Example[] = [];
   let current: Section | undefined;
-  let fence: { lang: string; line: number; lines: string[] } | undefined;
+  let fence: { lang: string; line: number; lines: string[]; notRun?: string } | undefined;
+  let notRun: string | undefined;
   text.split("\n").forEach((line, i) => {
     if (fence) {
       if (line.startsWith("```")) {
         if (fence.lang === "ts") {
-          const example = { line: fence.line, code: fence.lines.join("\n") };
+          const example: Example = { line: fence.line, code: fence.lines.join("\n"), ...(fence.notRun ? { notRun: fence.notRun } : {}) };
           examples.push(example);
           current?.examples.push(example);
         }
         fence = undefined;
       } else fence.lines.push(line);
-    } else if (line.startsWith("```")) fence = { lang: line.slice(3).trim(), line: i + 1, lines: [] };
+    } else if (line.startsWith("```")) {
+      fence = { lang: line.slice(3).trim(), line: i + 1, lines: [], notRun };
+      notRun = undefined;
+    } else if (/^<!-- example not run: .+ -->$/.test(line)) notRun = line.slice("<!-- example not run: ".length, -" -->".length);
     else if (line.startsWith("### ")) {
       current = { line: i + 1, names: [...line.matchAll(/`([^`]+)`/g)].map((m) => m[1]), examples: [] };
       sections.push(current);

@@ -5,7 +5,8 @@
  * import { pack } from "omaf";
  * const { output, artifactDigest } = await pack("build/model", { output: "model.zip" });
  * ```
- * Every export below is part of the public API; test/index.test.ts pins the list.
+ * Every export below is part of the public API; test/index.test.ts pins the list, and spec/library.md documents each
+ * with an example (test/library-docs.test.ts).
  */
 
 // ── artifacts ────────────────────────────────────────────────────────────────

@@ -1,7 +1,12 @@
 // `npm install omaf` as a user does it: `npm pack` of this repository (its `prepare` script builds dist/), the
 // tarball installed into an empty project with no .npmrc and none of this repository's npm settings or skip
-// variables, then `npx omaf pack` of the ONNX example and `npx omaf serve` on free loopback ports, and one inference
-// over OIP REST checked against the model's own answer and the artifact's provenance.
+// variables, then:
+// - `npx omaf pack` of the ONNX example and `npx omaf serve` on free loopback ports, and one inference over OIP REST
+//   checked against the model's own answer and the artifact's provenance;
+// - every entry of the `exports` map from an ES module and from CommonJS, and internals kept out of reach;
+// - `engines` against the Node.js running the test, the installed dependencies' too;
+// - the examples of spec/library.md as a TypeScript consumer's code, compiled with `tsc --noEmit` against the
+//   installed package's types (moduleResolution nodenext and node16, library checks on).
 //
 // It needs the npm registry (dependencies are fetched, or come from npm's cache). On linux x64 onnxruntime-node's
 // install script tries to download CUDA libraries from outside the registry; where that fails npm drops the optional
@@ -9,22 +14,37 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readdirSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import semver from "semver";
+import * as api from "../../src/index.js";
 import { materializeArtifact } from "../../src/artifact/materialize.js";
 import { createModel } from "../../src/runtime/load.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 import { valuesFromData } from "../../src/tensor/values.js";
 import { tempDir } from "../helpers/fixtures.js";
 import { sameValues } from "../conformance/harness.js";
+import { readLibraryDoc } from "../helpers/library-docs.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const IRIS = join(REPO, "examples", "iris-onnx");
 const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
 const NPX = process.platform === "win32" ? "npx.cmd" : "npx";
+/** The versions this repository builds with: a consumer's compiler and Node.js types (npm's cache has them). */
+const installedVersion = (name: string) => (JSON.parse(readFileSync(join(REPO, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+const CONSUMER_TOOLS = [`typescript@${installedVersion("typescript")}`, `@types/node@${installedVersion("@types/node")}`];
+
+/**
+ * Installed dependencies whose `engines` leave out a Node.js line omaf supports, and why they work there all the same.
+ * Any other mismatch fails the engines test.
+ */
+const ENGINES_EXCEPTIONS: Record<string, string> = {
+  cookie:
+    "cookie 2 (light-my-request, fastify's inject) asks for Node.js >= 22 and is an ES module that light-my-request loads with require(); Node.js 20.19 and later load ES modules with require(), and omaf's engines start at 20.20",
+};
 
 /**
  * The environment of a user's shell: none of the npm_* variables `npm test` passes down (they would carry this
@@ -45,7 +65,7 @@ function run(cmd: string, args: string[], cwd: string, timeoutMs = 180_000): Spa
   return r;
 }
 
-describe("the packed npm package, installed into an empty project", { timeout: 300_000 }, () => {
+describe("the packed npm package, installed into an empty project", { timeout: 600_000 }, () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let project: string;
 
@@ -58,8 +78,9 @@ describe("the packed npm package, installed into an empty project", { timeout: 3
     const tarballs = readdirSync(packs).filter((f) => f.endsWith(".tgz"));
     assert.equal(tarballs.length, 1, `npm pack wrote ${tarballs.join(", ")}`);
     await mkdir(project, { recursive: true });
-    await writeFile(join(project, "package.json"), JSON.stringify({ name: "omaf-install-check", version: "1.0.0", private: true }));
-    run(NPM, ["install", "--no-audit", "--no-fund", join(packs, tarballs[0])], project);
+    // An ES module project, as the library's examples are written.
+    await writeFile(join(project, "package.json"), JSON.stringify({ name: "omaf-install-check", version: "1.0.0", private: true, type: "module" }));
+    run(NPM, ["install", "--no-audit", "--no-fund", join(packs, tarballs[0]), ...CONSUMER_TOOLS], project);
   });
   after(async () => {
     await tmp?.cleanup();
@@ -158,6 +179,88 @@ describe("the packed npm package, installed into an empty project", { timeout: 3
       });
     } finally {
       await stop();
+    }
+  });
+  it("the exports map: import and require of omaf, its package.json and schemas; internals out of reach", async () => {
+    await writeFile(
+      join(project, "exports-check.cjs"),
+      `const out = {};
+const cjs = require("omaf");
+out.requireKeys = Object.keys(cjs).sort();
+out.version = require("omaf/package.json").version;
+out.requiredSchema = require("omaf/schemas/provenance.schema.json").$id;
+try { require("omaf/dist/index.js"); out.requireInternal = "resolved"; } catch (e) { out.requireInternal = e.code; }
+(async () => {
+  const esm = await import("omaf");
+  out.importKeys = Object.keys(esm).sort();
+  out.sameModule = esm.pack === cjs.pack && esm.OmafError === cjs.OmafError;
+  out.importedSchema = (await import("omaf/schemas/odahuflow.model.schema.json", { with: { type: "json" } })).default.$id;
+  try { await import("omaf/dist/cli/main.js"); out.importInternal = "resolved"; } catch (e) { out.importInternal = e.code; }
+  console.log(JSON.stringify(out));
+})();
+`,
+    );
+    const out = JSON.parse(run(process.execPath, ["exports-check.cjs"], project, 60_000).stdout) as Record<string, unknown>;
+    const keys = Object.keys(api).sort();
+    const repo = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string };
+    const schema = (name: string) => (JSON.parse(readFileSync(join(REPO, "schemas", name), "utf8")) as { $id: string }).$id;
+    assert.deepEqual(out, {
+      requireKeys: keys,
+      version: repo.version,
+      requiredSchema: schema("provenance.schema.json"),
+      requireInternal: "ERR_PACKAGE_PATH_NOT_EXPORTED",
+      importKeys: keys,
+      sameModule: true,
+      importedSchema: schema("odahuflow.model.schema.json"),
+      importInternal: "ERR_PACKAGE_PATH_NOT_EXPORTED",
+    });
+  });
+
+  it("engines admits the Node.js running the test, and so do the installed dependencies'", async (t) => {
+    const installed = JSON.parse(await readFile(join(project, "node_modules", "omaf", "package.json"), "utf8")) as { engines?: { node?: string } };
+    const range = installed.engines?.node;
+    assert.ok(range && semver.validRange(range), `engines.node: ${range}`);
+    assert.ok(semver.satisfies(process.version, range), `Node.js ${process.version} is outside omaf's engines ${range}`);
+    // Everything npm installed for omaf, however deep.
+    const deps = JSON.parse(run(NPM, ["query", "#omaf *"], project, 60_000).stdout) as { name: string; version: string; engines?: { node?: string } }[];
+    assert.ok(deps.length > 20, `npm query found ${deps.length} dependencies`);
+    const refused = deps.filter((d) => d.engines?.node && !semver.satisfies(process.version, d.engines.node, { includePrerelease: true }));
+    for (const d of refused.filter((d) => ENGINES_EXCEPTIONS[d.name]))
+      t.diagnostic(`${d.name}@${d.version} (${d.engines?.node}): ${ENGINES_EXCEPTIONS[d.name]}`);
+    const unexplained = refused.filter((d) => !ENGINES_EXCEPTIONS[d.name]).map((d) => `${d.name}@${d.version} (${d.engines?.node})`);
+    assert.deepEqual(unexplained, [], `dependencies whose engines leave out Node.js ${process.version}`);
+  });
+
+  it("the examples of spec/library.md compile against the installed package's types (nodenext and node16)", async () => {
+    const { examples } = readLibraryDoc();
+    const dir = join(project, "consumer");
+    await mkdir(dir, { recursive: true });
+    for (const e of examples) await writeFile(join(dir, `library-md-line-${e.line}.ts`), `${e.code}\n`);
+    // Library checks on: the package's declarations must compile for a consumer, with only its own dependencies.
+    await writeFile(
+      join(project, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2022",
+          module: "nodenext",
+          moduleResolution: "nodenext",
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ["node"],
+        },
+        include: ["consumer/*.ts"],
+      }),
+    );
+    for (const resolution of ["nodenext", "node16"]) {
+      const tsc = join(project, "node_modules", "typescript", "bin", "tsc");
+      const r = spawnSync(process.execPath, [tsc, "-p", ".", "--module", resolution, "--moduleResolution", resolution], {
+        cwd: project,
+        env: userEnv(),
+        encoding: "utf8",
+        timeout: 180_000,
+      });
+      assert.equal(r.status, 0, `tsc --moduleResolution ${resolution} exited ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
     }
   });
 });

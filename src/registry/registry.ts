@@ -11,6 +11,7 @@
 // unloaded — or, when every version is unloaded, to the highest, which answers that it is unloaded.
 // Readiness (as Triton's strict readiness): the server is ready when every model version it serves (all it was
 // given or found, less those unloaded through the repository API) is loaded, and it is not stopping.
+import { resolve } from "node:path";
 import type { Logger } from "pino";
 import type { DataPlane, DataPlaneMetrics, RequestContext, ServedArtifact } from "../dataplane/dataplane.js";
 import { OmafError, toOmafError } from "../errors.js";
@@ -165,9 +166,10 @@ export class ModelRegistry {
    * without loading it. Two sources with the same model name and version are OMAF_ERR_MODEL_DUPLICATE.
    */
   async start(sources: readonly string[]): Promise<void> {
-    for (const source of sources) this.put(this.served(source, await this.openSource(source)));
+    // Sources are known by their absolute paths, so one given and also found in the repository is one source.
+    for (const source of sources.map((s) => resolve(s))) this.put(this.served(source, await this.openSource(source)));
     if (this.opts.repository) {
-      this.signatures = await scanRepository(this.opts.repository);
+      this.signatures = await scanRepository(resolve(this.opts.repository));
       for (const source of this.signatures.keys()) {
         if (this.bySource.has(source)) continue;
         const opened = await this.openSource(source).catch((err: unknown) => toOmafError(err));
@@ -540,7 +542,7 @@ export class ModelRegistry {
    * only made known as unloaded; with `serve`, removed entries are unloaded and forgotten and changed ones reloaded.
    */
   private async rescan(serve: boolean): Promise<void> {
-    const now = await scanRepository(this.opts.repository!);
+    const now = await scanRepository(resolve(this.opts.repository!));
     const before = this.signatures;
     // Only a serving scan acts on changes, so only it moves the baseline the watch compares with.
     if (serve) this.signatures = now;

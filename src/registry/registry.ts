@@ -132,6 +132,8 @@ export class ModelRegistry {
   /** Each name's entries, highest version first. */
   private readonly byName = new Map<string, ModelEntry[]>();
   private readonly bySource = new Map<string, ModelEntry>();
+  /** The entry, when there is exactly one (read on every HTTP response of a one-model server). */
+  private single?: ModelEntry;
   /** The last repository scan: entry path → signature. */
   private signatures = new Map<string, string>();
   /** Per source: the operation in progress (operations on one source run one after another). */
@@ -239,8 +241,7 @@ export class ModelRegistry {
 
   /** The dataplane of the only model version, when the server knows exactly one (its single-model answers). */
   get only(): DataPlane | undefined {
-    if (this.bySource.size !== 1) return undefined;
-    return this.bySource.values().next().value?.dataplane;
+    return this.single?.dataplane;
   }
 
   // ── readiness ─────────────────────────────────────────────────────────────────────────────────────────────────
@@ -418,6 +419,7 @@ export class ModelRegistry {
     // Highest version first; an unreadable source (no version) last.
     list.sort((a, b) => (a.version === "" ? 1 : b.version === "" ? -1 : compareVersions(b.version, a.version)));
     this.byName.set(entry.name, list);
+    this.single = this.bySource.size === 1 ? entry : undefined;
     this.emit();
   }
 
@@ -428,6 +430,7 @@ export class ModelRegistry {
     const list = this.byName.get(old.name)!.filter((e) => e !== old);
     if (list.length > 0) this.byName.set(old.name, list);
     else this.byName.delete(old.name);
+    this.single = this.bySource.size === 1 ? this.bySource.values().next().value : undefined;
     this.emit();
     return old;
   }

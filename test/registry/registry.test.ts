@@ -49,7 +49,10 @@ describe("ModelRegistry", () => {
     await tmp?.cleanup();
   });
 
-  const answer = async (name: string, version?: string) => (await registry.resolve(name, version).predictMatrix({ data: [[0]] }, ctx)).prediction[0][0];
+  const answer = async (name: string, version?: string) => {
+    const out = await registry.resolve(name, version).predictMatrix({ data: [[0]] }, ctx);
+    return (out.prediction as number[][])[0][0];
+  };
 
   it("a request without a version reaches the highest served one; a named version reaches that one", async () => {
     assert.equal(await answer("m"), 2, "1.10.0-1 is above 1.2.0-1");

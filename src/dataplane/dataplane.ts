@@ -491,7 +491,10 @@ class InferenceRequest implements Inference {
     return { totalMs: end - this.t0, queueMs: this.queueMs, inferMs: this.inferMs, outputMs: this.lastAnswer ? end - this.lastAnswer : 0 };
   }
 
-  /** Starts a model call, after the request's own checks: what follows is the model's time (or the batch queue's). */
+  /**
+   * Starts a model call, after the request's own checks: what follows is the model's time (or the batch queue's).
+   * Every model call of call()'s `run` goes through here.
+   */
   private invoke<T>(model: () => Promise<T>): Promise<T> {
     this.callStart = performance.now();
     this.callQueueMs = 0;
@@ -640,7 +643,6 @@ class InferenceRequest implements Inference {
         reject(toOmafError(err, "OMAF_ERR_PREDICT"));
       };
       let output: Promise<T>;
-      this.callStart = performance.now();
       try {
         output = run();
       } catch (err) {

@@ -147,7 +147,12 @@ export class ServerMetrics implements DataPlaneMetrics {
     });
     const histogram = (name: string, help: string, bounds: readonly number[], tallies: () => Iterable<HistogramTally>) =>
       this.registry.registerMetric(new TallyHistogram(name, help, bounds, tallies) as unknown as Metric);
-    histogram("omaf_request_duration_seconds", "Time the model took per prediction, by model, version, protocol and outcome.", DURATION_BUCKETS, predictions);
+    histogram(
+      "omaf_request_duration_seconds",
+      "Time per prediction, admission to answer, by model, version, protocol and outcome.",
+      DURATION_BUCKETS,
+      predictions,
+    );
     new Counter({
       name: "omaf_http_responses_total",
       help: "HTTP responses sent, by protocol and HTTP status code (includes requests refused before a prediction).",

@@ -205,12 +205,15 @@ async function main(): Promise<void> {
     const none = await measure([], work);
     console.log(`no model: RSS ${mib(none.rss)}, PSS ${mib(none.pss)}`);
     const rows: string[] = [];
+    /** The server process's share of one more python model: what omaf itself keeps per model (the model is in its workers). */
+    let ownShare = 0;
     for (const env of ENVIRONMENTS) {
       const sources = await copies(env, work, env.count);
       const one = await measure(sources.slice(0, 1), work, env.body);
       const many = await measure(sources, work, env.body);
       const extra = env.count - 1;
       const per = { rss: (many.rss - one.rss) / extra, pss: (many.pss - one.pss) / extra, server: (many.serverPss - one.serverPss) / extra };
+      if (env.name === "python") ownShare = per.server;
       console.log(`${env.name}: 1 model ${mib(one.pss)} PSS, ${env.count} models ${mib(many.pss)} PSS: ${mib(per.pss)} per model`);
       rows.push(
         `| ${env.name} (examples/${env.example}) | ${mib(one.rss)} / ${mib(one.pss)} | ${env.count} | ${mib(many.rss)} / ${mib(many.pss)} | ${many.processes} | **${mib(per.rss)}** | **${mib(per.pss)}** | ${mib(per.server)} | ${env.workers} |`,
@@ -229,7 +232,7 @@ async function main(): Promise<void> {
       "|---|---:|---:|---:|---:|---:|---:|---:|---|",
       ...rows,
       "",
-      "Reading it: a node model's cost is its worker threads (each a V8 isolate with the entrypoint loaded) in the server process, plus for a TypeScript entrypoint the esbuild processes tsx starts; an onnx model's, its onnxruntime session and weights in the server process; a python model's, its worker processes (an interpreter each, with numpy, pandas and scikit-learn imported) — fewer workers (`OMAF_PYTHON_WORKERS`, `--node-workers`) cost proportionally less. The dataplane, statistics and metrics of a model version are a few hundred KiB of the server process's share.",
+      `Reading it: a node model's cost is its worker threads (each a V8 isolate with the entrypoint loaded) in the server process, plus for a TypeScript entrypoint the esbuild processes tsx starts; an onnx model's, its onnxruntime session and weights in the server process; a python model's, its worker processes (an interpreter each, with numpy, pandas and scikit-learn imported) — fewer workers (\`OMAF_PYTHON_WORKERS\`, \`--node-workers\`) cost proportionally less. What omaf itself keeps per model version (its dataplane, statistics, metrics series and the bridge to its workers) shows in the server process's share of a python model, whose model lives in the workers: ${mib(ownShare)}.`,
     ].join("\n");
     console.log(section);
     if (!process.argv.includes("--no-write")) writeResultsSection("models-memory", section);

@@ -163,6 +163,12 @@ export const ERROR_CODES = {
   OMAF_ERR_MODEL_INIT: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "The model failed to initialise." },
   OMAF_ERR_MODEL_NOT_READY: { http: 503, grpc: GRPC.UNAVAILABLE, exit: 1, description: "The model is not loaded yet (or failed to load)." },
   OMAF_ERR_MODEL_NOT_FOUND: { http: 404, grpc: GRPC.NOT_FOUND, exit: 1, description: "The request names a model (or version) this server does not serve." },
+  OMAF_ERR_MODEL_DUPLICATE: {
+    http: 409,
+    grpc: GRPC.ALREADY_EXISTS,
+    exit: 2,
+    description: "Two artifacts given to omaf serve (or in its model repository) hold the same model name and version.",
+  },
   OMAF_ERR_BAD_INPUT: bad("The request body or an input item is malformed or does not fit the model's inputs."),
   OMAF_ERR_PREDICT: { http: 500, grpc: GRPC.INTERNAL, exit: 1, description: "The model raised an error while predicting." },
   OMAF_ERR_TIMEOUT: { http: 504, grpc: GRPC.DEADLINE_EXCEEDED, exit: 1, description: "The prediction took longer than the request timeout." },

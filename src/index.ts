@@ -68,8 +68,14 @@ export type { Model, ModelMetadata, MatrixInput, MatrixOutput, PredictMode, Fiel
 export { checkPythonDependencies, type PythonDependencyReport } from "./runtime/python/dependencies.js";
 /** Serving settings: defaults ← OMAF_* environment ← flags, validated once; the table documents each one. */
 export { loadSettings, SETTINGS, type Settings } from "./settings.js";
-/** Starts serving an artifact on the listeners the settings choose (what `omaf serve` runs). */
+/** Starts serving an artifact on the listeners the settings choose (`omaf serve <artifact>`). */
 export { serveArtifact, type ServingArtifact } from "./server/serve.js";
+/** Starts serving several artifacts and a model repository from one process (what `omaf serve` runs). */
+export { serveModels, type ServingModels } from "./server/serve.js";
+/** The served models by name and version, one dataplane each: lookups, readiness, load, unload and the index. */
+export { ModelRegistry, type ModelEntry, type ModelState, type IndexEntry, type OpenModel, type OpenedModel } from "./registry/registry.js";
+/** How model versions order (semver where both parse, else natural order): a request without one gets the highest. */
+export { compareVersions } from "./registry/versions.js";
 /** The dataplane every protocol calls: readiness, admission, timeouts, inference log, metrics and provenance. */
 export { DataPlane, type Provenance as PredictionProvenance } from "./dataplane/dataplane.js";
 /** An artifact loaded for offline work (what `omaf predict` and `omaf test` use): materialised, model and dataplane. */

@@ -34,6 +34,10 @@ export interface Settings {
   modelName: string;
   /** Model version the Odahu routes report (Model-Version header, Swagger info); empty = the manifest's. */
   odahuModelVersion: string;
+  /** The model OMI serves, `name[:version]`; empty = the only one. */
+  omiModel: string;
+  /** The model the Odahu routes serve, `name[:version]`; empty = the only one. */
+  odahuModel: string;
   /** Largest gRPC message accepted or sent, in bytes. */
   maxMessageBytes: number;
   /** How often gRPC listeners ping an idle connection; a peer that stays silent longer is dropped. */
@@ -54,6 +58,10 @@ export interface Settings {
   drainTimeoutMs: number;
   /** Load the model on the first Status/Run instead of at start. */
   lazy: boolean;
+  /** A folder whose archives and model folders are served, one model each; empty = none. */
+  modelRepository: string;
+  /** Poll the model repository this often (ms) for new, removed and changed entries; 0 = never. */
+  modelRepositoryWatch: number;
   /** Write one JSON line per prediction. */
   inferenceLog: boolean;
   /** File the inference log goes to; empty = stdout. */
@@ -272,6 +280,34 @@ const interfaceList: SettingKind<InterfaceName[]> = {
   },
 };
 
+/** How often a model repository is polled when the watch is asked for without an interval. */
+export const DEFAULT_REPOSITORY_WATCH_MS = 5000;
+
+/** A polling interval: milliseconds (0 = off, else at least 100), or true/on/yes for the default interval. */
+const watchInterval: SettingKind<number> = {
+  valueName: "[<ms>]",
+  parse(raw) {
+    const t = raw.trim().toLowerCase();
+    if (["true", "yes", "on"].includes(t)) return DEFAULT_REPOSITORY_WATCH_MS;
+    if (["false", "no", "off"].includes(t)) return 0;
+    const expected = `expected milliseconds (0 = off, else 100 to 86400000), or true for every ${DEFAULT_REPOSITORY_WATCH_MS} ms`;
+    if (!/^\d+$/.test(t)) throw expected;
+    const n = Number(t);
+    if (n !== 0 && (n < 100 || n > 86_400_000)) throw expected;
+    return n;
+  },
+};
+
+/** A model as `name` or `name:version` (empty = the only one). */
+const modelChoice: SettingKind<string> = {
+  valueName: "<name[:version]>",
+  parse(raw) {
+    const t = raw.trim();
+    if (t !== "" && !/^[A-Za-z0-9-]+(:[^\s:]+)?$/.test(t)) throw "expected a model name, optionally followed by :<version>";
+    return t;
+  },
+};
+
 const def = <K extends SettingKey>(d: SettingDef<K>): SettingDef<K> => d;
 
 /** Every setting: name, flag, environment variables, default and description. */
@@ -378,6 +414,24 @@ export const SETTINGS: readonly SettingDef[] = [
     description: "Model version the Odahu REST routes report (Model-Version header, /api/model/info); empty means the manifest's.",
   }),
   def({
+    key: "omiModel",
+    flag: "omi-model",
+    env: ["OMAF_OMI_MODEL"],
+    default: "",
+    kind: modelChoice,
+    description:
+      "The model OMI serves (OMI names no model), as name or name:version (no version: the highest served); empty means the only model, and serving several without it fails at start.",
+  }),
+  def({
+    key: "odahuModel",
+    flag: "odahu-model",
+    env: ["OMAF_ODAHU_MODEL"],
+    default: "",
+    kind: modelChoice,
+    description:
+      "The model the Odahu REST routes serve (Odahu names no model), as name or name:version (no version: the highest served); empty means the only model, and serving several without it fails at start.",
+  }),
+  def({
     key: "maxMessageBytes",
     flag: "max-message-bytes",
     env: ["OMAF_MAX_MESSAGE_BYTES"],
@@ -434,6 +488,25 @@ export const SETTINGS: readonly SettingDef[] = [
     default: false,
     kind: boolean,
     description: "Load the model on the first request (OMI Status/Run as Chassis does, an inference, or a readiness probe) instead of at start.",
+  }),
+  def({
+    key: "modelRepository",
+    flag: "model-repository",
+    env: ["OMAF_MODEL_REPOSITORY"],
+    default: "",
+    defaultText: "none",
+    kind: path,
+    description:
+      "Also serve every archive (.zip, .tar.gz, .tgz) and model folder directly in this folder, one model each; one that cannot be read or loaded is reported in the repository index and does not stop the server. POST /v2/repository/models/<name>/load finds new ones.",
+  }),
+  def({
+    key: "modelRepositoryWatch",
+    flag: "model-repository-watch",
+    env: ["OMAF_MODEL_REPOSITORY_WATCH"],
+    default: 0,
+    defaultText: "off",
+    kind: watchInterval,
+    description: `Poll the model repository for new (loaded), removed (unloaded) and changed (reloaded) entries, every <ms> (given alone: every ${DEFAULT_REPOSITORY_WATCH_MS} ms; 0 = off).`,
   }),
   def({
     key: "inferenceLog",

@@ -42,6 +42,8 @@ export interface Batched<O> {
 /** Told of every model call the batcher makes: how many requests it merged, and each one's wait. */
 export interface BatchObserver {
   observeBatch(size: number, queueSeconds: readonly number[]): void;
+  /** A model call that succeeded: its requests, and the time merging, the call and splitting took (ms). */
+  observeExecution?(size: number, mergeMs: number, inferMs: number, splitMs: number): void;
 }
 
 interface Job {
@@ -161,32 +163,39 @@ export class Batcher {
     );
     const lane = batch[0].lane;
     if (batch.length === 1) {
-      await settle(batch[0], 1, waits[0], () => lane.run(batch[0].input));
+      await this.alone(batch[0], waits[0]);
       return;
     }
     let answers: unknown[];
     try {
-      const merged = await lane.run(lane.merge(batch.map((j) => j.input)));
+      const merged = lane.merge(batch.map((j) => j.input));
+      const called = performance.now();
+      const output = await lane.run(merged);
+      const answered = performance.now();
       answers = lane.split(
-        merged,
+        output,
         batch.map((j) => j.rows),
       );
+      this.observer?.observeExecution?.(batch.length, called - started, answered - called, performance.now() - answered);
     } catch {
       // One request's input may have made the merged call fail: run each alone, so each gets its own answer or error.
-      for (let i = 0; i < batch.length; i++) await settle(batch[i], 1, waits[i], () => lane.run(batch[i].input));
+      for (let i = 0; i < batch.length; i++) await this.alone(batch[i], waits[i]);
       return;
     }
     batch.forEach((j, i) => {
       j.resolve({ value: answers[i], batchSize: batch.length, queueMs: waits[i] });
     });
   }
-}
 
-/** Runs one job's call and settles it. */
-async function settle(job: Job, batchSize: number, queueMs: number, run: () => Promise<unknown>): Promise<void> {
-  try {
-    job.resolve({ value: await run(), batchSize, queueMs });
-  } catch (err) {
-    job.reject(err);
+  /** Runs one job's call by itself and settles it. */
+  private async alone(job: Job, queueMs: number): Promise<void> {
+    const called = performance.now();
+    try {
+      const value = await job.lane.run(job.input);
+      this.observer?.observeExecution?.(1, 0, performance.now() - called, 0);
+      job.resolve({ value, batchSize: 1, queueMs });
+    } catch (err) {
+      job.reject(err);
+    }
   }
 }

@@ -1,8 +1,9 @@
 // The one door between protocols and the model. Every inference request goes through DataPlane.infer(): admission
 // (draining, the in-flight limit), loading (a lazy model's first load, the retry of a failed one), the request
 // checks, the per-call timeout, error mapping, and exactly one inference-log line and one metric per request, with
-// the code the request was answered with. Protocol modules only translate their wire format to these calls and back;
-// none of them loads the model or decides readiness.
+// the code the request was answered with, plus the request's share of the model's statistics (statistics.ts). Protocol
+// modules only translate their wire format to these calls and back; none of them loads the model or decides readiness.
+// One DataPlane serves one model version; the registry (src/registry/) holds one per served version.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { OmafError, toOmafError } from "../errors.js";
@@ -13,6 +14,7 @@ import { hasBatchAxis, rowsLane, tensorLane, type TensorCall } from "./batch-lan
 import { Batcher, type BatchLane, type BatchObserver, type BatchSettings } from "./batcher.js";
 import { Deadlines } from "./deadlines.js";
 import { parseMatrixBody, parseObjectsBody } from "./json-input.js";
+import { InferenceStatistics, type RequestPhases } from "./statistics.js";
 import { matrixAsTensors, rowsFitInputs, tensorsAsMatrix } from "./tensor-inference.js";
 import { validateMatrix, validateTensors } from "./validate.js";
 
@@ -121,6 +123,8 @@ export class DataPlane {
   private inFlight = 0;
   private drainWaiters: Array<() => void> = [];
   private listeners = new Set<(state: DataPlaneState) => void>();
+  /** What a request refused after drain() began is told (a server stop, or this model's unload). */
+  private stopMessage = "the server is shutting down; retry on another instance";
   /** @internal Read by the per-request Inference objects. */
   readonly log?: Logger;
   /** Errors already written to the inference log (see reportRejected). */
@@ -138,6 +142,8 @@ export class DataPlane {
   batch?: { batcher: Batcher; tensors?: BatchLane<TensorCall, Tensor[]>; rows?: BatchLane<MatrixInput, MatrixOutput> };
   /** @internal Admitted requests that have not reached the model yet: a batch may wait for them. */
   onTheirWay = 0;
+  /** Triton-style statistics of this model version's requests and executions. */
+  readonly stats = new InferenceStatistics();
 
   constructor(
     /** @internal */
@@ -221,7 +227,7 @@ export class DataPlane {
    */
   load(): Promise<void> {
     if (this.loaded) return Promise.resolve();
-    if (this.draining || this.closed) return Promise.reject(unavailable());
+    if (this.draining || this.closed) return Promise.reject(this.unavailable());
     if (!this.loading) {
       this.loading = this.doLoad();
       this.emit();
@@ -257,7 +263,11 @@ export class DataPlane {
     const tensors = this.takesTensors && hasBatchAxis(meta) && independent ? tensorLane(this.model) : undefined;
     const rows = !this.takesTensors && meta.mode === "matrix" && this.batching.rows ? rowsLane(this.model) : undefined;
     if (!tensors && !rows) return undefined;
-    const observer = this.metrics?.observeBatch ? (this.metrics as BatchObserver) : undefined;
+    const { metrics, stats } = this;
+    const observer: BatchObserver = {
+      observeBatch: (size, queueSeconds) => metrics?.observeBatch?.(size, queueSeconds),
+      observeExecution: (size, mergeMs, inferMs, splitMs) => stats.executed(size, mergeMs, inferMs, splitMs),
+    };
     const batcher = new Batcher(this.batching, this.model.concurrency ?? 1, () => this.onTheirWay, observer);
     return { batcher, tensors, rows };
   }
@@ -302,7 +312,7 @@ export class DataPlane {
     this.onTheirWay++;
     try {
       if (!this.loaded) await this.loadedMetadata();
-      request.metadata = this.meta!;
+      request.started(this.meta!);
       const value = await handler(request);
       this.finish(request);
       return value;
@@ -340,12 +350,13 @@ export class DataPlane {
   }
 
   /**
-   * Stops admitting requests (they answer OMAF_ERR_UNAVAILABLE) and resolves once admitted ones are answered.
-   * A timed-out prediction counts as answered.
+   * Stops admitting requests (they answer OMAF_ERR_UNAVAILABLE, with `message` when given: why they are refused) and
+   * resolves once admitted ones are answered. A timed-out prediction counts as answered.
    */
-  drain(): Promise<void> {
+  drain(message?: string): Promise<void> {
     if (!this.draining) {
       this.draining = true;
+      if (message) this.stopMessage = message;
       this.log?.info({ inFlight: this.inFlight }, "draining");
       this.emit();
     }
@@ -372,6 +383,7 @@ export class DataPlane {
     this.logged.add(error);
     if (err !== null && typeof err === "object") this.logged.add(err);
     this.metrics?.observePrediction(ctx.protocol, error.code, 0);
+    this.stats.failed(0);
     this.log?.warn({ requestId: ctx.requestId, protocol: ctx.protocol, latencyMs: 0, status: "error", code: error.code, error: error.message }, "inference");
   }
 
@@ -379,9 +391,12 @@ export class DataPlane {
   private finish(request: InferenceRequest, err?: unknown): OmafError | undefined {
     // Model calls answer OmafErrors already; anything else thrown in a handler is omaf's own fault.
     const error = err === undefined ? request.itemError() : toOmafError(err, "OMAF_ERR_INTERNAL");
-    const elapsedMs = performance.now() - request.t0;
+    const end = performance.now();
+    const elapsedMs = end - request.t0;
     const status = error ? error.code : "ok";
     this.metrics?.observePrediction(request.ctx.protocol, status, error && request.refused ? 0 : elapsedMs / 1000);
+    if (error) this.stats.failed(request.refused ? 0 : elapsedMs);
+    else this.stats.succeeded(request.phases(end));
     if (error && err !== undefined) this.logged.add(error);
     if (this.log) {
       const record: Record<string, unknown> = {
@@ -405,7 +420,7 @@ export class DataPlane {
 
   /** Admits one request or throws OMAF_ERR_UNAVAILABLE; every admitted request calls release() once. */
   private admit(): void {
-    if (this.draining || this.closed) throw unavailable();
+    if (this.draining || this.closed) throw this.unavailable();
     if (this.maxInFlight > 0 && this.inFlight >= this.maxInFlight) {
       throw new OmafError("OMAF_ERR_UNAVAILABLE", `too many requests in flight (limit ${this.maxInFlight}); retry later`);
     }
@@ -428,6 +443,10 @@ export class DataPlane {
     return new OmafError("OMAF_ERR_MODEL_NOT_READY", this.loading ? "the model is still loading" : "the model is not loaded yet");
   }
 
+  private unavailable(): OmafError {
+    return new OmafError("OMAF_ERR_UNAVAILABLE", this.stopMessage);
+  }
+
   private emit(): void {
     const state = this.state;
     for (const listener of this.listeners) listener(state);
@@ -442,6 +461,14 @@ class InferenceRequest implements Inference {
   get refused(): boolean {
     return this.metadata === undefined;
   }
+  // The request's phases for the statistics (see statistics.ts): waits, model calls, and when the last one answered.
+  private queueMs = 0;
+  private inferMs = 0;
+  private lastAnswer = 0;
+  /** The model call under way: when it began, its wait in the batching queue, and whether the batcher ran it. */
+  private callStart = 0;
+  private callQueueMs = 0;
+  private callBatched = false;
   private items?: { count: number; errors: OmafError[] };
   private payloads?: { input: unknown[]; output: unknown[] };
   /** The batch its (last) model call ran in, when batching is on. */
@@ -459,6 +486,38 @@ class InferenceRequest implements Inference {
     return this.plane.takesTensors;
   }
 
+  /** The model is loaded and the handler starts: the time until now was spent waiting. */
+  started(metadata: ModelMetadata): void {
+    this.metadata = metadata;
+    this.queueMs = performance.now() - this.t0;
+  }
+
+  /** How the request's time, up to `end`, splits into the statistics' phases. */
+  phases(end: number): RequestPhases {
+    return { totalMs: end - this.t0, queueMs: this.queueMs, inferMs: this.inferMs, outputMs: this.lastAnswer ? end - this.lastAnswer : 0 };
+  }
+
+  /**
+   * Starts a model call, after the request's own checks: what follows is the model's time (or the batch queue's).
+   * Every model call of call()'s `run` goes through here.
+   */
+  private invoke<T>(model: () => Promise<T>): Promise<T> {
+    this.callStart = performance.now();
+    this.callQueueMs = 0;
+    this.callBatched = false;
+    return model();
+  }
+
+  /** A model call answered in time: its share of the phases; a call the batcher did not run is one execution. */
+  private answered(): void {
+    const now = performance.now();
+    const spent = now - this.callStart;
+    this.queueMs += this.callQueueMs;
+    this.inferMs += spent - this.callQueueMs;
+    this.lastAnswer = now;
+    if (!this.callBatched) this.plane.stats.executed(1, 0, spent, 0);
+  }
+
   predictMatrix(input: MatrixInput): Promise<MatrixOutput> {
     const meta = this.metadata;
     const model = this.plane.model;
@@ -468,7 +527,8 @@ class InferenceRequest implements Inference {
       if (!takesTensors) {
         // A matrix model's declared contract holds for rows too: each cell of its input's datatype, widths as declared.
         if (meta.declaredContract && rowsFitInputs(meta)) validateTensors(matrixAsTensors(input, meta), undefined, meta);
-        return this.plane.batch?.rows ? this.inBatch(this.plane.batch.rows, input) : model.predictMatrix(input);
+        const rows = this.plane.batch?.rows;
+        return this.invoke(() => (rows ? this.inBatch(rows, input) : model.predictMatrix(input)));
       }
       // Tensor-native models get the rows as their input tensors, checked like any tensor request.
       const tensors = matrixAsTensors(input, meta);
@@ -478,7 +538,10 @@ class InferenceRequest implements Inference {
   }
 
   predictObjects(input: unknown): Promise<unknown> {
-    return this.call(input, () => this.plane.model.predictObjects(parseObjectsBody(input)));
+    return this.call(input, () => {
+      const body = parseObjectsBody(input);
+      return this.invoke(() => this.plane.model.predictObjects(body));
+    });
   }
 
   predictTensors(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]> {
@@ -496,15 +559,17 @@ class InferenceRequest implements Inference {
   /** A tensor-native model's call, merged with others when its model batches. */
   private tensors(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]> {
     const lane = this.plane.batch?.tensors;
-    return lane ? this.inBatch(lane, { inputs, outputNames }) : this.plane.model.predictTensors!(inputs, outputNames);
+    return this.invoke(() => (lane ? this.inBatch(lane, { inputs, outputNames }) : this.plane.model.predictTensors!(inputs, outputNames)));
   }
 
   /** Queues a call with the batcher; remembers the batch it ran in for the log line. */
   private inBatch<I, O>(lane: BatchLane<I, O>, input: I): Promise<O> {
+    this.callBatched = true;
     const ticket = this.plane.batch!.batcher.submit(lane, input);
     this.abandonQueued = ticket.abandon;
     return ticket.answer.then((b) => {
       this.batched = { size: b.batchSize, queueMs: b.queueMs };
+      this.callQueueMs = b.queueMs;
       return b.value;
     });
   }
@@ -594,6 +659,7 @@ class InferenceRequest implements Inference {
       Promise.resolve(output).then(
         (value) => {
           if (!plane.deadlines.settle(pending)) return;
+          this.answered();
           if (this.payloads) this.payloads.output.push(value);
           resolve(value);
         },
@@ -603,10 +669,6 @@ class InferenceRequest implements Inference {
       );
     });
   }
-}
-
-function unavailable(): OmafError {
-  return new OmafError("OMAF_ERR_UNAVAILABLE", "the server is shutting down; retry on another instance");
 }
 
 function round(ms: number): number {

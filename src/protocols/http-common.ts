@@ -3,7 +3,7 @@
 // `{"message": ...}` for Odahu) with the status from the error table.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { isOmafError, OmafError, toOmafError } from "../errors.js";
-import { newRequestId, type Provenance, type RequestContext } from "../dataplane/dataplane.js";
+import { newRequestId, type DataPlane, type Provenance, type RequestContext } from "../dataplane/dataplane.js";
 import { parseJsonText } from "../dataplane/json-input.js";
 import { toJsonText } from "../json.js";
 
@@ -14,6 +14,15 @@ declare module "fastify" {
      * protocol scope's request class, so undefined on the listener's shared routes and unknown routes.
      */
     omafProtocol?: string;
+    /**
+     * The model version the request was found to address (set by the route once it looked the model up): its
+     * provenance headers go on the response, and a refusal is logged and counted under it.
+     */
+    omafModel?: DataPlane;
+  }
+  interface FastifyContextConfig {
+    /** False for POST routes that are not inference requests (they leave no inference-log line when refused). */
+    inference?: boolean;
   }
 }
 
@@ -76,6 +85,13 @@ export function readJsonBody(request: FastifyRequest): unknown {
   }
   if (Buffer.isBuffer(body)) return parseJsonText(body, "the request body");
   return body;
+}
+
+/** The request body as JSON, or undefined when it has none (bodies that may be left out, e.g. tritonclient's `""`). */
+export function readOptionalJsonBody(request: FastifyRequest): unknown {
+  const body = request.body;
+  if (body === undefined || body === null || (Buffer.isBuffer(body) && body.length === 0)) return undefined;
+  return readJsonBody(request);
 }
 
 /** Fastify's own errors (body too large, malformed request) in omaf's terms. */

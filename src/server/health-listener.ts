@@ -1,16 +1,18 @@
 // A health port answered from its own thread, so liveness and readiness probes are answered even while the main
 // thread is busy with one large request (parsing a 50 MB JSON body takes it for about a second; see spec/limits.md).
-// The main thread publishes two numbers in shared memory — whether the dataplane is ready, and a heartbeat it
-// refreshes every HEARTBEAT_MS — and the health thread reads them; nothing else crosses.
+// The main thread publishes two numbers in shared memory — whether the server is ready (every served model loaded;
+// see src/registry/registry.ts), and a heartbeat it refreshes every HEARTBEAT_MS — and the health thread reads
+// them; nothing else crosses.
 //
 // GET /healthz: 200 {"live": true} while the main thread's heartbeat is younger than the stall limit, else 503
-// (a main thread stuck that long is what a restart is for). GET /readyz: 200 {"ready": true} when the dataplane is
-// ready and the main thread is live, else 503. Anything else: 404.
+// (a main thread stuck that long is what a restart is for). GET /readyz: 200 {"ready": true} when the server is
+// ready and the main thread is live, else 503. Anything else: 404. A server of one model puts its provenance headers
+// on these answers too (the model at start: the health thread cannot follow a reload).
 import { Worker } from "node:worker_threads";
-import type { DataPlane } from "../dataplane/dataplane.js";
 import { OmafError } from "../errors.js";
-import { formatHostPort, type Listener } from "./listener.js";
 import { provenanceHeaders } from "../protocols/http-common.js";
+import type { ModelRegistry } from "../registry/registry.js";
+import { formatHostPort, type Listener } from "./listener.js";
 
 /** How often the main thread refreshes its heartbeat. */
 export const HEARTBEAT_MS = 100;
@@ -18,7 +20,7 @@ export const HEARTBEAT_MS = 100;
 export interface HealthListenerOptions {
   host: string;
   port: number;
-  dataplane: DataPlane;
+  registry: ModelRegistry;
   /** A main thread whose heartbeat is older than this is not live. */
   stallLimitMs: number;
 }
@@ -59,16 +61,18 @@ parentPort.on("message", (msg) => {
 
 /** Starts the health port; rejects with OMAF_ERR_IO when the address cannot be bound. */
 export async function startHealthListener(opts: HealthListenerOptions): Promise<Listener> {
-  const { dataplane } = opts;
+  const { registry } = opts;
   const shared = new Float64Array(new SharedArrayBuffer(2 * Float64Array.BYTES_PER_ELEMENT));
   shared[HEARTBEAT] = Date.now();
   const publish = () => {
-    shared[READY] = dataplane.ready ? 1 : 0;
+    shared[READY] = registry.ready ? 1 : 0;
     shared[HEARTBEAT] = Date.now();
   };
   publish();
   const heartbeat = setInterval(publish, HEARTBEAT_MS).unref();
-  const unsubscribe = dataplane.onStateChange(publish);
+  const unsubscribe = registry.onStateChange(publish);
+  const only = registry.only?.provenance;
+  const headers = only ? provenanceHeaders(only) : {};
   const worker = new Worker(HEALTH_THREAD, {
     eval: true,
     workerData: {
@@ -76,7 +80,7 @@ export async function startHealthListener(opts: HealthListenerOptions): Promise<
       host: opts.host,
       port: opts.port,
       stallLimitMs: opts.stallLimitMs,
-      headers: provenanceHeaders(dataplane.provenance),
+      headers,
     },
   });
   worker.unref();
@@ -112,7 +116,7 @@ export async function startHealthListener(opts: HealthListenerOptions): Promise<
     label: "health",
     host: opts.host,
     port,
-    // Readiness is read from the dataplane (published above).
+    // Readiness is read from the registry (published above).
     setServing() {},
     close,
     forceClose() {

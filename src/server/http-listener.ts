@@ -9,8 +9,10 @@
 //   protocols/http-common.ts; OIP REST reads the JSON header and the binary tensors itself.
 // - `request.id` is the request id: the client's `x-request-id` (or Odahu's `request-id`) header, else a fresh UUID;
 //   every response echoes it as `x-request-id`.
-// - every response carries the provenance headers `x-omaf-model`, `x-omaf-model-version`, `x-omaf-artifact-digest`
-//   and, for an artifact served with a verified signature, `x-omaf-signed-by`.
+// - every response about a model carries its provenance headers `x-omaf-model`, `x-omaf-model-version`,
+//   `x-omaf-artifact-digest` and, for an artifact served with a verified signature, `x-omaf-signed-by` (a route sets
+//   `request.omafModel` once it found the model in the registry); on a server of one model every response carries
+//   that model's.
 // - a body above `maxBodyBytes` answers 413 OMAF_ERR_PAYLOAD_TOO_LARGE; errors thrown by a route become the
 //   protocol's error body through `sendError()`.
 // Shared routes on every HTTP listener: GET /healthz (liveness), GET /readyz (readiness), GET /metrics.
@@ -18,9 +20,10 @@ import { STATUS_CODES } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex, Readable, Transform } from "node:stream";
 import { createGunzip, createInflate } from "node:zlib";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { newRequestId, type DataPlane } from "../dataplane/dataplane.js";
 import { OmafError } from "../errors.js";
+import type { ModelChoice, ModelRegistry } from "../registry/registry.js";
 import { kserveV1Routes } from "../protocols/kserve-v1/routes.js";
 import { odahuRoutes, type OdahuNames } from "../protocols/odahu/routes.js";
 import { oipRestRoutes } from "../protocols/oip-v2/rest.js";
@@ -52,7 +55,7 @@ export const ERROR_SHAPES: Record<HttpInterfaceName, ErrorShape> = { "oip-rest":
 
 /** What a protocol's route plugin is given. */
 export interface HttpRouteOptions {
-  dataplane: DataPlane;
+  registry: ModelRegistry;
 }
 
 export interface HttpListenerOptions {
@@ -62,23 +65,56 @@ export interface HttpListenerOptions {
   port: number;
   /** Largest request body, in bytes. */
   maxBodyBytes: number;
-  dataplane: DataPlane;
+  /** The served models. */
+  registry: ModelRegistry;
   /** When given, /metrics serves it and every response is counted. */
   metrics?: ServerMetrics;
+  /** The model the Odahu routes serve; default: the only one. */
+  odahuModel?: ModelChoice;
   /** Names the Odahu routes report (ODAHU_MODEL_NAME / ODAHU_MODEL_VERSION overrides); default: the manifest's. */
   odahuNames?: Partial<OdahuNames>;
 }
 
+/** Each model version's provenance headers, as names and values, built once. */
+const provenanceCache = new WeakMap<DataPlane, [string[], string[]]>();
+
+function provenanceOf(dataplane: DataPlane): [string[], string[]] {
+  let h = provenanceCache.get(dataplane);
+  if (!h) {
+    const headers = provenanceHeaders(dataplane.provenance);
+    provenanceCache.set(dataplane, (h = [Object.keys(headers), Object.values(headers)]));
+  }
+  return h;
+}
+
+/**
+ * The model a request addressed, for its provenance headers and its inference-log line: the one its route found, or
+ * the one its path names (a request refused before its route ran, e.g. a body over the limit), else the only one.
+ */
+function modelOf(request: FastifyRequest, registry: ModelRegistry): DataPlane | undefined {
+  if (request.omafModel) return request.omafModel;
+  const params = request.params as { model?: unknown; version?: unknown } | undefined;
+  if (typeof params?.model === "string") {
+    try {
+      request.omafModel = registry.resolve(params.model, typeof params.version === "string" ? params.version : undefined);
+      return request.omafModel;
+    } catch {
+      // Not a served model: the only one's, if any.
+    }
+  }
+  return registry.only;
+}
+
 /** Builds the fastify instance without listening; `isClosing` tells it a stop began (see the onSend hook). */
 export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => boolean = () => false): Promise<FastifyInstance> {
-  const { dataplane, metrics } = opts;
-  const provenance = provenanceHeaders(dataplane.provenance);
+  const { registry, metrics } = opts;
   // A listener that only serves Odahu answers unknown routes and malformed requests in Odahu's shape too.
   const rootShape: ErrorShape = opts.interfaces.every((i) => ERROR_SHAPES[i] === "message") ? "message" : "error";
   const app = Fastify({
     // Requests Node's HTTP parser cannot read never reach fastify's routes; they still get omaf's error body.
     clientErrorHandler: (err, socket) => {
-      const status = answerClientError(err, socket, provenance, rootShape);
+      const only = registry.only;
+      const status = answerClientError(err, socket, only ? provenanceHeaders(only.provenance) : {}, rootShape);
       if (status !== undefined) metrics?.observeHttpResponse(SHARED_ROUTES_PROTOCOL, status);
     },
     logger: false,
@@ -113,16 +149,17 @@ export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => b
 
   // Everything every response carries is set in one synchronous onSend hook (it runs for routes, errors and 404s
   // alike): no per-request promise, and one hook runner instead of one per concern.
-  const provenanceNames = Object.keys(provenance);
-  const provenanceValues = Object.values(provenance);
   app.addHook("onSend", (request, reply, payload, done) => {
-    for (let i = 0; i < provenanceNames.length; i++) reply.header(provenanceNames[i], provenanceValues[i]);
+    const model = request.omafModel ?? registry.only;
+    if (model) {
+      const [names, values] = provenanceOf(model);
+      for (let i = 0; i < names.length; i++) reply.header(names[i], values[i]);
+    }
     reply.header("x-request-id", request.id);
     // Once a stop began, every answer (including those of requests admitted before it) closes its connection:
     // Node's server.close() only reaps connections idle at that moment, and a keep-alive connection that goes idle
     // later would hold the stop until its keep-alive timeout.
-    const state = dataplane.state;
-    if (isClosing() || state === "draining" || state === "closed") reply.header("connection", "close");
+    if (isClosing() || registry.isStopping) reply.header("connection", "close");
     metrics?.observeHttpResponse(request.omafProtocol ?? SHARED_ROUTES_PROTOCOL, reply.statusCode);
     done(null, payload);
   });
@@ -134,8 +171,8 @@ export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => b
 
   app.get("/healthz", async () => ({ live: true }));
   app.get("/readyz", async (_request, reply) => {
-    const ready = dataplane.probeReady();
-    return reply.code(ready ? 200 : 503).send({ ready, state: dataplane.state });
+    const ready = registry.probeReady();
+    return reply.code(ready ? 200 : 503).send({ ready, state: registry.state });
   });
   if (metrics) {
     app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
@@ -146,26 +183,36 @@ export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => b
       // Each scope has its own request class: the protocol tag is a default value of that class, not a hook.
       scope.decorateRequest("omafProtocol", name);
       scope.setErrorHandler((err, request, reply) => {
-        // Inference requests (all POST) refused before the dataplane still get their inference-log line.
+        // Inference requests (POST routes, less those marked otherwise) refused before the dataplane still get their
+        // inference-log line.
         const error = toHttpError(err);
-        if (request.method === "POST") dataplane.reportRejected(requestContext(request), error);
+        if (request.method === "POST" && request.routeOptions.config?.inference !== false) {
+          registry.reportRejected(requestContext(request), error, modelOf(request, registry));
+        }
         return sendError(reply, error, ERROR_SHAPES[name]);
       });
       switch (name) {
         case "oip-rest":
-          await scope.register(oipRestRoutes, { dataplane });
+          await scope.register(oipRestRoutes, { registry });
           break;
         case "kserve-v1":
-          await scope.register(kserveV1Routes, { dataplane });
+          await scope.register(kserveV1Routes, { registry });
           break;
         case "odahu":
-          await scope.register(odahuRoutes, { dataplane, names: opts.odahuNames });
+          await scope.register(odahuRoutes, { registry, model: opts.odahuModel ?? onlyModel(registry), names: opts.odahuNames });
           break;
       }
     });
   }
   await app.ready();
   return app;
+}
+
+/** The only model, as a choice (Odahu's default). */
+function onlyModel(registry: ModelRegistry): ModelChoice {
+  const only = registry.only;
+  if (!only) throw new OmafError("OMAF_ERR_SETTINGS", "the Odahu routes serve one model: choose it with --odahu-model <name>[:<version>]");
+  return { name: only.provenance.modelName };
 }
 
 /**

@@ -1,13 +1,13 @@
-// Starts the listeners chosen in the settings on one dataplane, keeps their readiness in step with the model,
+// Starts the listeners chosen in the settings on the model registry, keeps their readiness in step with the models,
 // and stops gracefully: stop accepting, let in-flight requests finish, cut them after the drain timeout.
 // Process signals are wired in by the caller (see signals.ts); nothing here exits the process.
 import type { Logger } from "pino";
-import type { DataPlane } from "../dataplane/dataplane.js";
 import { createOmiService } from "../protocols/omi/service.js";
 import { loadOmiPackage, OMI_SERVICE_NAME } from "../protocols/omi/proto.js";
 import { createOipGrpcService } from "../protocols/oip-v2/grpc.js";
 import { loadOipPackage, OIP_SERVICE_NAME } from "../tensor/grpc-contents.js";
 import { OmafError } from "../errors.js";
+import { parseModelChoice, type ModelChoice, type ModelRegistry } from "../registry/registry.js";
 import type { InterfaceName, Settings } from "../settings.js";
 import { startGrpcListener } from "./grpc-listener.js";
 import { startHealthListener } from "./health-listener.js";
@@ -23,11 +23,36 @@ export const MAIN_THREAD_STALL_LIMIT_MS = 10_000;
 
 export interface ServerOptions {
   settings: Settings;
-  dataplane: DataPlane;
+  /** The served models. */
+  registry: ModelRegistry;
   /** Lifecycle lines (listening, stopping, stopped); optional. */
   log?: Logger;
-  /** Served at /metrics on every HTTP listener; the dataplane must report to it (DataPlaneOptions.metrics). */
+  /** Served at /metrics on every HTTP listener; the dataplanes must report to it (DataPlaneOptions.metrics). */
   metrics?: ServerMetrics;
+}
+
+/**
+ * The model a protocol that names no model (OMI, Odahu) serves: the one `choice` names (`name[:version]`; it must be
+ * served), else the only one; with several models and no choice, OMAF_ERR_SETTINGS naming the setting.
+ */
+export function chooseModel(registry: ModelRegistry, choice: string, protocol: string, flag: string): ModelChoice {
+  const served = registry.entries();
+  const list = served.map((e) => (e.version ? `${e.name}:${e.version}` : e.name)).join(", ") || "none";
+  if (choice.trim() !== "") {
+    const picked = parseModelChoice(choice);
+    try {
+      registry.entry(picked.name, picked.version);
+    } catch {
+      throw new OmafError("OMAF_ERR_SETTINGS", `--${flag} ${choice}: this server serves no such model (it serves ${list})`, { setting: flag, value: choice });
+    }
+    return picked;
+  }
+  if (served.length === 1) return { name: served[0].name, ...(served[0].version ? { version: served[0].version } : {}) };
+  throw new OmafError(
+    "OMAF_ERR_SETTINGS",
+    `${protocol} serves one model and this server serves ${served.length === 0 ? "none" : `${served.length} (${list})`}: choose one with --${flag} <name>[:<version>], or leave ${protocol} out of --interfaces`,
+    { setting: flag },
+  );
 }
 
 /** One listener to start: a gRPC interface, or an HTTP port with the protocols it serves. */
@@ -73,7 +98,12 @@ export interface RunningServer {
 
 /** Starts every listener in settings.interfaces; if one cannot start, the ones already started are closed. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const { settings, dataplane, log } = opts;
+  const { settings, registry, log } = opts;
+  // OMI and Odahu name no model: each serves one, chosen before anything listens.
+  const models = {
+    omi: settings.interfaces.includes("omi") ? chooseModel(registry, settings.omiModel, "OMI", "omi-model") : undefined,
+    odahu: settings.interfaces.includes("odahu") ? chooseModel(registry, settings.odahuModel, "Odahu", "odahu-model") : undefined,
+  };
   const listeners: Listener[] = [];
   let stopping: Promise<StopResult> | undefined;
   let resolveStopped!: (r: StopResult) => void;
@@ -91,15 +121,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   async function drainAndClose(reason: string): Promise<StopResult> {
     const t0 = performance.now();
-    log?.info({ reason, inFlight: dataplane.inFlightCount }, "stopping");
+    log?.info({ reason, inFlight: registry.inFlightCount }, "stopping");
     // Draining flips readiness off first, so health answers NOT_SERVING while in-flight calls finish.
-    const graceful = Promise.all([dataplane.drain(), ...listeners.map((l) => l.close())]).then(() => "done" as const);
+    const graceful = Promise.all([registry.drain(), ...listeners.map((l) => l.close())]).then(() => "done" as const);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), settings.drainTimeoutMs)));
     const outcome = await Promise.race([graceful, timeout, forced]);
     clearTimeout(timer);
     if (outcome !== "done") for (const l of listeners) l.forceClose();
-    await closeModel(dataplane, log, settings.drainTimeoutMs - (performance.now() - t0));
+    await closeModels(registry, log, settings.drainTimeoutMs - (performance.now() - t0));
     const result: StopResult = { reason, forced: outcome !== "done", durationMs: Math.round(performance.now() - t0) };
     log?.info({ ...result }, "stopped");
     return result;
@@ -108,49 +138,59 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   try {
     for (const plan of planListeners(settings)) {
       listeners.push(
-        plan.kind === "http" ? await startHttp(plan.port, plan.interfaces, opts) : await startListener(plan.name, opts, (reason) => void stop(reason)),
+        plan.kind === "http"
+          ? await startHttp(plan.port, plan.interfaces, opts, models.odahu)
+          : await startListener(plan.name, opts, models.omi, (reason) => void stop(reason)),
       );
     }
     if (settings.healthPort !== undefined) {
-      listeners.push(await startHealthListener({ host: settings.host, port: settings.healthPort, dataplane, stallLimitMs: MAIN_THREAD_STALL_LIMIT_MS }));
+      listeners.push(await startHealthListener({ host: settings.host, port: settings.healthPort, registry, stallLimitMs: MAIN_THREAD_STALL_LIMIT_MS }));
     }
   } catch (err) {
     for (const l of listeners) l.forceClose();
     throw err;
   }
   const syncReadiness = () => {
-    for (const l of listeners) l.setServing(dataplane.ready);
+    for (const l of listeners) l.setServing(registry.ready);
   };
-  dataplane.onStateChange(syncReadiness);
+  registry.onStateChange(syncReadiness);
   syncReadiness();
   for (const l of listeners) log?.info({ interface: l.interfaceName, interfaces: l.interfaces, host: l.host, port: l.port }, "listening");
 
   return { listeners, stopped, stop, forceStop: () => force() };
 }
 
-function startHttp(port: number, interfaces: HttpInterfaceName[], opts: ServerOptions): Promise<Listener> {
-  const { settings, dataplane, metrics } = opts;
+function startHttp(port: number, interfaces: HttpInterfaceName[], opts: ServerOptions, odahuModel: ModelChoice | undefined): Promise<Listener> {
+  const { settings, registry, metrics } = opts;
   return startHttpListener({
     interfaces,
     host: settings.host,
     port,
     maxBodyBytes: settings.maxBodyBytes,
-    dataplane,
+    registry,
     metrics: settings.metrics ? metrics : undefined,
+    odahuModel,
     odahuNames: { modelName: settings.odahuModelName || undefined, modelVersion: settings.odahuModelVersion || undefined },
   });
 }
 
 /** Starts one gRPC listener (each gRPC protocol has its own port). */
-async function startListener(name: Exclude<InterfaceName, HttpInterfaceName>, opts: ServerOptions, requestStop: (reason: string) => void): Promise<Listener> {
-  const { settings, dataplane } = opts;
+async function startListener(
+  name: Exclude<InterfaceName, HttpInterfaceName>,
+  opts: ServerOptions,
+  omiModel: ModelChoice | undefined,
+  requestStop: (reason: string) => void,
+): Promise<Listener> {
+  const { settings, registry } = opts;
   switch (name) {
     case "omi": {
-      const omi = createOmiService(dataplane, {
+      const model = omiModel!;
+      const omi = createOmiService(() => registry.resolve(model.name, model.version), {
         maxMessageBytes: settings.maxMessageBytes,
         requestTimeoutMs: settings.requestTimeoutMs,
         modelAuthor: settings.modelAuthor,
         onShutdown: () => requestStop("Shutdown call"),
+        onRejected: (ctx, err) => registry.reportRejected(ctx, err),
       });
       return startGrpcListener({
         label: "OMI gRPC",
@@ -162,7 +202,7 @@ async function startListener(name: Exclude<InterfaceName, HttpInterfaceName>, op
       });
     }
     case "oip-grpc": {
-      const oip = createOipGrpcService(dataplane);
+      const oip = createOipGrpcService(registry);
       return startGrpcListener({
         label: "OIP v2 gRPC",
         interfaceName: "oip-grpc",
@@ -185,13 +225,13 @@ function grpcConnectionSettings(settings: Settings): { maxMessageBytes: number; 
 }
 
 /**
- * Releases the model within what is left of the drain timeout (plus a moment for a worker kill to land; close() cuts
+ * Releases the models within what is left of the drain timeout (plus a moment for a worker kill to land; close() cuts
  * running work at once), so the whole stop fits the grace period a supervisor gives: a hung close() never holds it.
  */
-async function closeModel(dataplane: DataPlane, log: Logger | undefined, leftMs: number): Promise<void> {
+async function closeModels(registry: ModelRegistry, log: Logger | undefined, leftMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([dataplane.close(), new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, leftMs) + 250)))]);
+    await Promise.race([registry.close(), new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, leftMs) + 250)))]);
   } catch (err) {
     log?.warn({ err: (err as Error).message }, "closing the model failed");
   } finally {

@@ -205,15 +205,26 @@ function nest(data: ArrayLike<unknown>, offset: number, dims: readonly number[])
 // ---------------------------------------------------------------------------------------------------------------
 // Adapters
 
+/** One model version a server announced in its listening line. */
+export interface AnnouncedModel {
+  name: string;
+  version: string;
+  artifactDigest: string;
+  state: string;
+}
+
 /** The running server as adapters see it. */
 export interface ServedModel {
   host: string;
   /** Bound port of each enabled interface, by interface name (`omi`, `oip-rest`, `oip-grpc`, `kserve-v1`, `odahu`). */
   ports: Record<string, number>;
+  /** The model the cases address, and the version a request without a version reaches (its highest). */
   modelName: string;
   modelVersion: string;
-  /** `sha256:<hex>` as the server announced it. */
+  /** `sha256:<hex>` of that version as the server announced it. */
   artifactDigest: string;
+  /** Every model version the server serves (several models, several versions of one). */
+  models: AnnouncedModel[];
 }
 
 /** The shared cases, by name. */
@@ -227,6 +238,7 @@ export const CASES = [
   "malformed-body",
   "model-error",
   "not-ready",
+  "other-model",
 ] as const;
 export type CaseName = (typeof CASES)[number];
 
@@ -335,23 +347,22 @@ export interface ConformanceServer extends ServedModel {
 
 interface ListeningLine {
   event: "listening";
-  model: string;
-  version: string;
-  artifactDigest: string;
-  state: string;
+  models: AnnouncedModel[];
   listeners: { interface: string; interfaces?: string[]; port: number; host: string }[];
 }
 
 /**
- * Starts one `omaf serve` with every interface on 127.0.0.1 (free ports), waits for its `--json` listening line
- * (printed once the model loaded or failed to) and answers the port of each interface.
+ * Starts one `omaf serve` of `artifacts` with every interface on 127.0.0.1 (free ports), waits for its `--json`
+ * listening line (printed once every model loaded or failed to) and answers the port of each interface. The model
+ * the cases address is `opts.model` (at its highest version), else the first one announced.
  */
 export async function startConformanceServer(
-  artifact: string,
-  opts: { interfaces?: readonly string[]; args?: string[]; env?: Record<string, string>; timeoutMs?: number } = {},
+  artifacts: string | readonly string[],
+  opts: { interfaces?: readonly string[]; args?: string[]; env?: Record<string, string>; timeoutMs?: number; model?: string } = {},
 ): Promise<ConformanceServer> {
   const interfaces = (opts.interfaces ?? ALL_INTERFACES).join(",");
-  const child = omafSpawn(["serve", artifact, "--host", "127.0.0.1", "--json", "--no-inference-log", ...PORT_FLAGS, ...(opts.args ?? [])], {
+  const sources = typeof artifacts === "string" ? [artifacts] : artifacts;
+  const child = omafSpawn(["serve", ...sources, "--host", "127.0.0.1", "--json", "--no-inference-log", ...PORT_FLAGS, ...(opts.args ?? [])], {
     env: cleanEnv({ ...opts.env, OMAF_INTERFACES: interfaces }),
   });
   let out = "";
@@ -385,13 +396,16 @@ export async function startConformanceServer(
   });
   const ports: Record<string, number> = {};
   for (const l of line.listeners) for (const name of [l.interface, ...(l.interfaces ?? [])]) ports[name] ??= l.port;
+  // The server announces each name's versions highest first.
+  const main = (opts.model ? line.models.find((m) => m.name === opts.model) : line.models[0]) ?? { name: "", version: "", artifactDigest: "" };
   return {
     child,
     host: "127.0.0.1",
     ports,
-    modelName: line.model,
-    modelVersion: line.version,
-    artifactDigest: line.artifactDigest,
+    modelName: main.name,
+    modelVersion: main.version,
+    artifactDigest: main.artifactDigest,
+    models: line.models,
     stderr: () => err,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

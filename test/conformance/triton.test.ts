@@ -12,6 +12,7 @@ import { ENVIRONMENTS } from "./environments.js";
 import { startConformanceServer, tensorsOf, type ConformanceEnvironment, type ConformanceServer } from "./harness.js";
 import { kindOfTritonStatus } from "./adapters/triton.js";
 import { TritonDriver, venvMissing } from "./triton/client.js";
+import { writeFailingInitModel, writeNoColumnsModel, writeSumModel } from "../helpers/serve.js";
 
 const missing = venvMissing();
 
@@ -137,3 +138,97 @@ for (const env of ENVIRONMENTS) {
     }
   });
 }
+
+interface Duration {
+  count: number;
+  ns: number;
+}
+interface ModelStats {
+  name: string;
+  version: string;
+  inference_count: number;
+  execution_count: number;
+  inference_stats: Record<string, Duration>;
+  batch_stats: { batch_size: number; compute_infer: Duration }[];
+}
+interface IndexRow {
+  name: string;
+  version: string;
+  state: string;
+  reason: string;
+}
+
+describe("tritonclient model repository and statistics (several node models)", { skip: missing }, () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let server: ConformanceServer;
+
+  before(async () => {
+    tmp = await tempDir("omaf-triton-repo-");
+    const repo = join(tmp.dir, "repo");
+    await Promise.all([writeSumModel(join(repo, "sum")), writeNoColumnsModel(join(repo, "first")), writeFailingInitModel(join(repo, "broken"))]);
+    server = await startConformanceServer([], { interfaces: ["oip-rest", "oip-grpc"], args: ["--model-repository", repo] });
+  });
+  after(async () => {
+    await server?.stop();
+    await tmp?.cleanup();
+  });
+
+  for (const protocol of ["http", "grpc"] as const) {
+    describe(`tritonclient.${protocol}`, () => {
+      let client: TritonDriver;
+      before(() => {
+        client = new TritonDriver(protocol, `${server.host}:${server.ports[protocol === "http" ? "oip-rest" : "oip-grpc"]}`);
+      });
+      after(() => client?.close());
+
+      const sumInput = (width: number) => ({ name: "input", datatype: "FP64", shape: [1, width], data: Array.from({ length: width }, (_, i) => i + 1) });
+      const statsOf = async (model: string) => (await client.call<{ model_stats: ModelStats[] }>({ op: "statistics", model })).model_stats;
+
+      it("get_model_repository_index lists every model, a failed one with its reason", async () => {
+        const rows = await client.call<IndexRow[]>({ op: "repository_index" });
+        const by = (name: string) => rows.find((r) => r.name === name);
+        assert.deepEqual(by("sum-check"), { name: "sum-check", version: "1.0.0-1", state: "READY", reason: "" });
+        assert.deepEqual(by("first-value"), { name: "first-value", version: "1.0.0-1", state: "READY", reason: "" });
+        assert.equal(by("broken-init")?.state, "UNAVAILABLE");
+        assert.match(by("broken-init")?.reason ?? "", /init failed on purpose/);
+      });
+
+      it("get_inference_statistics counts the requests sent: successes, failures and executions", async () => {
+        const [before] = await statsOf("sum-check");
+        const good = 4;
+        const bad = 2;
+        for (let i = 0; i < good; i++) assert.equal((await client.request({ op: "infer", model: "sum-check", inputs: [sumInput(2)] })).ok, true);
+        for (let i = 0; i < bad; i++) assert.equal((await client.request({ op: "infer", model: "sum-check", inputs: [sumInput(3)] })).ok, false);
+        const [after] = await statsOf("sum-check");
+        assert.equal(after.name, "sum-check");
+        assert.equal(after.version, "1.0.0-1");
+        assert.equal(after.inference_stats.success.count - before.inference_stats.success.count, good);
+        assert.equal(after.inference_stats.fail.count - before.inference_stats.fail.count, bad);
+        assert.equal(after.inference_count - before.inference_count, good);
+        assert.equal(after.execution_count - before.execution_count, good, "no batching: one execution per request");
+        assert.ok(after.inference_stats.compute_infer.ns > before.inference_stats.compute_infer.ns);
+        const all = await client.call<{ model_stats: ModelStats[] }>({ op: "statistics" });
+        assert.deepEqual(all.model_stats.map((s) => s.name).sort(), ["broken-init", "first-value", "sum-check"]);
+        const versioned = await client.call<{ model_stats: ModelStats[] }>({ op: "statistics", model: "sum-check", version: "1.0.0-1" });
+        assert.equal(versioned.model_stats[0].inference_count, after.inference_count);
+      });
+
+      it("unload_model and load_model: the model goes and comes back, the others keep answering", async () => {
+        await client.call({ op: "unload", model: "first-value" });
+        assert.equal(await client.call({ op: "model_ready", model: "first-value" }), false);
+        const rows = await client.call<IndexRow[]>({ op: "repository_index" });
+        assert.deepEqual(
+          rows.find((r) => r.name === "first-value"),
+          { name: "first-value", version: "1.0.0-1", state: "UNAVAILABLE", reason: "unloaded" },
+        );
+        assert.equal((await client.request({ op: "infer", model: "first-value", inputs: [sumInput(2)] })).ok, false);
+        assert.equal((await client.request({ op: "infer", model: "sum-check", inputs: [sumInput(2)] })).ok, true);
+        await client.call({ op: "load", model: "first-value" });
+        assert.equal(await client.call({ op: "model_ready", model: "first-value" }), true);
+        const a = await client.request({ op: "load", model: "no-such-model" });
+        assert.equal(a.ok, false);
+        if (!a.ok) assert.ok(a.status === "404" || a.status === "StatusCode.NOT_FOUND", `status ${a.status}: ${a.message}`);
+      });
+    });
+  }
+});

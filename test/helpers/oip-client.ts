@@ -10,6 +10,17 @@ export interface TensorMetadata {
   shape: string[];
 }
 
+/** One ModelStatistics entry as proto-loader decodes it. */
+export interface GrpcModelStatistics {
+  name: string;
+  version: string;
+  last_inference: string;
+  inference_count: string;
+  execution_count: string;
+  inference_stats: Record<string, { count: string; ns: string }>;
+  batch_stats: { batch_size: string; compute_infer: { count: string; ns: string } }[];
+}
+
 export interface OipGrpcClient {
   raw: grpc.Client;
   ServerLive: Unary<Record<string, never>, { live: boolean }>;
@@ -21,6 +32,12 @@ export interface OipGrpcClient {
     { name: string; versions: string[]; platform: string; inputs: TensorMetadata[]; outputs: TensorMetadata[] }
   >;
   ModelInfer: Unary<Partial<GrpcModelInferRequest>, GrpcModelInferResponse>;
+  /** Triton's statistics extension (uint64 counts arrive as decimal strings). */
+  ModelStatistics: Unary<{ name?: string; version?: string }, { model_stats: GrpcModelStatistics[] }>;
+  /** Triton's model repository extension. */
+  RepositoryIndex: Unary<{ ready?: boolean }, { models: { name: string; version: string; state: string; reason: string }[] }>;
+  RepositoryModelLoad: Unary<{ model_name: string; parameters?: Record<string, unknown> }, Record<string, never>>;
+  RepositoryModelUnload: Unary<{ model_name: string }, Record<string, never>>;
   /** Sends `bytes` as the ModelInfer request message as they are (for malformed-request tests). */
   inferBytes(bytes: Buffer): Promise<GrpcModelInferResponse>;
   close(): void;
@@ -40,6 +57,10 @@ export function oipGrpcClient(address: string): OipGrpcClient {
     ServerMetadata: promisify(raw, "ServerMetadata"),
     ModelMetadata: promisify(raw, "ModelMetadata"),
     ModelInfer: promisify(raw, "ModelInfer"),
+    ModelStatistics: promisify(raw, "ModelStatistics"),
+    RepositoryIndex: promisify(raw, "RepositoryIndex"),
+    RepositoryModelLoad: promisify(raw, "RepositoryModelLoad"),
+    RepositoryModelUnload: promisify(raw, "RepositoryModelUnload"),
     inferBytes: (bytes) =>
       new Promise((resolve, reject) =>
         raw.makeUnaryRequest<Buffer, GrpcModelInferResponse>(

@@ -47,13 +47,17 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 export const FREE_PORT_ARGS = ["--omi-port", "0", "--http-port", "0", "--oip-grpc-port", "0", "--odahu-port", "0"];
 
 /**
- * Starts `omaf serve <artifact> --host 127.0.0.1 <every port 0> <args>` and waits for its listening line. Unless the
- * test chooses interfaces (`--interfaces`, OMAF_INTERFACES or INTERFACE), only OMI is served.
+ * Starts `omaf serve <artifact...> --host 127.0.0.1 <every port 0> <args>` and waits for its listening line. Unless
+ * the test chooses interfaces (`--interfaces`, OMAF_INTERFACES or INTERFACE), only OMI is served.
  */
-export async function startServe(artifact: string, opts: { args?: string[]; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ServeProcess> {
+export async function startServe(
+  artifact: string | string[],
+  opts: { args?: string[]; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<ServeProcess> {
   const args = opts.args ?? [];
   const chosen = args.includes("--interfaces") || opts.env?.OMAF_INTERFACES !== undefined || opts.env?.INTERFACE !== undefined;
-  const child = omafSpawn(["serve", artifact, "--host", "127.0.0.1", ...FREE_PORT_ARGS, ...args], {
+  const artifacts = Array.isArray(artifact) ? artifact : [artifact];
+  const child = omafSpawn(["serve", ...artifacts, "--host", "127.0.0.1", ...FREE_PORT_ARGS, ...args], {
     env: cleanEnv({ ...(chosen ? {} : { OMAF_INTERFACES: "omi" }), ...opts.env }),
   });
   let out = "";
@@ -86,6 +90,7 @@ export async function startServe(artifact: string, opts: { args?: string[]; env?
   });
 
   const port = (listeners.find((l) => l.label === "OMI gRPC") ?? listeners[0]).port;
+  // The listening line is written once every model loaded or failed to.
   return {
     child,
     port,

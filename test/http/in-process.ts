@@ -7,6 +7,7 @@ import { stringify } from "yaml";
 import { encodeOnnxModel, floatTensor, ONNX_TYPE, tensorValue, type GraphObject } from "../../scripts/make-iris-onnx.js";
 import { materializeArtifact } from "../../src/artifact/materialize.js";
 import { DataPlane } from "../../src/dataplane/dataplane.js";
+import { ModelRegistry } from "../../src/registry/registry.js";
 import { createModel, type CreateModelOptions } from "../../src/runtime/load.js";
 import { buildHttpApp, type HttpInterfaceName } from "../../src/server/http-listener.js";
 import { writeTree } from "../helpers/fixtures.js";
@@ -31,7 +32,8 @@ export async function inProcessApp(
   const model = createModel({ ...modelOptions, dir: artifact.dir, manifest: artifact.manifest, provenance: { artifactDigest: artifact.artifactDigest } });
   const dataplane = new DataPlane(model, artifact, { requestTimeoutMs: 30_000, maxInFlight: 0 });
   await dataplane.load();
-  const app = await buildHttpApp({ interfaces, host: "127.0.0.1", port: 0, maxBodyBytes: 1 << 20, dataplane });
+  const registry = ModelRegistry.fromDataPlanes([dataplane]);
+  const app = await buildHttpApp({ interfaces, host: "127.0.0.1", port: 0, maxBodyBytes: 1 << 20, registry });
   const answer = (res: { statusCode: number; body: string }) => {
     let json: unknown;
     try {

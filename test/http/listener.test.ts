@@ -10,6 +10,7 @@ import { DataPlane } from "../../src/dataplane/dataplane.js";
 import type { OmafManifest } from "../../src/manifest/manifest.types.js";
 import type { Model, ModelMetadata } from "../../src/runtime/model.js";
 import { startHttpListener } from "../../src/server/http-listener.js";
+import { ModelRegistry } from "../../src/registry/registry.js";
 import { ServerMetrics } from "../../src/server/metrics.js";
 import { tempDir } from "../helpers/fixtures.js";
 import { startServe, writeBehaveModel, writeSumModel } from "../helpers/serve.js";
@@ -297,7 +298,8 @@ describe("HTTP listener readiness while draining (in process)", () => {
     );
     metrics.watch(dataplane);
     await dataplane.load();
-    const listener = await startHttpListener({ interfaces: ["kserve-v1", "odahu"], host: "127.0.0.1", port: 0, maxBodyBytes: 1024, dataplane, metrics });
+    const registry = ModelRegistry.fromDataPlanes([dataplane]);
+    const listener = await startHttpListener({ interfaces: ["kserve-v1", "odahu"], host: "127.0.0.1", port: 0, maxBodyBytes: 1024, registry, metrics });
     const base = `http://127.0.0.1:${listener.port}`;
     try {
       const inFlight = http(`${base}/v1/models/gated:predict`, { body: { instances: [{ n: 1 }] } });

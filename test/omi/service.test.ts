@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { ServiceError } from "@grpc/grpc-js";
 import { DataPlane } from "../../src/dataplane/dataplane.js";
+import { ModelRegistry } from "../../src/registry/registry.js";
 import { createModel } from "../../src/runtime/load.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
 import { loadSettings, type SettingFlags } from "../../src/settings.js";
@@ -34,7 +35,7 @@ async function serve(dir: string, flags: SettingFlags = {}): Promise<Served> {
       maxInFlight: settings.maxInFlight,
     },
   );
-  const server = await startServer({ settings, dataplane });
+  const server = await startServer({ settings, registry: ModelRegistry.fromDataPlanes([dataplane]) });
   const client = omiClient(`127.0.0.1:${server.listeners[0].port}`);
   return {
     server,

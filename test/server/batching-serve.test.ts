@@ -97,9 +97,17 @@ describe("batching over the wire", () => {
     const meta = (await (await fetch(`${on.url("OIP v2 REST")}/v2/models/iris-onnx`)).json()) as { parameters: Record<string, number> };
     assert.deepEqual(meta.parameters, { max_batch_size: 16, max_batch_time_ms: 20 });
     const metrics = await (await fetch(`${on.url("OIP v2 REST")}/metrics`)).text();
-    assert.match(metrics, /^omaf_max_batch_size 16$/m);
-    const calls = Number(/^omaf_batch_size_count (\d+)/m.exec(metrics)?.[1]);
-    const waits = Number(/^omaf_queue_duration_seconds_count (\d+)/m.exec(metrics)?.[1]);
+    // Series are per model and version.
+    const value = (name: string) =>
+      Number(
+        metrics
+          .split("\n")
+          .find((l) => l.startsWith(`${name}{model="iris-onnx",version="1.0.0-1"} `))
+          ?.split(" ")[1],
+      );
+    assert.equal(value("omaf_max_batch_size"), 16);
+    const calls = value("omaf_batch_size_count");
+    const waits = value("omaf_queue_duration_seconds_count");
     assert.ok(calls > 0 && waits > calls, `batches ${calls}, queued requests ${waits}`);
   });
 });

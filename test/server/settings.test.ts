@@ -30,6 +30,8 @@ describe("settings", () => {
       modelName: "",
       odahuModelName: "",
       odahuModelVersion: "",
+      omiModel: "",
+      odahuModel: "",
       maxMessageBytes: 64 * 1024 * 1024,
       grpcKeepaliveMs: 30_000,
       grpcIdleTimeoutMs: 300_000,
@@ -40,6 +42,8 @@ describe("settings", () => {
       batchRows: undefined,
       drainTimeoutMs: 30000,
       lazy: false,
+      modelRepository: "",
+      modelRepositoryWatch: 0,
       inferenceLog: true,
       inferenceLogFile: "",
       logPayloads: false,
@@ -156,6 +160,20 @@ describe("settings", () => {
     );
   });
 
+  it("the model repository watch takes milliseconds or a bare switch; model choices are name[:version]", () => {
+    const watch = (value: unknown) => loadSettings({ env: {}, flags: { modelRepositoryWatch: value } }).modelRepositoryWatch;
+    assert.equal(watch(true), 5000, "the flag alone (commander gives true)");
+    assert.equal(watch("250"), 250);
+    assert.equal(watch("0"), 0);
+    assert.equal(watch("off"), 0);
+    assert.equal(loadSettings({ env: { OMAF_MODEL_REPOSITORY_WATCH: "on" } }).modelRepositoryWatch, 5000);
+    settingsError(() => watch("50"), /modelRepositoryWatch.*0 = off, else 100 to 86400000/);
+    settingsError(() => watch("soon"), /modelRepositoryWatch/);
+    assert.equal(loadSettings({ env: { OMAF_OMI_MODEL: "iris:1.0.0-1" } }).omiModel, "iris:1.0.0-1");
+    assert.equal(loadSettings({ env: {}, flags: { odahuModel: " iris " } }).odahuModel, "iris");
+    settingsError(() => loadSettings({ env: { OMAF_OMI_MODEL: "two words" } }), /omiModel.*model name, optionally followed by :<version>/);
+  });
+
   it("rejects bad values once, naming the setting, where it came from and what was expected", () => {
     settingsError(() => loadSettings({ env: { OMAF_OMI_PORT: "abc" } }), /"abc" for omiPort \(environment variable OMAF_OMI_PORT\): expected a port number/);
     settingsError(() => loadSettings({ env: { PSC_MODEL_PORT: "70000" } }), /PSC_MODEL_PORT.*0 to 65535/);
@@ -184,6 +202,7 @@ describe("settings", () => {
       "metrics",
       "odahuModelName",
       "odahuModelVersion",
+      "odahuModel",
       "requestTimeoutMs",
       "maxInFlight",
       "drainTimeoutMs",

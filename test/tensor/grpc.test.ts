@@ -100,6 +100,49 @@ const EXPECTED: Record<string, string[]> = {
     "7:repeated double fp64_contents",
     "8:repeated bytes bytes_contents",
   ],
+  // Triton's statistics and model repository extensions (triton-inference-server/common protobuf/grpc_service.proto).
+  ModelStatisticsRequest: ["1:string name", "2:string version"],
+  StatisticDuration: ["1:uint64 count", "2:uint64 ns"],
+  InferStatistics: [
+    "1:StatisticDuration success",
+    "2:StatisticDuration fail",
+    "3:StatisticDuration queue",
+    "4:StatisticDuration compute_input",
+    "5:StatisticDuration compute_infer",
+    "6:StatisticDuration compute_output",
+    "7:StatisticDuration cache_hit",
+    "8:StatisticDuration cache_miss",
+  ],
+  InferResponseStatistics: [
+    "1:StatisticDuration compute_infer",
+    "2:StatisticDuration compute_output",
+    "3:StatisticDuration success",
+    "4:StatisticDuration fail",
+    "5:StatisticDuration empty_response",
+    "6:StatisticDuration cancel",
+  ],
+  InferBatchStatistics: ["1:uint64 batch_size", "2:StatisticDuration compute_input", "3:StatisticDuration compute_infer", "4:StatisticDuration compute_output"],
+  MemoryUsage: ["1:string type", "2:int64 id", "3:uint64 byte_size"],
+  ModelStatistics: [
+    "1:string name",
+    "2:string version",
+    "3:uint64 last_inference",
+    "4:uint64 inference_count",
+    "5:uint64 execution_count",
+    "6:InferStatistics inference_stats",
+    "7:repeated InferBatchStatistics batch_stats",
+    "8:repeated MemoryUsage memory_usage",
+    "9:map<string,InferResponseStatistics> response_stats",
+  ],
+  ModelStatisticsResponse: ["1:repeated ModelStatistics model_stats"],
+  ModelRepositoryParameter: ["1:bool bool_param", "2:int64 int64_param", "3:string string_param", "4:bytes bytes_param"],
+  RepositoryIndexRequest: ["1:string repository_name", "2:bool ready"],
+  RepositoryIndexResponse: ["1:repeated ModelIndex models"],
+  "RepositoryIndexResponse.ModelIndex": ["1:string name", "2:string version", "3:string state", "4:string reason"],
+  RepositoryModelLoadRequest: ["1:string repository_name", "2:string model_name", "3:map<string,ModelRepositoryParameter> parameters"],
+  RepositoryModelLoadResponse: [],
+  RepositoryModelUnloadRequest: ["1:string repository_name", "2:string model_name", "3:map<string,ModelRepositoryParameter> parameters"],
+  RepositoryModelUnloadResponse: [],
 };
 
 const TYPES: Record<string, string> = {
@@ -142,13 +185,24 @@ function wireRequest(req: GrpcModelInferRequest): GrpcModelInferRequest {
 describe("spec/grpc_predict_v2.proto", () => {
   const pkg = loadOipPackage();
 
-  it("is proto3 in package inference with the six unary RPCs", async () => {
+  it("is proto3 in package inference with the OIP RPCs and Triton's statistics and repository RPCs, all unary", async () => {
     const text = await readFile(OIP_PROTO_PATH, "utf8");
     assert.match(text, /^syntax = "proto3";/m);
     assert.match(text, /^package inference;/m);
     assert.deepEqual(
       Object.values(service()).map((m) => [m.path, m.requestStream, m.responseStream]),
-      ["ServerLive", "ServerReady", "ModelReady", "ServerMetadata", "ModelMetadata", "ModelInfer"].map((n) => [`/${OIP_SERVICE_NAME}/${n}`, false, false]),
+      [
+        "ServerLive",
+        "ServerReady",
+        "ModelReady",
+        "ServerMetadata",
+        "ModelMetadata",
+        "ModelInfer",
+        "ModelStatistics",
+        "RepositoryIndex",
+        "RepositoryModelLoad",
+        "RepositoryModelUnload",
+      ].map((n) => [`/${OIP_SERVICE_NAME}/${n}`, false, false]),
     );
   });
 

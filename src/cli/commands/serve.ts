@@ -1,8 +1,9 @@
-// `omaf serve <artifact>`: materialise the artifact, load its model, serve it on the configured protocols until
-// SIGTERM/SIGINT or an OMI Shutdown call, then drain and exit 0 — or, after an uncaught error, drain and exit 1
-// (crash-only: see server/signals.ts). Every flag comes from the settings table.
+// `omaf serve [artifact...]`: materialise the artifacts (and the model repository's entries), load their models,
+// serve them on the configured protocols until SIGTERM/SIGINT or an OMI Shutdown call, then drain and exit 0 — or,
+// after an uncaught error, drain and exit 1 (crash-only: see server/signals.ts). Every flag comes from the settings
+// table.
 import { Option, type Command } from "commander";
-import type { DataPlane } from "../../dataplane/dataplane.js";
+import type { ModelRegistry } from "../../registry/registry.js";
 import type { RunningServer } from "../../server/server.js";
 import { describeDefault, isRepeatable, isSwitch, loadSettings, SETTINGS, settingValueName, type SettingFlags } from "../../settings.js";
 import { action, repeatable, type CommonOptions } from "../output.js";
@@ -10,15 +11,16 @@ import { action, repeatable, type CommonOptions } from "../output.js";
 export function registerServe(program: Command): void {
   const cmd = program
     .command("serve")
-    .summary("Serve an artifact's model over OMI gRPC, Open Inference Protocol v2, KServe v1 and Odahu REST")
+    .summary("Serve artifacts' models over OMI gRPC, Open Inference Protocol v2, KServe v1 and Odahu REST")
     .description(
-      "Serve an artifact's model from one process over the chosen protocols — OMI gRPC (Chassis ModzyModel), " +
+      "Serve the models of one or more artifacts (and of a --model-repository folder) from one process over the chosen protocols — OMI gRPC (Chassis ModzyModel), " +
         "Open Inference Protocol v2 REST and gRPC, KServe v1 REST, Odahu REST — until SIGTERM/SIGINT or an OMI Shutdown call. " +
         "HTTP protocols share one port (--http-port; Odahu uses --odahu-port, shared when equal), which also serves " +
-        "/healthz, /readyz and Prometheus /metrics. The model loads at start (--lazy: on the first request). " +
+        "/healthz, /readyz and Prometheus /metrics. Models load at start (--lazy: on the first request). " +
+        "OMI and Odahu serve one model: the only one, or --omi-model / --odahu-model. " +
         "Each setting is a flag or an environment variable; flags win.",
     )
-    .argument("<artifact>", "artifact .zip (or Odahu gzip tar) or model folder")
+    .argument("[artifacts...]", "artifact .zip (or Odahu gzip tar) or model folder; several serve several models")
     .option("--json", "print the listening line as JSON (one line on stdout)");
   for (const d of SETTINGS) {
     const help = `${d.description} (env: ${d.env.join(", ")}; default: ${describeDefault(d)})`;
@@ -34,16 +36,16 @@ export function registerServe(program: Command): void {
   cmd.action(action(serve));
 }
 
-async function serve(source: string, opts: CommonOptions & SettingFlags): Promise<number> {
+async function serve(sources: string[], opts: CommonOptions & SettingFlags): Promise<number> {
   const flags: SettingFlags = {};
   for (const d of SETTINGS) if (opts[d.key] !== undefined) flags[d.key] = opts[d.key];
   const settings = loadSettings({ flags });
 
   // The serving stack (gRPC, fastify, pino, runtimes) is loaded only by this command.
-  const { serveArtifact } = await import("../../server/serve.js");
+  const { serveModels } = await import("../../server/serve.js");
   const { handleStopSignals, stopOnFatalErrors } = await import("../../server/signals.js");
   const { formatHostPort } = await import("../../server/listener.js");
-  const { dataplane, server, loadError, log, flushLog } = await serveArtifact(source, settings);
+  const { registry, server, log, flushLog } = await serveModels(sources, settings);
   let fatal: string | undefined;
   const unwireFatal = stopOnFatalErrors(server, (kind, err) => {
     const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
@@ -54,11 +56,9 @@ async function serve(source: string, opts: CommonOptions & SettingFlags): Promis
   const unwire = handleStopSignals(server, (signal, count) => {
     if (count > 1) process.stderr.write(`omaf: ${signal} again; cutting in-flight requests\n`);
   });
-  if (loadError) {
-    process.stderr.write(`omaf: model failed to load: ${loadError.code}: ${loadError.message} (Status answers 500 and retries the load)\n`);
-  }
+  reportProblems(registry);
   // No "serving" line when a signal arrived during the start: that server is already going away.
-  if (dataplane.state !== "draining" && dataplane.state !== "closed") announce(dataplane, server, Boolean(opts.json), formatHostPort);
+  if (!registry.isStopping) announce(registry, server, Boolean(opts.json), formatHostPort);
 
   const result = await server.stopped;
   unwire();
@@ -70,23 +70,49 @@ async function serve(source: string, opts: CommonOptions & SettingFlags): Promis
   process.exit(fatal ? 1 : 0);
 }
 
+/** A line on stderr for each model that failed to load or cannot be read (the server keeps running). */
+function reportProblems(registry: ModelRegistry): void {
+  const entries = registry.entries();
+  for (const e of entries) {
+    const error = e.dataplane?.loadError;
+    if (error && entries.length === 1) {
+      process.stderr.write(`omaf: model failed to load: ${error.code}: ${error.message} (Status answers 500 and retries the load)\n`);
+    } else if (error) {
+      process.stderr.write(`omaf: model ${e.name} ${e.version} failed to load: ${error.code}: ${error.message} (requests retry the load)\n`);
+    } else if (!e.dataplane && e.problem) {
+      process.stderr.write(`omaf: ${e.source} cannot be served: ${e.reason}\n`);
+    }
+  }
+}
+
 /** The one line that says the server is up: human text on stderr, or JSON on stdout with --json. */
-function announce(dataplane: DataPlane, server: RunningServer, json: boolean, formatHostPort: (host: string, port: number) => string): void {
-  const { modelName, modelVersion, artifactDigest, signedBy } = dataplane.provenance;
+function announce(registry: ModelRegistry, server: RunningServer, json: boolean, formatHostPort: (host: string, port: number) => string): void {
+  const models = registry.entries().map((e) => ({
+    name: e.name,
+    version: e.version,
+    artifactDigest: e.opened?.artifact.artifactDigest ?? "",
+    ...(e.dataplane?.provenance.signedBy ? { signedBy: e.dataplane.provenance.signedBy } : {}),
+    state: e.dataplane?.state ?? "unavailable",
+  }));
   const listeners = server.listeners.map((l) => ({ interface: l.interfaceName, interfaces: l.interfaces, label: l.label, host: l.host, port: l.port }));
+  // A server of one model names it at the top level, as it always has.
+  const only = models.length === 1 ? models[0] : undefined;
   if (json) {
-    const line = {
-      event: "listening",
-      model: modelName,
-      version: modelVersion,
-      artifactDigest,
-      ...(signedBy ? { signedBy } : {}),
-      state: dataplane.state,
-      listeners,
-    };
-    process.stdout.write(`${JSON.stringify(line)}\n`);
+    const single = only
+      ? {
+          model: only.name,
+          version: only.version,
+          artifactDigest: only.artifactDigest,
+          ...(only.signedBy ? { signedBy: only.signedBy } : {}),
+          state: only.state,
+        }
+      : {};
+    process.stdout.write(`${JSON.stringify({ event: "listening", ...single, models, listeners })}\n`);
   } else {
     const on = listeners.map((l) => `${l.label} on ${formatHostPort(l.host, l.port)}`).join(", ");
-    process.stderr.write(`omaf: serving ${modelName} ${modelVersion} (${artifactDigest}${signedBy ? `, signed by ${signedBy}` : ""}) — ${on}\n`);
+    const what = only
+      ? `${only.name} ${only.version} (${only.artifactDigest}${only.signedBy ? `, signed by ${only.signedBy}` : ""})`
+      : `${models.length} models: ${models.map((m) => `${m.name} ${m.version || "(unreadable)"}`.trim()).join(", ")}`;
+    process.stderr.write(`omaf: serving ${what} — ${on}\n`);
   }
 }

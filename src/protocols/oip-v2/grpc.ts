@@ -1,10 +1,13 @@
 // Open Inference Protocol v2 gRPC: inference.GRPCInferenceService (spec/grpc_predict_v2.proto) on top of the
-// dataplane. Inference answers in raw_output_contents when the request used raw_input_contents (as Triton does, and
-// as tritonclient.grpc expects), else in typed contents (FP16 outputs always raw). Errors are gRPC statuses from the
-// error table (protocols/grpc-common.ts).
+// model registry: each call finds its model there. Inference answers in raw_output_contents when the request used
+// raw_input_contents (as Triton does, and as tritonclient.grpc expects), else in typed contents (FP16 outputs always
+// raw). Triton's statistics and model repository RPCs answer what the REST extensions do. Errors are gRPC statuses
+// from the error table (protocols/grpc-common.ts).
 import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { DataPlane, RequestContext } from "../../dataplane/dataplane.js";
 import { inferTensors } from "../../dataplane/tensor-inference.js";
+import { OmafError } from "../../errors.js";
+import type { ModelRegistry } from "../../registry/registry.js";
 import {
   inputsFromGrpcRequest,
   oipServiceDefinition,
@@ -15,7 +18,7 @@ import {
   type GrpcModelInferResponse,
 } from "../../tensor/grpc-contents.js";
 import { grpcError, isUndecodable, requestIdOf, undecodableError, withSafeDecoding, type Undecodable } from "../grpc-common.js";
-import { checkModel, modelMetadata, provenanceParameters, requestedOutputNames, serverMetadata } from "./shared.js";
+import { modelMetadata, modelReady, modelStatistics, provenanceParameters, requestedOutputNames, serverMetadata } from "./shared.js";
 
 /** Protocol name in the inference log and metrics. */
 export const OIP_GRPC_PROTOCOL = "oip-grpc";
@@ -30,15 +33,48 @@ interface ModelRef {
   version: string;
 }
 
-/** Builds the GRPCInferenceService implementation on a dataplane. */
-export function createOipGrpcService(dataplane: DataPlane): OipGrpcService {
-  const provenance = parametersToGrpc(provenanceParameters(dataplane.provenance));
+/** Triton's RepositoryModelLoadRequest / RepositoryModelUnloadRequest (parameters as proto-loader decodes them). */
+interface RepositoryModelRequest {
+  repository_name?: string;
+  model_name: string;
+  parameters?: Record<string, unknown>;
+}
+
+/** Each model version's provenance parameters, encoded once. */
+const provenanceCache = new WeakMap<DataPlane, ReturnType<typeof parametersToGrpc>>();
+
+function provenanceOf(dataplane: DataPlane): ReturnType<typeof parametersToGrpc> {
+  let p = provenanceCache.get(dataplane);
+  if (!p) provenanceCache.set(dataplane, (p = parametersToGrpc(provenanceParameters(dataplane.provenance))));
+  return p;
+}
+
+/** A unary handler from a function that answers (or throws) an OmafError: errors become gRPC statuses. */
+function unary<Req, Res>(answer: (request: Req) => Res | Promise<Res>) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    let result: Promise<Res>;
+    try {
+      result = Promise.resolve(answer(call.request));
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (res) => callback(null, res),
+      (err) => callback(grpcError(err)),
+    );
+  };
+}
+
+/** Builds the GRPCInferenceService implementation on the model registry. */
+export function createOipGrpcService(registry: ModelRegistry): OipGrpcService {
   const server = serverMetadata();
 
-  function modelInfer(request: GrpcModelInferRequest | Undecodable, ctx: RequestContext): Promise<GrpcModelInferResponse> {
-    if (!isUndecodable(request)) checkModel(dataplane, request.model_name, request.model_version);
+  function modelInfer(request: GrpcModelInferRequest | Undecodable, ctx: RequestContext, model: { dataplane?: DataPlane }): Promise<GrpcModelInferResponse> {
+    // An undecodable request names no model it can be counted under.
+    if (isUndecodable(request)) throw undecodableError(request, "ModelInferRequest");
+    const dataplane = registry.resolve(request.model_name, request.model_version);
+    model.dataplane = dataplane;
     return dataplane.infer(ctx, async (inference) => {
-      if (isUndecodable(request)) throw undecodableError(request, "ModelInferRequest");
       const inputs = inputsFromGrpcRequest(request);
       const requested = requestedOutputNames(request.outputs?.map((o) => ({ name: o.name, parameters: o.parameters && parametersFromGrpc(o.parameters) })));
       const outputs = await inferTensors(inference, inputs, requested, request.parameters && parametersFromGrpc(request.parameters));
@@ -48,7 +84,7 @@ export function createOipGrpcService(dataplane: DataPlane): OipGrpcService {
         model_name: dataplane.provenance.modelName,
         model_version: dataplane.provenance.modelVersion,
         id: request.id ?? "",
-        parameters: provenance,
+        parameters: provenanceOf(dataplane),
         outputs: encoded.outputs,
         raw_output_contents: encoded.raw_output_contents,
       };
@@ -60,45 +96,51 @@ export function createOipGrpcService(dataplane: DataPlane): OipGrpcService {
       callback(null, { live: true });
     },
     ServerReady(_call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<{ ready: boolean }>) {
-      callback(null, { ready: dataplane.probeReady() });
+      callback(null, { ready: registry.probeReady() });
     },
     ServerMetadata(_call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<typeof server>) {
       callback(null, server);
     },
-    ModelReady(call: ServerUnaryCall<ModelRef, { ready: boolean }>, callback: sendUnaryData<{ ready: boolean }>) {
-      try {
-        checkModel(dataplane, call.request.name, call.request.version);
-        callback(null, { ready: dataplane.probeReady() });
-      } catch (err) {
-        callback(grpcError(err));
-      }
-    },
-    ModelMetadata(call: ServerUnaryCall<ModelRef, unknown>, callback: sendUnaryData<unknown>) {
-      (async () => {
-        checkModel(dataplane, call.request.name, call.request.version);
-        const answer = modelMetadata(dataplane, await dataplane.loadedMetadata());
-        return { ...answer, parameters: parametersToGrpc(answer.parameters) };
-      })().then(
-        (res) => callback(null, res),
-        (err) => callback(grpcError(err)),
-      );
-    },
+    ModelReady: unary((request: ModelRef) => ({ ready: modelReady(registry, request.name, request.version) })),
+    ModelMetadata: unary(async (request: ModelRef) => {
+      const dataplane = registry.resolve(request.name, request.version);
+      const answer = modelMetadata(dataplane, await dataplane.loadedMetadata(), registry.versionsOf(request.name));
+      return { ...answer, parameters: parametersToGrpc(answer.parameters) };
+    }),
     ModelInfer(call: ServerUnaryCall<GrpcModelInferRequest | Undecodable, GrpcModelInferResponse>, callback: sendUnaryData<GrpcModelInferResponse>) {
       const ctx: RequestContext = { requestId: requestIdOf(call.metadata, (call.request as GrpcModelInferRequest).id), protocol: OIP_GRPC_PROTOCOL };
+      const model: { dataplane?: DataPlane } = {};
       let answer: Promise<GrpcModelInferResponse>;
       try {
-        answer = modelInfer(call.request, ctx);
+        answer = modelInfer(call.request, ctx, model);
       } catch (err) {
         answer = Promise.reject(err);
       }
       answer.then(
         (res) => callback(null, res),
         (err) => {
-          dataplane.reportRejected(ctx, err);
+          registry.reportRejected(ctx, err, model.dataplane);
           callback(grpcError(err));
         },
       );
     },
+    ModelStatistics: unary((request: ModelRef) => modelStatistics(registry, request.name, request.version)),
+    RepositoryIndex: unary((request: { ready?: boolean }) => ({ models: registry.index(request.ready === true) })),
+    RepositoryModelLoad: unary(async (request: RepositoryModelRequest) => {
+      const overrides = Object.keys(request.parameters ?? {}).filter((k) => k === "config" || k.startsWith("file:"));
+      if (overrides.length > 0) {
+        throw new OmafError(
+          "OMAF_ERR_NOT_IMPLEMENTED",
+          `loading with ${overrides.join(", ")} is not offered: omaf loads the artifact as it is in the repository`,
+        );
+      }
+      await registry.load(request.model_name);
+      return {};
+    }),
+    RepositoryModelUnload: unary(async (request: RepositoryModelRequest) => {
+      await registry.unload(request.model_name);
+      return {};
+    }),
   };
   return { definition: withSafeDecoding(oipServiceDefinition(), ["ModelInfer"]), implementation };
 }

@@ -1,17 +1,19 @@
 // Open Inference Protocol v2 REST (KServe v2, Triton, MLServer), with the binary tensor extension exactly as
-// tritonclient.http uses it. A fastify plugin registered by the HTTP listener when `oip-rest` is enabled: bodies
-// arrive as raw Buffers (tritonclient sends no Content-Type), errors thrown here become `{"error": ..., "code": ...}`
-// through the listener's error handler, with the status from the error table.
+// tritonclient.http uses it, and Triton's model repository and statistics extensions. A fastify plugin registered by
+// the HTTP listener when `oip-rest` is enabled: bodies arrive as raw Buffers (tritonclient sends no Content-Type),
+// errors thrown here become `{"error": ..., "code": ...}` through the listener's error handler, with the status from
+// the error table. Each request finds its model in the registry.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { DataPlane } from "../../dataplane/dataplane.js";
 import { inferTensors } from "../../dataplane/tensor-inference.js";
 import { OmafError } from "../../errors.js";
+import type { ModelRegistry } from "../../registry/registry.js";
 import { binaryOutputsOf, encodeInferResponse, INFERENCE_HEADER_CONTENT_LENGTH, parseInferBody, type InferRequestHeader } from "../../tensor/binary.js";
 import { checkTensor } from "../../tensor/datatype.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { valuesFromData } from "../../tensor/values.js";
-import { requestContext } from "../http-common.js";
-import { checkModel, modelMetadata, provenanceParameters, requestedOutputNames, serverMetadata } from "./shared.js";
+import { readOptionalJsonBody, requestContext } from "../http-common.js";
+import { modelMetadata, modelReady, modelStatistics, provenanceParameters, requestedOutputNames, serverMetadata } from "./shared.js";
 
 interface ModelParams {
   model: string;
@@ -49,20 +51,52 @@ export function jsonOutputsText(outputs: readonly Tensor[]): string {
   return `${text}]`;
 }
 
+/** What every inference answer of one model version repeats: its provenance, serialised once. */
+interface Envelope {
+  /** The response's start, before `id`, in encodeInferResponse's key order. */
+  head: string;
+  /** From `parameters` to the `outputs` key. */
+  parameters: string;
+  provenance: Record<string, string>;
+  modelName: string;
+  modelVersion: string;
+}
+
+const envelopes = new WeakMap<DataPlane, Envelope>();
+
+function envelopeOf(dataplane: DataPlane): Envelope {
+  let e = envelopes.get(dataplane);
+  if (!e) {
+    const p = dataplane.provenance;
+    const provenance = provenanceParameters(p);
+    e = {
+      head: `{"model_name":${JSON.stringify(p.modelName)},"model_version":${JSON.stringify(p.modelVersion)}`,
+      parameters: `,"parameters":${JSON.stringify(provenance)},"outputs":`,
+      provenance,
+      modelName: p.modelName,
+      modelVersion: p.modelVersion,
+    };
+    envelopes.set(dataplane, e);
+  }
+  return e;
+}
+
 /** Registers every OIP v2 REST endpoint on `app`. */
-export async function oipRestRoutes(app: FastifyInstance, opts: { dataplane: DataPlane }): Promise<void> {
-  const { dataplane } = opts;
-  const provenance = provenanceParameters(dataplane.provenance);
-  // The response envelope around `id` and `outputs`, in encodeInferResponse's key order.
-  const envelopeHead = `{"model_name":${JSON.stringify(dataplane.provenance.modelName)},"model_version":${JSON.stringify(dataplane.provenance.modelVersion)}`;
-  const envelopeParameters = `,"parameters":${JSON.stringify(provenance)},"outputs":`;
+export async function oipRestRoutes(app: FastifyInstance, opts: { registry: ModelRegistry }): Promise<void> {
+  const { registry } = opts;
   // Server metadata never changes; serialise it once.
   const serverMetadataText = JSON.stringify(serverMetadata());
+  /** The request's model; remembered on the request for its provenance headers and inference-log line. */
+  const modelOf = (request: FastifyRequest<{ Params: ModelParams }>): DataPlane => {
+    const dataplane = registry.resolve(request.params.model, request.params.version);
+    request.omafModel = dataplane;
+    return dataplane;
+  };
 
   app.get("/v2", async (_request, reply) => reply.type(JSON_TYPE).send(serverMetadataText));
   app.get("/v2/health/live", async (_request, reply) => reply.type(JSON_TYPE).send({ live: true }));
   app.get("/v2/health/ready", async (_request, reply) => {
-    const ready = dataplane.probeReady();
+    const ready = registry.probeReady();
     return reply
       .code(ready ? 200 : 503)
       .type(JSON_TYPE)
@@ -70,51 +104,77 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { dataplane: Dat
   });
 
   const metadata = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
-    checkModel(dataplane, request.params.model, request.params.version);
-    return reply.type(JSON_TYPE).send(modelMetadata(dataplane, await dataplane.loadedMetadata()));
+    const dataplane = modelOf(request);
+    const meta = await dataplane.loadedMetadata();
+    return reply.type(JSON_TYPE).send(modelMetadata(dataplane, meta, registry.versionsOf(request.params.model)));
   };
   app.get("/v2/models/:model", metadata);
   app.get("/v2/models/:model/versions/:version", metadata);
 
-  const modelReady = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
-    checkModel(dataplane, request.params.model, request.params.version);
-    const ready = dataplane.probeReady();
+  const readiness = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
+    const ready = modelReady(registry, request.params.model, request.params.version);
     return reply
       .code(ready ? 200 : 503)
       .type(JSON_TYPE)
       .send({ name: request.params.model, ready });
   };
-  app.get("/v2/models/:model/ready", modelReady);
-  app.get("/v2/models/:model/versions/:version/ready", modelReady);
+  app.get("/v2/models/:model/ready", readiness);
+  app.get("/v2/models/:model/versions/:version/ready", readiness);
+
+  // Triton's statistics extension. `/v2/models/stats` is a route of its own, so a model named "stats" has no
+  // metadata at /v2/models/stats (as on Triton).
+  const statistics = async (request: FastifyRequest<{ Params: Partial<ModelParams> }>, reply: FastifyReply) =>
+    reply.type(JSON_TYPE).send(modelStatistics(registry, request.params.model, request.params.version));
+  app.get("/v2/models/stats", statistics);
+  app.get("/v2/models/:model/stats", statistics);
+  app.get("/v2/models/:model/versions/:version/stats", statistics);
+
+  // Triton's model repository extension: POSTs that are not inference requests (no inference-log line).
+  const notInference = { config: { inference: false } };
+  app.post("/v2/repository/index", notInference, async (request, reply) => {
+    const body = readOptionalJsonBody(request) as { ready?: unknown } | undefined;
+    if (body?.ready !== undefined && typeof body.ready !== "boolean") throw new OmafError("OMAF_ERR_BAD_INPUT", '"ready" must be true or false');
+    return reply.type(JSON_TYPE).send(registry.index(body?.ready === true));
+  });
+  app.post<{ Params: ModelParams }>("/v2/repository/models/:model/load", notInference, async (request, reply) => {
+    refuseOverrides(readOptionalJsonBody(request));
+    await registry.load(request.params.model);
+    return reply.type(JSON_TYPE).send({});
+  });
+  app.post<{ Params: ModelParams }>("/v2/repository/models/:model/unload", notInference, async (request, reply) => {
+    readOptionalJsonBody(request);
+    await registry.unload(request.params.model);
+    return reply.type(JSON_TYPE).send({});
+  });
 
   const infer = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
-    checkModel(dataplane, request.params.model, request.params.version);
+    const dataplane = modelOf(request);
     return dataplane.infer(requestContext(request), async (inference) => {
       const body = bodyBytes(request);
       const headerLength = request.headers[INFERENCE_HEADER_CONTENT_LENGTH];
       const { header, inputs } = parseInferBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
       const requested = requestedOutputNames(header.outputs);
       const outputs = await inferTensors(inference, inputs, requested, header.parameters);
-      return answer(reply, header, outputs);
+      return answer(reply, envelopeOf(dataplane), header, outputs);
     });
   };
 
   /** Writes an inference answer: all JSON (the common case), or the binary tensor form. */
-  const answer = (reply: FastifyReply, header: InferRequestHeader, outputs: Tensor[]) => {
+  const answer = (reply: FastifyReply, envelope: Envelope, header: InferRequestHeader, outputs: Tensor[]) => {
     // Binary outputs only when the request names outputs or asks for all of them in binary.
     const binary = header.outputs?.length || header.parameters?.binary_data_output === true ? binaryOutputsOf(header) : NO_BINARY;
     if (binary !== "all" && binary.size === 0) {
       // All-JSON answer (the common case): the fixed part of the envelope is serialised once, and the body goes out
       // as a string, which Node writes together with the headers.
       const id = header.id !== undefined ? `,"id":${JSON.stringify(header.id)}` : "";
-      return reply.type(JSON_TYPE).send(`${envelopeHead}${id}${envelopeParameters}${jsonOutputsText(outputs)}}`);
+      return reply.type(JSON_TYPE).send(`${envelope.head}${id}${envelope.parameters}${jsonOutputsText(outputs)}}`);
     }
     const encoded = encodeInferResponse(
       {
-        model_name: dataplane.provenance.modelName,
-        model_version: dataplane.provenance.modelVersion,
+        model_name: envelope.modelName,
+        model_version: envelope.modelVersion,
         ...(header.id !== undefined ? { id: header.id } : {}),
-        parameters: provenance,
+        parameters: envelope.provenance,
         outputs,
       },
       binary,
@@ -124,4 +184,18 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { dataplane: Dat
   };
   app.post("/v2/models/:model/infer", infer);
   app.post("/v2/models/:model/versions/:version/infer", infer);
+}
+
+/**
+ * A load request's `parameters` may carry a model configuration or files to load in place of the repository's
+ * (Triton's override); omaf serves artifacts as they are, so it refuses them rather than ignoring them.
+ */
+function refuseOverrides(body: unknown): void {
+  const parameters = (body as { parameters?: unknown } | undefined)?.parameters;
+  if (parameters === undefined || parameters === null) return;
+  if (typeof parameters !== "object" || Array.isArray(parameters)) throw new OmafError("OMAF_ERR_BAD_INPUT", '"parameters" must be an object');
+  const overrides = Object.keys(parameters).filter((k) => k === "config" || k.startsWith("file:"));
+  if (overrides.length > 0) {
+    throw new OmafError("OMAF_ERR_NOT_IMPLEMENTED", `loading with ${overrides.join(", ")} is not offered: omaf loads the artifact as it is in the repository`);
+  }
 }

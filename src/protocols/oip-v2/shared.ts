@@ -1,8 +1,11 @@
-// What OIP v2 REST and gRPC share: the server's name and extensions, model addressing (name and optional version),
-// the model metadata answer, and the provenance parameters every inference response carries.
+// What OIP v2 REST and gRPC share: the server's name and extensions, the model metadata answer, the provenance
+// parameters every inference response carries, and the statistics extension's answer (Triton's shape). Models are
+// addressed through the registry (name and optional version; see src/registry/).
 import type { DataPlane, Provenance } from "../../dataplane/dataplane.js";
+import type { Duration } from "../../dataplane/statistics.js";
 import { tensorSignature } from "../../dataplane/tensor-inference.js";
 import { OmafError } from "../../errors.js";
+import type { ModelRegistry } from "../../registry/registry.js";
 import type { ModelMetadata } from "../../runtime/model.js";
 import type { TensorSpec } from "../../tensor/tensor.js";
 import { omafVersion } from "../../version.js";
@@ -11,7 +14,7 @@ import { omafVersion } from "../../version.js";
 export const OIP_SERVER_NAME = "omaf";
 
 /** OIP extensions omaf implements (REST `GET /v2` and gRPC ServerMetadata list the same). */
-export const OIP_EXTENSIONS: readonly string[] = ["binary_tensor_data", "parameters"];
+export const OIP_EXTENSIONS: readonly string[] = ["binary_tensor_data", "parameters", "model_repository", "statistics"];
 
 /** Keys of the response `parameters` that carry provenance (string values). */
 export const PROVENANCE_PARAMETERS = {
@@ -40,21 +43,10 @@ export function serverMetadata(): ServerMetadata {
   return { name: OIP_SERVER_NAME, version: omafVersion, extensions: [...OIP_EXTENSIONS] };
 }
 
-/**
- * Checks that a request addresses the served model: `name` must be its name, and `version`, when given (non-empty),
- * its manifest `model.version`. Anything else is OMAF_ERR_MODEL_NOT_FOUND.
- */
-export function checkModel(dataplane: DataPlane, name: string, version: string | undefined): void {
-  const p = dataplane.provenance;
-  if (name !== p.modelName) {
-    throw new OmafError("OMAF_ERR_MODEL_NOT_FOUND", `unknown model '${name}'; this server serves '${p.modelName}'`, { model: name });
-  }
-  if (version && version !== p.modelVersion) {
-    throw new OmafError("OMAF_ERR_MODEL_NOT_FOUND", `model '${name}' has no version '${version}'; it serves version '${p.modelVersion}'`, {
-      model: name,
-      version,
-    });
-  }
+/** Whether a model (version) is ready, for the readiness endpoints: false when unloaded; unknown is not found. */
+export function modelReady(registry: ModelRegistry, name: string, version: string | undefined): boolean {
+  const dataplane = registry.entry(name, version).dataplane;
+  return dataplane ? dataplane.probeReady() : false;
 }
 
 export interface ModelMetadataAnswer {
@@ -67,12 +59,19 @@ export interface ModelMetadataAnswer {
   parameters: { max_batch_size: number; max_batch_time_ms: number };
 }
 
-/** The model metadata answer, from the loaded model's metadata (see DataPlane.loadedMetadata). */
-export function modelMetadata(dataplane: DataPlane, meta: ModelMetadata): ModelMetadataAnswer {
+/**
+ * The model metadata answer, from the loaded model's metadata (see DataPlane.loadedMetadata); `versions` lists every
+ * version of the model the server serves (highest first), as Triton does.
+ */
+export function modelMetadata(
+  dataplane: DataPlane,
+  meta: ModelMetadata,
+  versions: readonly string[] = [dataplane.provenance.modelVersion],
+): ModelMetadataAnswer {
   const { inputs, outputs } = tensorSignature(meta, dataplane.takesTensors);
   return {
     name: dataplane.provenance.modelName,
-    versions: [dataplane.provenance.modelVersion],
+    versions: versions.length > 0 ? [...versions] : [dataplane.provenance.modelVersion],
     platform: PLATFORMS[meta.environment] ?? `omaf_${meta.environment}`,
     inputs,
     outputs,
@@ -110,4 +109,72 @@ export function requestedOutputNames(outputs: ReadonlyArray<{ name: string; para
     }
   }
   return outputs.map((o) => o.name);
+}
+
+/** A phase of Triton's statistics: how many and how long, in nanoseconds. */
+export interface StatisticDuration {
+  count: number;
+  ns: number;
+}
+
+/** One model version's statistics, in Triton's shape (the statistics extension). */
+export interface ModelStatisticsAnswer {
+  name: string;
+  version: string;
+  last_inference: number;
+  inference_count: number;
+  execution_count: number;
+  inference_stats: Record<"success" | "fail" | "queue" | "compute_input" | "compute_infer" | "compute_output" | "cache_hit" | "cache_miss", StatisticDuration>;
+  batch_stats: { batch_size: number; compute_input: StatisticDuration; compute_infer: StatisticDuration; compute_output: StatisticDuration }[];
+}
+
+/**
+ * The statistics of every model version the server has a dataplane for, of every version of `name`, or of one
+ * version. A known model without a loaded version answers OMAF_ERR_MODEL_NOT_READY; an unknown one
+ * OMAF_ERR_MODEL_NOT_FOUND. Counts start when a version is loaded (an unload forgets them).
+ */
+export function modelStatistics(registry: ModelRegistry, name?: string, version?: string): { model_stats: ModelStatisticsAnswer[] } {
+  let dataplanes: DataPlane[];
+  if (!name) dataplanes = [...registry.dataplanes()];
+  else if (version) dataplanes = [registry.resolve(name, version)];
+  else {
+    const entry = registry.entry(name);
+    dataplanes = registry
+      .entries()
+      .filter((e) => e.name === name && e.dataplane)
+      .map((e) => e.dataplane!);
+    if (dataplanes.length === 0) throw entry.notReady();
+  }
+  return { model_stats: dataplanes.map(statisticsOf) };
+}
+
+const NONE: StatisticDuration = { count: 0, ns: 0 };
+const wire = (d: Duration): StatisticDuration => ({ count: d.count, ns: d.ns });
+
+function statisticsOf(dataplane: DataPlane): ModelStatisticsAnswer {
+  const s = dataplane.stats.snapshot();
+  return {
+    name: dataplane.provenance.modelName,
+    version: dataplane.provenance.modelVersion,
+    last_inference: s.lastInference,
+    inference_count: s.inferenceCount,
+    execution_count: s.executionCount,
+    inference_stats: {
+      success: wire(s.success),
+      fail: wire(s.fail),
+      queue: wire(s.queue),
+      compute_input: wire(s.computeInput),
+      compute_infer: wire(s.computeInfer),
+      compute_output: wire(s.computeOutput),
+      // omaf keeps no response cache.
+      cache_hit: NONE,
+      cache_miss: NONE,
+    },
+    batch_stats: s.batches.map((b) => ({
+      batch_size: b.batchSize,
+      compute_input: wire(b.computeInput),
+      compute_infer: wire(b.computeInfer),
+      compute_output: wire(b.computeOutput),
+    })),
+  };
 }

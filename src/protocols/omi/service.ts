@@ -1,5 +1,7 @@
 // The OMI (Chassis ModzyModel) gRPC service: Status / Run / Shutdown translated to dataplane calls.
 // It knows nothing about processes or signals: Shutdown only calls the `onShutdown` hook the server gives it.
+// OMI names no model: the service serves the one `model()` answers on each call (the server's choice, found in the
+// registry), or that call fails with the error it throws (an unloaded model: UNAVAILABLE).
 import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { isOmafError } from "../../errors.js";
 import type { DataPlane, RequestContext } from "../../dataplane/dataplane.js";
@@ -14,6 +16,8 @@ export const OMI_PROTOCOL = "omi";
 export interface OmiServiceOptions extends StatusOptions {
   /** Called once Shutdown has been answered; the server then drains and stops. */
   onShutdown: () => void;
+  /** Told of a Run refused because the model could not be found (e.g. unloaded), for its inference-log line. */
+  onRejected?: (ctx: RequestContext, err: unknown) => void;
 }
 
 export interface OmiService {
@@ -24,14 +28,24 @@ export interface OmiService {
 const RUN_OK = { status_code: 200, status: "OK", message: "Inference executed" } as const;
 const SHUTDOWN_OK: ShutdownResponse = { status_code: 200, status: "OK", message: "Model Shutdown Successfully." };
 
-/** Builds the ModzyModel service on top of a dataplane. */
-export function createOmiService(dataplane: DataPlane, opts: OmiServiceOptions): OmiService {
-  const provenance = provenanceEntries(dataplane.provenance);
+/** Each model version's provenance entries, encoded once. */
+const provenanceCache = new WeakMap<DataPlane, Record<string, Buffer>>();
+
+function provenanceOf(dataplane: DataPlane): Record<string, Buffer> {
+  let p = provenanceCache.get(dataplane);
+  if (!p) provenanceCache.set(dataplane, (p = provenanceEntries(dataplane.provenance)));
+  return p;
+}
+
+/** Builds the ModzyModel service on top of the dataplane `model()` answers (a DataPlane is taken as it is). */
+export function createOmiService(model: DataPlane | (() => DataPlane), opts: OmiServiceOptions): OmiService {
+  const current = typeof model === "function" ? model : () => model;
   // Chassis answers "Initialized Successfully" once, then "Already Initialized".
   let announced = false;
   let shutdownRequested = false;
 
   async function status(): Promise<StatusResponse> {
+    const dataplane = current();
     try {
       await dataplane.loadedMetadata();
     } catch (err) {
@@ -44,6 +58,14 @@ export function createOmiService(dataplane: DataPlane, opts: OmiServiceOptions):
   }
 
   async function run(request: RunRequest | Undecodable, ctx: RequestContext): Promise<RunResponse> {
+    let dataplane: DataPlane;
+    try {
+      dataplane = current();
+    } catch (err) {
+      opts.onRejected?.(ctx, err);
+      throw err;
+    }
+    const provenance = provenanceOf(dataplane);
     try {
       return await dataplane.infer(ctx, async (inference) => {
         if (isUndecodable(request)) throw undecodableError(request, "RunRequest");

@@ -67,6 +67,7 @@ export const adapters: ProtocolAdapter[] = [
       "malformed-body": true,
       "model-error": true,
       "not-ready": true,
+      "other-model": true,
     },
     connect(server) {
       const base = `http://${server.host}:${server.ports["kserve-v1"]}/v1/models`;

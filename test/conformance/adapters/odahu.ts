@@ -3,7 +3,7 @@
 import { kindOfHttpStatus, rowsOf, type Outcome, type ProtocolAdapter } from "../harness.js";
 import { headerProvenance } from "./kserve-v1.js";
 
-const NO_MODEL_NAME = "Odahu invoke requests name no model (a server serves one)";
+const NO_MODEL_NAME = "Odahu invoke requests name no model (a server answers Odahu with one, --odahu-model)";
 
 export const adapters: ProtocolAdapter[] = [
   {
@@ -19,6 +19,7 @@ export const adapters: ProtocolAdapter[] = [
       "malformed-body": true,
       "model-error": true,
       "not-ready": true,
+      "other-model": NO_MODEL_NAME,
     },
     connect(server) {
       const base = `http://${server.host}:${server.ports.odahu}`;

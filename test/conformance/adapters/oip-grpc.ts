@@ -15,6 +15,7 @@ const ALL: ProtocolAdapter["supports"] = {
   "malformed-body": true,
   "model-error": true,
   "not-ready": true,
+  "other-model": true,
 };
 
 /** Field 5 (inputs) announced with 5 bytes of which only one comes: protobuf cannot decode it. */

@@ -26,6 +26,7 @@ const ALL: ProtocolAdapter["supports"] = {
   "malformed-body": true,
   "model-error": true,
   "not-ready": true,
+  "other-model": true,
 };
 
 export { toTensor };

@@ -3,7 +3,7 @@ import type { ServiceError } from "@grpc/grpc-js";
 import { omiClient } from "../../helpers/omi-client.js";
 import { kindOfGrpcStatus, kindOfOmafCode, rowsOf, type Outcome, type ProtocolAdapter } from "../harness.js";
 
-const NO_MODEL_NAME = "OMI requests name no model (a server serves one)";
+const NO_MODEL_NAME = "OMI requests name no model (a server answers OMI with one, --omi-model)";
 
 export const adapters: ProtocolAdapter[] = [
   {
@@ -19,6 +19,7 @@ export const adapters: ProtocolAdapter[] = [
       "malformed-body": true,
       "model-error": true,
       "not-ready": true,
+      "other-model": NO_MODEL_NAME,
     },
     connect(server) {
       const client = omiClient(`${server.host}:${server.ports.omi}`);

@@ -26,6 +26,7 @@ const SUPPORTS: ProtocolAdapter["supports"] = {
   "malformed-body": NO_MALFORMED,
   "model-error": true,
   "not-ready": true,
+  "other-model": true,
 };
 
 /** grpc.StatusCode names as tritonclient.grpc reports them (`StatusCode.NOT_FOUND`) → numeric codes. */

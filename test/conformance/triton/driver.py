@@ -8,6 +8,8 @@ Requests:
   {"op": "live"} | {"op": "server_ready"} | {"op": "server_metadata"}
   {"op": "model_ready", "model": m, "version": v?}
   {"op": "model_metadata", "model": m, "version": v?}
+  {"op": "repository_index"} | {"op": "load", "model": m} | {"op": "unload", "model": m}
+  {"op": "statistics", "model": m?, "version": v?}  (get_inference_statistics; all models when m is left out)
   {"op": "infer", "model": m, "version": v?, "inputs": [{name, datatype, shape, data}, ...] (or one "input"),
    "binary_input": bool (HTTP; tritonclient's default is true),
    "outputs": null (tritonclient's default: ask for nothing, get every output)
@@ -16,6 +18,9 @@ Requests:
 
 Answers: {"ok": true, "result": ...} or {"ok": false, "status": "<tritonclient's status()>", "message": "..."}.
 An infer result is {"parameters": {...}, "outputs": [{name, datatype, shape, data (flat), parameters}]}.
+The repository index is a list of {name, version, state, reason} and statistics {"model_stats": [...]}, both as
+tritonclient.http hands them back (gRPC answers converted with protobuf's json_format; its uint64 counts become
+numbers here, and fields left at their default are filled in, so both transports read the same).
 """
 
 import base64
@@ -154,7 +159,59 @@ def handle(req):
         return metadata(client.get_model_metadata(req["model"], req.get("version") or ""))
     if op == "infer":
         return infer(req)
+    if op == "repository_index":
+        if PROTOCOL == "http":
+            return client.get_model_repository_index()
+        return [grpc_json(m, "name", "version", "state", "reason") for m in client.get_model_repository_index().models]
+    if op == "load":
+        client.load_model(req["model"])
+        return None
+    if op == "unload":
+        client.unload_model(req["model"])
+        return None
+    if op == "statistics":
+        stats = client.get_inference_statistics(req.get("model") or "", req.get("version") or "")
+        return stats if PROTOCOL == "http" else grpc_statistics(stats)
     raise ValueError(f"unknown op {op!r}")
+
+
+def grpc_json(message, *strings):
+    """A message as JSON with its string fields present even when empty (proto3 leaves defaults out)."""
+    value = json.loads(_grpc_json(message))
+    for field in strings:
+        value.setdefault(field, "")
+    return value
+
+
+def grpc_statistics(response):
+    """ModelStatisticsResponse as the HTTP client answers it: uint64 as numbers, every phase present."""
+
+    def duration(d):
+        return {"count": int(d.count), "ns": int(d.ns)}
+
+    out = []
+    for s in response.model_stats:
+        phases = ("success", "fail", "queue", "compute_input", "compute_infer", "compute_output")
+        out.append(
+            {
+                "name": s.name,
+                "version": s.version,
+                "last_inference": int(s.last_inference),
+                "inference_count": int(s.inference_count),
+                "execution_count": int(s.execution_count),
+                "inference_stats": {p: duration(getattr(s.inference_stats, p)) for p in phases},
+                "batch_stats": [
+                    {
+                        "batch_size": int(b.batch_size),
+                        "compute_input": duration(b.compute_input),
+                        "compute_infer": duration(b.compute_infer),
+                        "compute_output": duration(b.compute_output),
+                    }
+                    for b in s.batch_stats
+                ],
+            }
+        )
+    return {"model_stats": out}
 
 
 for line in sys.stdin:

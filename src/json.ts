@@ -14,7 +14,12 @@ export const MAX_JSON_DEPTH = 100;
  * OMAF_ERR_BAD_INPUT naming `what` (e.g. "the request body").
  */
 export function parseJson(text: string | Uint8Array, what: string): unknown {
-  const s = typeof text === "string" ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString("utf8");
+  const s =
+    typeof text === "string"
+      ? text
+      : Buffer.isBuffer(text)
+        ? text.toString("utf8")
+        : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString("utf8");
   let value: unknown;
   try {
     value = JSON.parse(s);

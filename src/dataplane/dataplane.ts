@@ -12,9 +12,9 @@ import type { MatrixInput, MatrixOutput, Model, ModelMetadata } from "../runtime
 import type { Tensor } from "../tensor/tensor.js";
 import { hasBatchAxis, rowsLane, tensorLane, type TensorCall } from "./batch-lanes.js";
 import { Batcher, type BatchLane, type BatchObserver, type BatchSettings } from "./batcher.js";
-import { Deadlines } from "./deadlines.js";
+import { Deadlines, type Pending } from "./deadlines.js";
 import { parseMatrixBody, parseObjectsBody } from "./json-input.js";
-import { InferenceStatistics, type RequestPhases } from "./statistics.js";
+import { InferenceStatistics } from "./statistics.js";
 import { matrixAsTensors, rowsFitInputs, tensorsAsMatrix } from "./tensor-inference.js";
 import { validateMatrix, validateTensors } from "./validate.js";
 
@@ -396,7 +396,7 @@ export class DataPlane {
     const status = error ? error.code : "ok";
     this.metrics?.observePrediction(request.ctx.protocol, status, error && request.refused ? 0 : elapsedMs / 1000);
     if (error) this.stats.failed(request.refused ? 0 : elapsedMs);
-    else this.stats.succeeded(request.phases(end));
+    else request.countSuccess(this.stats, end);
     if (error && err !== undefined) this.logged.add(error);
     if (this.log) {
       const record: Record<string, unknown> = {
@@ -492,20 +492,19 @@ class InferenceRequest implements Inference {
     this.queueMs = performance.now() - this.t0;
   }
 
-  /** How the request's time, up to `end`, splits into the statistics' phases. */
-  phases(end: number): RequestPhases {
-    return { totalMs: end - this.t0, queueMs: this.queueMs, inferMs: this.inferMs, outputMs: this.lastAnswer ? end - this.lastAnswer : 0 };
+  /** Counts the request, answered at `end`, as a success: how its time splits into the statistics' phases. */
+  countSuccess(stats: InferenceStatistics, end: number): void {
+    stats.succeeded(end - this.t0, this.queueMs, this.inferMs, this.lastAnswer ? end - this.lastAnswer : 0);
   }
 
   /**
-   * Starts a model call, after the request's own checks: what follows is the model's time (or the batch queue's).
-   * Every model call of call()'s `run` goes through here.
+   * A model call starts, after the request's own checks: what follows is the model's time (or the batch queue's).
+   * Every model call of call()'s `run` is made right after this.
    */
-  private invoke<T>(model: () => Promise<T>): Promise<T> {
+  private invoke(): void {
     this.callStart = performance.now();
     this.callQueueMs = 0;
     this.callBatched = false;
-    return model();
   }
 
   /** A model call answered in time: its share of the phases; a call the batcher did not run is one execution. */
@@ -528,7 +527,8 @@ class InferenceRequest implements Inference {
         // A matrix model's declared contract holds for rows too: each cell of its input's datatype, widths as declared.
         if (meta.declaredContract && rowsFitInputs(meta)) validateTensors(matrixAsTensors(input, meta), undefined, meta);
         const rows = this.plane.batch?.rows;
-        return this.invoke(() => (rows ? this.inBatch(rows, input) : model.predictMatrix(input)));
+        this.invoke();
+        return rows ? this.inBatch(rows, input) : model.predictMatrix(input);
       }
       // Tensor-native models get the rows as their input tensors, checked like any tensor request.
       const tensors = matrixAsTensors(input, meta);
@@ -540,7 +540,8 @@ class InferenceRequest implements Inference {
   predictObjects(input: unknown): Promise<unknown> {
     return this.call(input, () => {
       const body = parseObjectsBody(input);
-      return this.invoke(() => this.plane.model.predictObjects(body));
+      this.invoke();
+      return this.plane.model.predictObjects(body);
     });
   }
 
@@ -559,7 +560,8 @@ class InferenceRequest implements Inference {
   /** A tensor-native model's call, merged with others when its model batches. */
   private tensors(inputs: Tensor[], outputNames?: string[]): Promise<Tensor[]> {
     const lane = this.plane.batch?.tensors;
-    return this.invoke(() => (lane ? this.inBatch(lane, { inputs, outputNames }) : this.plane.model.predictTensors!(inputs, outputNames)));
+    this.invoke();
+    return lane ? this.inBatch(lane, { inputs, outputNames }) : this.plane.model.predictTensors!(inputs, outputNames);
   }
 
   /** Queues a call with the batcher; remembers the batch it ran in for the log line. */
@@ -642,32 +644,56 @@ class InferenceRequest implements Inference {
     const plane = this.plane;
     if (plane.logPayloads) (this.payloads ??= { input: [], output: [] }).input.push(input);
     this.reachedModel();
-    return new Promise<T>((resolve, reject) => {
-      const fail = (err: unknown) => {
-        // A call still queued for a batch must not run once its request gave up.
-        this.abandonQueued?.();
-        reject(toOmafError(err, "OMAF_ERR_PREDICT"));
-      };
-      let output: Promise<T>;
-      try {
-        output = run();
-      } catch (err) {
-        fail(err);
-        return;
-      }
-      const pending = plane.deadlines.add(performance.now(), fail);
-      Promise.resolve(output).then(
-        (value) => {
-          if (!plane.deadlines.settle(pending)) return;
-          this.answered();
-          if (this.payloads) this.payloads.output.push(value);
-          resolve(value);
-        },
-        (err: unknown) => {
-          if (plane.deadlines.settle(pending)) fail(err);
-        },
-      );
+    const call = new ModelCall<T>(this);
+    const answer = new Promise<T>((resolve, reject) => {
+      call.resolve = resolve;
+      call.reject = reject;
     });
+    let output: Promise<T>;
+    try {
+      output = run();
+    } catch (err) {
+      call.expire(err);
+      return answer;
+    }
+    plane.deadlines.track(call, performance.now());
+    Promise.resolve(output).then(
+      (value) => {
+        if (!plane.deadlines.settle(call)) return;
+        this.answered();
+        if (this.payloads) this.payloads.output.push(value);
+        call.resolve(value);
+      },
+      (err: unknown) => {
+        if (plane.deadlines.settle(call)) call.expire(err);
+      },
+    );
+    return answer;
+  }
+
+  /** Fails the call under way: a call still queued for a batch must not run once its request gave up. */
+  abandon(): void {
+    this.abandonQueued?.();
+  }
+}
+
+/**
+ * One model call under the timeout: the promise its request awaits, and its own entry in the dataplane's list of
+ * deadlines (deadlines.ts), so a call costs one object besides its promise.
+ */
+class ModelCall<T> implements Pending {
+  deadline = 0;
+  prev: Pending | undefined = undefined;
+  next: Pending | undefined = undefined;
+  resolve!: (value: T) => void;
+  reject!: (err: OmafError) => void;
+
+  constructor(private readonly request: InferenceRequest) {}
+
+  /** The call failed, or its deadline passed (Deadlines calls this with the timeout error). */
+  expire(err: unknown): void {
+    this.request.abandon();
+    this.reject(toOmafError(err, "OMAF_ERR_PREDICT"));
   }
 }
 

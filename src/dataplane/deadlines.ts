@@ -27,7 +27,16 @@ export class Deadlines {
    * timeoutError() once it has run `ms`, unless settle() came first.
    */
   add(start: number, expire: (err: Error) => void): Pending {
-    const entry: Pending = { deadline: start + this.ms, expire, prev: this.tail, next: undefined };
+    const entry: Pending = { deadline: 0, expire, prev: undefined, next: undefined };
+    this.track(entry, start);
+    return entry;
+  }
+
+  /** add() for an entry the caller made (e.g. an object it has anyway): its deadline and links are set here. */
+  track(entry: Pending, start: number): void {
+    entry.deadline = start + this.ms;
+    entry.prev = this.tail;
+    entry.next = undefined;
     if (this.tail) this.tail.next = entry;
     else this.head = entry;
     this.tail = entry;
@@ -35,7 +44,6 @@ export class Deadlines {
     // An idle list leaves the timer unreferenced (see remove); pending work keeps the process alive, as a per-request
     // timer would.
     else if (entry === this.head) this.timer.ref();
-    return entry;
   }
 
   /** The prediction finished: true when it was still pending, false when it had expired already. */

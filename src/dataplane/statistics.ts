@@ -42,14 +42,6 @@ export interface StatisticsSnapshot {
   batches: BatchStatistics[];
 }
 
-/** The phases of one successful request, in milliseconds (see the header comment). */
-export interface RequestPhases {
-  totalMs: number;
-  queueMs: number;
-  inferMs: number;
-  outputMs: number;
-}
-
 const NS_PER_MS = 1e6;
 
 function add(d: Duration, ms: number): void {
@@ -71,15 +63,15 @@ export class InferenceStatistics {
   private readonly computeOutput = duration();
   private readonly batches = new Map<number, BatchStatistics>();
 
-  /** One request answered successfully. */
-  succeeded(p: RequestPhases): void {
+  /** One request answered successfully, with its phases in milliseconds (see the header comment). */
+  succeeded(totalMs: number, queueMs: number, inferMs: number, outputMs: number): void {
     this.lastInference = Date.now();
     this.inferenceCount++;
-    add(this.success, p.totalMs);
-    add(this.queue, p.queueMs);
-    add(this.computeInfer, p.inferMs);
-    add(this.computeOutput, p.outputMs);
-    add(this.computeInput, Math.max(0, p.totalMs - p.queueMs - p.inferMs - p.outputMs));
+    add(this.success, totalMs);
+    add(this.queue, queueMs);
+    add(this.computeInfer, inferMs);
+    add(this.computeOutput, outputMs);
+    add(this.computeInput, Math.max(0, totalMs - queueMs - inferMs - outputMs));
   }
 
   /** One request answered with an error (refusals and requests rejected before the model included). */

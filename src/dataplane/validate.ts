@@ -66,24 +66,37 @@ function fixedMatrixWidth(meta: ModelMetadata): number | undefined {
 /** Names, datatypes and shapes match the model's inputs; every input is given once; requested outputs exist. */
 export function validateTensors(inputs: Tensor[], outputNames: string[] | undefined, meta: ModelMetadata): void {
   if (!Array.isArray(inputs)) throw badInput("inputs must be a list of tensors");
-  const seen = new Set<string>();
-  for (const t of inputs) {
+  // Runs on every tensor request, most of which carry one input or a few: plain loops over the lists, no sets or
+  // callbacks (a set only for the rare request with many inputs).
+  const specs = meta.inputs;
+  const seen = inputs.length > 8 ? new Set<string>() : undefined;
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i];
     // Well-formed: a known datatype, a valid shape, data of the datatype's kind holding product(shape) elements.
     checkTensor(t, "OMAF_ERR_BAD_INPUT");
-    if (seen.has(t.name)) throw badInput(`input ${t.name} is given twice`);
-    seen.add(t.name);
-    if (meta.inputs.length === 0) continue;
-    const spec = meta.inputs.find((s) => s.name === t.name);
-    if (!spec) throw badInput(`the model has no input ${t.name}; inputs: ${meta.inputs.map((s) => s.name).join(", ")}`);
+    if (seen ? seen.has(t.name) : indexOfName(inputs, t.name) < i) throw badInput(`input ${t.name} is given twice`);
+    seen?.add(t.name);
+    if (specs.length === 0) continue;
+    const at = indexOfName(specs, t.name);
+    if (at < 0) throw badInput(`the model has no input ${t.name}; inputs: ${specs.map((s) => s.name).join(", ")}`);
+    const spec = specs[at];
     if (spec.datatype !== t.datatype) throw badInput(`input ${t.name} must be ${spec.datatype}, got ${t.datatype}`);
     if (!shapeFits(t.shape, spec.shape)) throw badInput(`input ${t.name} must have shape ${formatShape(spec.shape)}, got [${t.shape.join(",")}]`);
   }
-  for (const spec of meta.inputs) if (!seen.has(spec.name)) throw badInput(`input ${spec.name} ${formatSpec(spec)} is missing`);
+  for (let i = 0; i < specs.length; i++) {
+    if (indexOfName(inputs, specs[i].name) < 0) throw badInput(`input ${specs[i].name} ${formatSpec(specs[i])} is missing`);
+  }
   if (outputNames && meta.outputs.length > 0) {
     for (const name of outputNames) {
-      if (!meta.outputs.some((s) => s.name === name)) throw badInput(`the model has no output ${name}; outputs: ${meta.outputs.map((s) => s.name).join(", ")}`);
+      if (indexOfName(meta.outputs, name) < 0) throw badInput(`the model has no output ${name}; outputs: ${meta.outputs.map((s) => s.name).join(", ")}`);
     }
   }
+}
+
+/** The index of the first item named `name`, or -1. */
+function indexOfName(items: ReadonlyArray<{ name: string }>, name: string): number {
+  for (let i = 0; i < items.length; i++) if (items[i].name === name) return i;
+  return -1;
 }
 
 /** Same rank and every fixed dimension equal (-1 matches anything). */

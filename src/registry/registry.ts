@@ -205,7 +205,11 @@ export class ModelRegistry {
   entry(name: string, version?: string): ModelEntry {
     const list = this.byName.get(name);
     if (!list) throw this.unknownModel(name);
-    if (!version) return list.find((e) => e.served) ?? list[0];
+    if (!version) {
+      // Per request: a loop, not a callback.
+      for (const e of list) if (e.served) return e;
+      return list[0];
+    }
     for (const e of list) if (e.version === version) return e;
     const versions = list.filter((e) => e.version !== "").map((e) => `'${e.version}'`);
     throw new OmafError("OMAF_ERR_MODEL_NOT_FOUND", `model '${name}' has no version '${version}'; it has version ${versions.join(", ") || "none"}`, {

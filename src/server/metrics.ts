@@ -105,9 +105,16 @@ export class ModelMetrics implements DataPlaneMetrics {
     this.queueDuration = histogramTally({ ...labels }, QUEUE_BUCKETS);
   }
 
+  /** The tally observePrediction() used last, and its labels: a run of requests alike skips the two map lookups. */
+  private last?: { protocol: string; status: string; tally: PredictionTally };
+
   /** The dataplane's hook: one finished (or refused) prediction. */
   observePrediction(protocol: string, status: string, seconds: number): void {
-    const t = this.predictions.get(protocol, status);
+    let last = this.last;
+    if (last === undefined || last.protocol !== protocol || last.status !== status) {
+      last = this.last = { protocol, status, tally: this.predictions.get(protocol, status) };
+    }
+    const t = last.tally;
     t.count++;
     observe(t, DURATION_BUCKETS, seconds);
   }

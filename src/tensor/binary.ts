@@ -187,7 +187,7 @@ function parseBody(
 ): { json: Record<string, unknown>; tensors: Tensor[] } {
   const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const jsonLength = headerLength === undefined ? buf.length : parseHeaderLength(headerLength, buf.length);
-  const json = parseJson(buf.subarray(0, jsonLength), `the inference ${kind === "input" ? "request" : "response"} header`);
+  const json = parseJson(buf.toString("utf8", 0, jsonLength), kind === "input" ? "the inference request header" : "the inference response header");
   if (json === null || typeof json !== "object" || Array.isArray(json)) throw badInput(`the inference header must be a JSON object, not ${show(json)}`);
   const items = (json as Record<string, unknown>)[key];
   if (!Array.isArray(items)) throw badInput(`"${key}" must be a list of tensors, not ${show(items)}`);

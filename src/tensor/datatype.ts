@@ -60,6 +60,8 @@ export function isFixedDatatype(datatype: Datatype): datatype is FixedDatatype {
  */
 export function parseDatatype(value: unknown, where = "tensor"): Datatype {
   if (typeof value === "string") {
+    // Nearly every client sends upper case: look it up as it is before making an upper-case copy.
+    if (DATATYPE_SET.has(value)) return value as Datatype;
     const upper = value.toUpperCase();
     if (DATATYPE_SET.has(upper)) return upper as Datatype;
   }
@@ -95,6 +97,8 @@ export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
  * OIP_PROTO_LOADER_OPTIONS). -1 (variable) belongs in TensorSpec, never in a tensor.
  */
 export function checkShape(shape: unknown, where = "tensor"): number[] {
+  // A shape of plain numbers (JSON requests, tensors omaf built) that passes is answered as it is, without a copy.
+  if (numberShapeCount(shape) >= 0) return shape as number[];
   if (!Array.isArray(shape)) throw badInput(`${where}: shape must be a list of dimensions, not ${show(shape)}`, { shape });
   const out = new Array<number>(shape.length);
   let count = 1;
@@ -114,34 +118,52 @@ export function checkShape(shape: unknown, where = "tensor"): number[] {
 }
 
 /**
+ * The element count of a shape of plain numbers that checkShape accepts as it is (non-negative safe integers, at most
+ * MAX_TENSOR_ELEMENTS elements); -1 for anything else, which checkShape then reads or refuses.
+ */
+function numberShapeCount(shape: unknown): number {
+  if (!Array.isArray(shape)) return -1;
+  let count = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
+    if (typeof d !== "number" || !Number.isSafeInteger(d) || d < 0) return -1;
+    count *= d;
+  }
+  return count <= MAX_TENSOR_ELEMENTS ? count : -1;
+}
+
+/**
  * Checks that a tensor is well formed: known datatype, valid shape, data of the datatype's kind (the typed array for
  * fixed types, a list of Uint8Array for BYTES) with exactly product(shape) elements. Encoders call it on tensors a
  * model produced, so the default code is OMAF_ERR_INTERNAL; pass another code to blame the caller instead.
  */
 export function checkTensor<T extends Tensor>(t: T, code: ErrorCode = "OMAF_ERR_INTERNAL"): T {
-  const where = `tensor '${t?.name}'`;
-  const fail = (message: string): never => {
-    throw new OmafError(code, `${where}: ${message}`, { tensor: t?.name });
-  };
-  if (!t || typeof t !== "object") return fail("is not a tensor object");
-  if (typeof t.name !== "string") fail("name must be a string");
-  if (!isDatatype(t.datatype)) fail(`unknown datatype ${show(t.datatype)}`);
-  let count: number;
-  try {
-    count = elementCount(checkShape(t.shape, where));
-  } catch (err) {
-    throw new OmafError(code, (err as Error).message, { tensor: t.name });
+  // Runs on every tensor in and out of a request: the checks allocate nothing unless one fails.
+  if (!t || typeof t !== "object") return tensorError(t, code, "is not a tensor object");
+  if (typeof t.name !== "string") tensorError(t, code, "name must be a string");
+  if (!isDatatype(t.datatype)) tensorError(t, code, `unknown datatype ${show(t.datatype)}`);
+  let count = numberShapeCount(t.shape);
+  if (count < 0) {
+    try {
+      count = elementCount(checkShape(t.shape, `tensor '${t.name}'`));
+    } catch (err) {
+      throw new OmafError(code, (err as Error).message, { tensor: t.name });
+    }
   }
   const data = t.data;
   if (t.datatype === "BYTES") {
-    if (!Array.isArray(data)) return fail("BYTES data must be a list of Uint8Array");
-    for (let i = 0; i < data.length; i++) if (!(data[i] instanceof Uint8Array)) fail(`BYTES element ${i} is not a Uint8Array`);
+    if (!Array.isArray(data)) return tensorError(t, code, "BYTES data must be a list of Uint8Array");
+    for (let i = 0; i < data.length; i++) if (!(data[i] instanceof Uint8Array)) tensorError(t, code, `BYTES element ${i} is not a Uint8Array`);
   } else {
     const Ctor = DATATYPE_ARRAYS[t.datatype];
-    if (!(data instanceof Ctor)) fail(`${t.datatype} data must be a ${Ctor.name}`);
+    if (!(data instanceof Ctor)) tensorError(t, code, `${t.datatype} data must be a ${Ctor.name}`);
   }
-  if (data.length !== count) fail(`shape ${JSON.stringify(t.shape)} holds ${count} elements but data has ${data.length}`);
+  if (data.length !== count) tensorError(t, code, `shape ${JSON.stringify(t.shape)} holds ${count} elements but data has ${data.length}`);
   return t;
+}
+
+function tensorError(t: Tensor | undefined, code: ErrorCode, message: string): never {
+  throw new OmafError(code, `tensor '${t?.name}': ${message}`, { tensor: t?.name });
 }
 
 /** A short, bounded rendering of a wire value for error messages; never throws, whatever the value holds. */

@@ -39,5 +39,7 @@ export interface TensorSpec {
 
 /** Number of elements a shape holds. */
 export function elementCount(shape: readonly number[]): number {
-  return shape.reduce((n, d) => n * d, 1);
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) n *= shape[i];
+  return n;
 }

@@ -36,24 +36,15 @@ function expectation(datatype: Datatype): string {
  * "NaN"/"Infinity"/"-Infinity"; a finite number that overflows FP16/FP32 is refused); strings (UTF-8) for BYTES.
  * A value that does not fit is OMAF_ERR_BAD_INPUT naming `where` and the element (`placeOf` words its index).
  */
-export function dataFromValues(
-  datatype: Datatype,
-  values: readonly unknown[],
-  where: string,
-  placeOf: (i: number) => string = (i) => `element ${i}`,
-): TensorData {
+export function dataFromValues(datatype: Datatype, values: readonly unknown[], where: string, placeOf: (i: number) => string = elementPlace): TensorData {
   const n = values.length;
-  const fail = (i: number): never => {
-    throw badInput(`${where} (${datatype}) ${placeOf(i)}: expected ${expectation(datatype)}, got ${show(values[i])}`, {
-      index: i,
-    });
-  };
+  // Runs on every JSON tensor: nothing is allocated for the error unless an element does not fit.
   switch (datatype) {
     case "BYTES": {
       const out = new Array<Uint8Array>(n);
       for (let i = 0; i < n; i++) {
         const v = values[i];
-        if (typeof v !== "string") fail(i);
+        if (typeof v !== "string") valueError(datatype, values, where, placeOf, i);
         out[i] = Buffer.from(v as string, "utf8");
       }
       return out;
@@ -63,7 +54,7 @@ export function dataFromValues(
       for (let i = 0; i < n; i++) {
         const v = values[i];
         if (v === true || v === 1) out[i] = 1;
-        else if (v !== false && v !== 0) fail(i);
+        else if (v !== false && v !== 0) valueError(datatype, values, where, placeOf, i);
       }
       return out;
     }
@@ -76,9 +67,9 @@ export function dataFromValues(
         if (typeof v === "number" && Number.isInteger(v)) b = BigInt(v);
         else if (typeof v === "string" && INTEGER_TEXT.test(v)) b = BigInt(v);
         else if (typeof v === "bigint") b = v;
-        else return fail(i);
+        else return valueError(datatype, values, where, placeOf, i);
         out[i] = b;
-        if (out[i] !== b) fail(i); // the typed array wrapped: out of range
+        if (out[i] !== b) valueError(datatype, values, where, placeOf, i); // the typed array wrapped: out of range
       }
       return out;
     }
@@ -86,9 +77,9 @@ export function dataFromValues(
       const out = new Uint16Array(n);
       for (let i = 0; i < n; i++) {
         const v = floatValue(values[i]);
-        if (v === undefined) return fail(i);
+        if (v === undefined) return valueError(datatype, values, where, placeOf, i);
         const h = numberToHalf(v);
-        if ((h & 0x7fff) === 0x7c00 && Number.isFinite(v)) fail(i);
+        if ((h & 0x7fff) === 0x7c00 && Number.isFinite(v)) valueError(datatype, values, where, placeOf, i);
         out[i] = h;
       }
       return out;
@@ -100,10 +91,10 @@ export function dataFromValues(
         const v = values[i];
         if (typeof v === "number") {
           out[i] = v;
-          if (!Number.isFinite(out[i]) && Number.isFinite(v)) fail(i); // overflows FP32
+          if (!Number.isFinite(out[i]) && Number.isFinite(v)) valueError(datatype, values, where, placeOf, i); // overflows FP32
         } else {
           const f = floatValue(v);
-          if (f === undefined) return fail(i);
+          if (f === undefined) return valueError(datatype, values, where, placeOf, i);
           out[i] = f;
         }
       }
@@ -115,13 +106,23 @@ export function dataFromValues(
       const out = new DATATYPE_ARRAYS[datatype](n) as Int32Array;
       for (let i = 0; i < n; i++) {
         const v = values[i];
-        if (typeof v !== "number") fail(i); // (a bigint would throw a TypeError on assignment)
+        if (typeof v !== "number") valueError(datatype, values, where, placeOf, i); // (a bigint would throw a TypeError on assignment)
         out[i] = v as number;
-        if (out[i] !== v) fail(i);
+        if (out[i] !== v) valueError(datatype, values, where, placeOf, i);
       }
       return out;
     }
   }
+}
+
+function elementPlace(i: number): string {
+  return `element ${i}`;
+}
+
+function valueError(datatype: Datatype, values: readonly unknown[], where: string, placeOf: (i: number) => string, i: number): never {
+  throw badInput(`${where} (${datatype}) ${placeOf(i)}: expected ${expectation(datatype)}, got ${show(values[i])}`, {
+    index: i,
+  });
 }
 
 function floatValue(v: unknown): number | undefined {

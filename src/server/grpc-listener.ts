@@ -1,15 +1,18 @@
 // One gRPC server on one port: the protocol services plus the standard health service and server reflection.
 //
-// Connections are accepted by our own TCP server and handed to grpc-js (its connection injector), so that a socket
-// which says nothing at all — not even the HTTP/2 preface, or an answer to grpc-js's keepalive pings — is closed
-// after a while instead of being held forever. grpc-js itself pings live connections (keepalive) and closes, with
-// GOAWAY, a connection that carried no call for the idle timeout; clients reconnect on their next call.
+// Connections are accepted by our own TCP server, so that a socket which says nothing at all — not even the HTTP/2
+// preface, or an answer to the keepalive pings — is closed after a while instead of being held forever. Each is
+// handed to the unary front (grpc-front.ts), which answers the services' unary calls itself and passes every other
+// stream (health, reflection, unknown methods) to grpc-js through grpc-js's connection injector. The front pings live
+// connections (keepalive) and closes, with GOAWAY, a connection that carried no call for the idle timeout; clients
+// reconnect on their next call.
 import { createServer, type Server as TcpServer, type Socket } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from "grpc-health-check";
 import { OmafError } from "../errors.js";
+import { UnaryFront } from "./grpc-front.js";
 import { formatHostPort, type Listener } from "./listener.js";
 
 export interface GrpcServiceEntry {
@@ -71,6 +74,14 @@ export async function startGrpcListener(opts: GrpcListenerOptions): Promise<Grpc
 
   const address = formatHostPort(opts.host, opts.port);
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const front = new UnaryFront({
+    services: opts.services,
+    maxMessageBytes: opts.maxMessageBytes,
+    keepaliveMs: opts.keepaliveMs,
+    keepaliveTimeoutMs: KEEPALIVE_TIMEOUT_MS,
+    idleTimeoutMs: opts.idleTimeoutMs,
+    fallback: injector,
+  });
   // A peer that has not sent a byte by then never will: close it. One that spoke HTTP/2 has a session, whose keepalive
   // pings (answered, or the connection dropped after KEEPALIVE_TIMEOUT_MS) and idle timeout take over — the socket's
   // own timer must stop then, since HTTP/2 reads the socket natively and its traffic would not reset the timer.
@@ -80,7 +91,7 @@ export async function startGrpcListener(opts: GrpcListenerOptions): Promise<Grpc
       if (socket.bytesRead === 0) socket.destroy();
       else socket.setTimeout(0);
     });
-    injector.injectConnection(socket);
+    front.accept(socket);
   });
   const port = await new Promise<number>((resolve, reject) => {
     tcp.once("error", (err) =>
@@ -101,11 +112,12 @@ export async function startGrpcListener(opts: GrpcListenerOptions): Promise<Grpc
     },
     close() {
       tcp.close();
-      closing ??= new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      closing ??= front.close().then(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())));
       return closing;
     },
     forceClose() {
       tcp.close();
+      front.destroy();
       server.forceShutdown();
     },
   };

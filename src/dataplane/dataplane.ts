@@ -29,6 +29,8 @@ export interface ServedArtifact {
   source: string;
   /** omaf's key id of the trusted key whose signature was verified before serving (spec/signing.md). */
   signedBy?: string;
+  /** The unpacked folder, when there is one (the docs page reads the manifest's sample input from it). */
+  dir?: string;
 }
 
 /** What every prediction carries. */

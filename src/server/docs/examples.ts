@@ -1,9 +1,11 @@
 // The example requests of the docs page: a model's sample input (offline/samples.ts — the manifest's sample.input, else
 // what the loaded model declares) written as the body of an OIP v2 inference request and of a KServe v1 predict
 // request, in the forms those routes read for that kind of model (see dataplane/tensor-inference.ts and
-// protocols/kserve-v1/predict.ts). An example that cannot be written for the model is left out, never guessed.
+// protocols/kserve-v1/predict.ts). An example that cannot be written for the model is left out, never guessed. A
+// sample file is a page's example only when it is small (a sample of many rows gives its first few).
+import { stat } from "node:fs/promises";
 import { matrixAsTensors, rowsFitInputs } from "../../dataplane/tensor-inference.js";
-import { declaredSample, type ModelSample, readManifestSample } from "../../offline/samples.js";
+import { artifactPath, declaredSample, type ModelSample, readManifestSample } from "../../offline/samples.js";
 import { MATRIX_INPUT_NAME } from "../../runtime/gppi.js";
 import type { ModelMetadata } from "../../runtime/model.js";
 import { type JsonTensor, tensorFromJson, tensorToJson } from "../../tensor/json.js";
@@ -20,6 +22,11 @@ export interface ModelExamples {
   kserve?: { instances: unknown[] };
 }
 
+/** Largest sample file read for an example; a larger one is left for `omaf test`, and the model's declarations used. */
+export const MAX_SAMPLE_FILE_BYTES = 1024 * 1024;
+/** Rows (or documents) of a sample an example keeps. */
+export const EXAMPLE_ROWS = 5;
+
 /** What the examples need to know of a served model version. */
 export interface ExampleSource {
   meta: ModelMetadata;
@@ -35,12 +42,23 @@ export interface ExampleSource {
  */
 export async function examplesOf(source: ExampleSource): Promise<ModelExamples | undefined> {
   if (source.dir && source.sampleInput) {
-    const sample = await readManifestSample(source.dir, source.sampleInput).catch(() => undefined);
+    const sample = await smallSample(source.dir, source.sampleInput);
     const examples = sample && requestsOf(sample, source.meta, source.takesTensors);
     if (examples?.oip) return examples;
   }
   const declared = declaredSample(source.meta, source.takesTensors);
   return declared && requestsOf(declared, source.meta, source.takesTensors);
+}
+
+/** The manifest's sample when its file is small enough, its rows cut to the first few; undefined when it cannot be read. */
+async function smallSample(dir: string, input: string): Promise<ModelSample | undefined> {
+  try {
+    if ((await stat(artifactPath(dir, input, "sample.input"))).size > MAX_SAMPLE_FILE_BYTES) return undefined;
+    const sample = await readManifestSample(dir, input);
+    return sample.kind === "rows" ? { ...sample, data: sample.data.slice(0, EXAMPLE_ROWS) } : sample;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A sample as request bodies; parts that do not convert are left out. */

@@ -190,14 +190,8 @@ async function trustedKeysOf(settings: Settings): Promise<TrustedKeys | undefine
 
 /** The interpreter a python model runs with, as `--env` says (runtime/python/env-choice.ts); undefined: the current one. */
 async function pythonOf(artifact: MaterializedArtifact, settings: Settings): Promise<string | undefined> {
-  const { interpreterFor } = await import("../runtime/python/env-choice.js");
-  return interpreterFor(artifact.dir, artifact.manifest, {
-    choice: settings.env,
-    cacheDir: settings.cacheDir,
-    conda: settings.conda,
-    onProgress: (line) => process.stderr.write(`omaf: ${line}\n`),
-    onOutput: (chunk) => process.stderr.write(chunk),
-  });
+  const { interpreterForSettings } = await import("../runtime/python/env-choice.js");
+  return interpreterForSettings(artifact, settings);
 }
 
 /**

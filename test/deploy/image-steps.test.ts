@@ -7,7 +7,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFile, stat, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -15,21 +14,13 @@ import { SIGNATURE_PATH } from "../../src/archive/provenance.js";
 import { signArtifact } from "../../src/signing/sign.js";
 import { omaf } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
+import { freePort } from "../http/helpers.js";
 import { cleanEnv, FREE_PORT_ARGS, startServe } from "../helpers/serve.js";
 import { keyPair } from "../signing/helpers.js";
 import { runLocally, under } from "./dockerfile-steps.js";
 
 const IRIS = fileURLToPath(new URL("../../examples/iris-onnx", import.meta.url));
 const IRIS_ROW = { inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: [5.1, 3.5, 1.4, 0.2] }] };
-
-/** A port free right now on loopback. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Runs the HEALTHCHECK's command as the engine would (exit 0 = healthy). */
 function healthcheck(argv: string[], env: Record<string, string>): number | null {

@@ -68,6 +68,10 @@ export interface Settings {
   inferenceLogFile: string;
   /** Include request inputs and outputs in the inference log. */
   logPayloads: boolean;
+  /** OTLP/HTTP collector endpoint that every inference request's trace spans are exported to; empty = no tracing. */
+  otlpEndpoint: string;
+  /** `service.name` of the exported spans. */
+  otlpServiceName: string;
   /** Where unpacked artifacts are cached. */
   cacheDir: string;
   /** How a cached unpacked copy is checked before reuse: every file hashed (`full`), or stat seals (`sealed`). */
@@ -191,6 +195,23 @@ const modelName: SettingKind<string> = {
     const t = raw.trim();
     if (t !== "" && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(t))
       throw "expected a name of letters, digits, dots, dashes and underscores, starting with a letter or digit (at most 253 characters)";
+    return t;
+  },
+};
+
+/** An http:// or https:// URL, or empty. */
+const httpUrl: SettingKind<string> = {
+  valueName: "<url>",
+  parse(raw) {
+    const t = raw.trim();
+    if (t === "") return t;
+    let url: URL | undefined;
+    try {
+      url = new URL(t);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) throw "expected an http:// or https:// URL, e.g. http://127.0.0.1:4318";
     return t;
   },
 };
@@ -531,6 +552,24 @@ export const SETTINGS: readonly SettingDef[] = [
     default: false,
     kind: boolean,
     description: "Also log each request's input and output (may contain sensitive data).",
+  }),
+  def({
+    key: "otlpEndpoint",
+    flag: "otlp-endpoint",
+    env: ["OMAF_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"],
+    default: "",
+    defaultText: "none (no tracing)",
+    kind: httpUrl,
+    description:
+      "Trace every inference request with OpenTelemetry and export the spans over OTLP/HTTP (JSON) to this collector endpoint, e.g. http://127.0.0.1:4318: spans go to <url>/v1/traces (a URL ending in /v1/traces is used as it is). A W3C traceparent header or gRPC metadata makes each request span a child of the caller's. Empty: no tracing, and nothing of OpenTelemetry is loaded. See spec/tracing.md.",
+  }),
+  def({
+    key: "otlpServiceName",
+    flag: "otlp-service-name",
+    env: ["OMAF_OTLP_SERVICE_NAME", "OTEL_SERVICE_NAME"],
+    default: "omaf",
+    kind: text("<name>", false),
+    description: "The service.name of the exported spans (with --otlp-endpoint).",
   }),
   def({
     key: "cacheDir",

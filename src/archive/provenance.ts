@@ -13,6 +13,8 @@ export const PROVENANCE_PATH = ".omaf/provenance.json";
  * record, it describes the artifact rather than belongs to it: signing adds it without changing the content digest.
  */
 export const SIGNATURE_PATH = ".omaf/signature.intoto.jsonl";
+/** The most bytes of signatures read from an artifact or a detached file. */
+export const MAX_SIGNATURE_BYTES = 64 * 1024 * 1024;
 /** Value of the record's `format` field. */
 export const PROVENANCE_FORMAT = "omaf-provenance/1";
 

@@ -2,7 +2,7 @@
 // and hashed while it is written, and the result appears at `dest` only when all of it checked out.
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream, writeFileSync } from "node:fs";
-import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -12,6 +12,7 @@ import { checkEntryName } from "./entry-name.js";
 import { crc32 } from "./crc32.js";
 import { DEFAULT_UNPACK_LIMITS, resolveLimits, type UnpackLimits } from "./limits.js";
 import {
+  MAX_SIGNATURE_BYTES,
   PROVENANCE_PATH,
   SIGNATURE_PATH,
   canonicalOrder,
@@ -44,6 +45,17 @@ export interface UnpackOptions {
    * other is OMAF_ERR_DIGEST_MISMATCH, and nothing is left at `dest`.
    */
   expectDigest?: string;
+  /**
+   * Also write the artifact's signatures to `dest` as {@link SIGNATURE_PATH}, where `omaf verify` and `omaf serve` read
+   * a folder's signatures (default false: they stay with the archive). They are not content either way: they are in
+   * no digest check and not in `files`.
+   */
+  keepSignatures?: boolean;
+  /**
+   * A detached `.intoto.jsonl` to write to `dest` as {@link SIGNATURE_PATH} instead of the archive's own signatures
+   * (implies `keepSignatures`).
+   */
+  signature?: string;
   /** Called as content is written: bytes done and bytes in total (declared). */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -53,11 +65,13 @@ export interface UnpackOptions {
 
 export interface UnpackResult {
   dest: string;
-  /** Every extracted file except the provenance record, with size and SHA-256, sorted by path (the signatures are not extracted). */
+  /** Every extracted file except the provenance record and the signatures, with size and SHA-256, sorted by path. */
   files: FileDigest[];
   /** From the verified provenance record, or computed over `files` when the archive has none (e.g. Odahu artifacts). */
   artifactDigest: string;
   provenance?: Provenance;
+  /** The signatures written to `dest` (`keepSignatures`, `signature`), when there were any. */
+  signatureFile?: string;
 }
 
 const MAX_PROVENANCE_BYTES = 64 * 1024 * 1024;
@@ -74,8 +88,9 @@ const THREAD_HASH_MIN = 64 * 1024 * 1024;
  * the listing before extraction; actual bytes are counted while inflating (sizes
  * in headers can lie). With a provenance record every file's size and SHA-256 is verified
  * (`OMAF_ERR_DIGEST_MISMATCH`) and the file set must match it exactly (`OMAF_ERR_PROVENANCE_INVALID`). Without one,
- * ZIP CRC-32s are checked instead. Files are written to a temporary folder beside `dest` that is renamed into place
- * at the end; on failure it is removed and `dest` is untouched.
+ * ZIP CRC-32s are checked instead. The signatures entry is extracted only with `keepSignatures` (its CRC-32 checked,
+ * as no record covers it), and `signature` puts a detached file in its place. Files are written to a temporary folder
+ * beside `dest` that is renamed into place at the end; on failure it is removed and `dest` is untouched.
  */
 export async function unpackArchive(archive: string, dest: string, opts: UnpackOptions = {}): Promise<UnpackResult> {
   const limits = resolveLimits(opts.limits);
@@ -85,6 +100,9 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
   if (!opts.force && (await isOccupied(target))) {
     throw new OmafError("OMAF_ERR_TARGET_EXISTS", `${dest} exists and is not empty (use --force to replace it)`, { path: target });
   }
+
+  const detached = opts.signature === undefined ? undefined : await readSignatureFile(opts.signature);
+  const keepSignatures = (opts.keepSignatures ?? false) && detached === undefined;
 
   const reader = await openArchive(archive, { limits });
   let tmp: string | undefined;
@@ -120,8 +138,9 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
     await reader.forEachFile(
       async (entry, content) => {
         checkEntryName(entry.name);
-        // The signatures stay with the archive: they are not content, and a served copy holds only what is checked.
-        if (entry.name === SIGNATURE_PATH) return eachChunk(content, () => {});
+        // Unless kept, the signatures stay with the archive: they are not content, and a served copy holds only what is checked.
+        const isSignature = entry.name === SIGNATURE_PATH;
+        if (isSignature && !keepSignatures) return eachChunk(content, () => {});
         const out = path.resolve(root, entry.name);
         if (!out.startsWith(root + path.sep))
           throw new OmafError("OMAF_ERR_UNSAFE_TRAVERSAL", `archive entry "${entry.name}" escapes the target`, { entry: entry.name });
@@ -136,7 +155,7 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
             opts.onProgress?.(done, total);
           },
           limits.maxEntryBytes,
-          !expected && entry.crc32 !== undefined,
+          (!expected || isSignature) && entry.crc32 !== undefined,
         );
         const mode = entry.mode !== undefined && entry.mode & 0o111 ? 0o755 : 0o644;
         try {
@@ -191,7 +210,7 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
             actual: { size: digest.size, sha256: digest.sha256 },
           });
         }
-        if (entry.name !== PROVENANCE_PATH) digests.push(digest);
+        if (!isMetadataPath(entry.name)) digests.push(digest);
       },
       { concurrency: reader.format === "zip" ? (opts.concurrency ?? 4) : 1, signal: opts.signal },
     );
@@ -209,9 +228,20 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
         computed,
       });
     }
+    if (detached) {
+      await mkdir(path.join(tmp, path.dirname(SIGNATURE_PATH)), { recursive: true });
+      await writeFile(path.join(tmp, SIGNATURE_PATH), detached, { flag: "wx", mode: 0o644 });
+    }
+    const signed = detached !== undefined || (keepSignatures && files.some((e) => e.name === SIGNATURE_PATH));
     await moveIntoPlace(tmp, target, opts.force ?? false, dest);
     tmp = undefined;
-    return { dest: target, files: sorted, artifactDigest: computed, ...(provenance ? { provenance } : {}) };
+    return {
+      dest: target,
+      files: sorted,
+      artifactDigest: computed,
+      ...(provenance ? { provenance } : {}),
+      ...(signed ? { signatureFile: path.join(target, SIGNATURE_PATH) } : {}),
+    };
   } catch (err) {
     if (opts.signal?.aborted && err === opts.signal.reason) throw err;
     throw toOmafError(err, "OMAF_ERR_IO");
@@ -219,6 +249,20 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
     await hashThread?.close();
     await reader.close();
     if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** A detached signatures file's bytes (at most {@link MAX_SIGNATURE_BYTES}). */
+export async function readSignatureFile(file: string): Promise<Buffer> {
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new OmafError("OMAF_ERR_USAGE", `${file} is not a file of signatures (.intoto.jsonl)`, { path: file });
+    if (info.size > MAX_SIGNATURE_BYTES) {
+      throw new OmafError("OMAF_ERR_TOO_LARGE", `${file} is ${info.size} bytes; signatures of at most ${MAX_SIGNATURE_BYTES} are read`, { path: file });
+    }
+    return await readFile(file);
+  } catch (err) {
+    throw toOmafError(err, "OMAF_ERR_IO");
   }
 }
 

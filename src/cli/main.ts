@@ -30,6 +30,14 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
 };
 
 const args = process.argv.slice(2);
+// `omaf inspect model.zip | head`: the reader left, so nobody wants the rest; stop quietly as other filters do. Not for
+// serve, whose stdout is the inference log: losing it is an error its fatal-error path reports.
+if (args[0] !== "serve") {
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+    process.exit(0);
+  });
+}
 const { omafVersion } = await import("../version.js");
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   // What commander answers to the option declared below, without loading commander: its load is most of what

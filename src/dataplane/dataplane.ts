@@ -1,8 +1,9 @@
 // The one door between protocols and the model. Every inference request goes through DataPlane.infer(): admission
 // (draining, the in-flight limit), loading (a lazy model's first load, the retry of a failed one), the request
 // checks, the per-call timeout, error mapping, and exactly one inference-log line and one metric per request, with
-// the code the request was answered with, plus the request's share of the model's statistics (statistics.ts). Protocol
-// modules only translate their wire format to these calls and back; none of them loads the model or decides readiness.
+// the code the request was answered with, plus the request's share of the model's statistics (statistics.ts) and, when
+// tracing is on, its spans (tracing.ts). Protocol modules only translate their wire format to these calls and back;
+// none of them loads the model or decides readiness.
 // One DataPlane serves one model version; the registry (src/registry/) holds one per served version.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
@@ -15,6 +16,7 @@ import { Batcher, type BatchLane, type BatchObserver, type BatchSettings } from 
 import { Deadlines, type Pending } from "./deadlines.js";
 import { parseMatrixBody, parseObjectsBody } from "./json-input.js";
 import { InferenceStatistics } from "./statistics.js";
+import type { RequestOutcome, RequestTrace, RequestTracer } from "./tracing.js";
 import { matrixAsTensors, rowsFitInputs, tensorsAsMatrix } from "./tensor-inference.js";
 import { validateMatrix, validateTensors } from "./validate.js";
 
@@ -27,6 +29,8 @@ export interface ServedArtifact {
   source: string;
   /** omaf's key id of the trusted key whose signature was verified before serving (spec/signing.md). */
   signedBy?: string;
+  /** The unpacked folder, when there is one (the docs page reads the manifest's sample input from it). */
+  dir?: string;
 }
 
 /** What every prediction carries. */
@@ -43,6 +47,10 @@ export interface RequestContext {
   requestId: string;
   /** e.g. `omi`, `oip-grpc`, `kserve-v1`. */
   protocol: string;
+  /** The caller's W3C trace context (`traceparent` header or gRPC metadata), when it sent one. */
+  traceparent?: string;
+  /** The caller's W3C `tracestate`, sent along with `traceparent`. */
+  tracestate?: string;
 }
 
 /** Where the dataplane reports each request (the server's Prometheus metrics). */
@@ -70,6 +78,8 @@ export interface DataPlaneOptions {
   metrics?: DataPlaneMetrics;
   /** Adaptive batching; undefined = off. */
   batching?: BatchingOptions;
+  /** Traces every inference request (tracing.ts); undefined = no tracing. */
+  tracer?: RequestTracer;
 }
 
 /** `unloaded` → `loading` → `ready` | `failed`; `draining` once a stop began; `closed` after close(). */
@@ -135,6 +145,8 @@ export class DataPlane {
   readonly deadlines: Deadlines;
   private readonly maxInFlight: number;
   private readonly metrics?: DataPlaneMetrics;
+  /** @internal Read by the per-request Inference objects. */
+  readonly tracer?: RequestTracer;
   readonly provenance: Provenance;
   /** The batching settings in force (maxBatchSize 0 = off). */
   readonly batching: Readonly<BatchingOptions>;
@@ -169,6 +181,7 @@ export class DataPlane {
     this.deadlines = new Deadlines(timeoutMs, () => new OmafError("OMAF_ERR_TIMEOUT", `the prediction took longer than ${timeoutMs} ms`));
     this.maxInFlight = opts.maxInFlight;
     this.metrics = opts.metrics;
+    this.tracer = opts.tracer;
     this.batching = Object.freeze(opts.batching ?? { maxBatchSize: 0, maxBatchTimeMs: 0, rows: false });
   }
 
@@ -309,6 +322,7 @@ export class DataPlane {
     } catch (err) {
       throw this.finish(request, err);
     }
+    request.admitted = true;
     this.onTheirWay++;
     try {
       if (!this.loaded) await this.loadedMetadata();
@@ -384,6 +398,10 @@ export class DataPlane {
     if (err !== null && typeof err === "object") this.logged.add(err);
     this.metrics?.observePrediction(ctx.protocol, error.code, 0);
     this.stats.failed(0);
+    if (this.tracer) {
+      const now = performance.now();
+      this.tracer.begin(ctx, this.provenance, now).end(now, { error });
+    }
     this.log?.warn({ requestId: ctx.requestId, protocol: ctx.protocol, latencyMs: 0, status: "error", code: error.code, error: error.message }, "inference");
   }
 
@@ -398,6 +416,8 @@ export class DataPlane {
     if (error) this.stats.failed(request.refused ? 0 : elapsedMs);
     else request.countSuccess(this.stats, end);
     if (error && err !== undefined) this.logged.add(error);
+    const trace = request.trace;
+    if (trace) trace.end(end, request.outcome(end, error));
     if (this.log) {
       const record: Record<string, unknown> = {
         requestId: request.ctx.requestId,
@@ -405,6 +425,7 @@ export class DataPlane {
         latencyMs: round(elapsedMs),
         status: error ? "error" : "ok",
       };
+      if (trace) record.traceId = trace.traceId;
       if (error) {
         record.code = error.code;
         record.error = error.message;
@@ -457,6 +478,12 @@ export class DataPlane {
 class InferenceRequest implements Inference {
   readonly t0 = performance.now();
   metadata!: ModelMetadata;
+  /** Got past admission (a request refused there has no wait for the model). */
+  admitted = false;
+  /** Its trace, when tracing is on. */
+  readonly trace?: RequestTrace;
+  /** When its first model call started (kept only when traced). */
+  private firstCallStart?: number;
   /** Set until the request got past admission and loading (a refusal is counted with 0 s). */
   get refused(): boolean {
     return this.metadata === undefined;
@@ -480,7 +507,9 @@ class InferenceRequest implements Inference {
   constructor(
     private readonly plane: DataPlane,
     readonly ctx: RequestContext,
-  ) {}
+  ) {
+    if (plane.tracer) this.trace = plane.tracer.begin(ctx, plane.provenance, this.t0);
+  }
 
   get takesTensors(): boolean {
     return this.plane.takesTensors;
@@ -515,6 +544,23 @@ class InferenceRequest implements Inference {
     this.inferMs += spent - this.callQueueMs;
     this.lastAnswer = now;
     if (!this.callBatched) this.plane.stats.executed(1, 0, spent, 0);
+    if (this.trace) this.traceCall(now);
+  }
+
+  /** The model call under way, as a span: from when the model started on it (after any batch wait) to `end`. */
+  private traceCall(end: number, error?: OmafError): void {
+    const start = this.callStart + this.callQueueMs;
+    this.firstCallStart ??= start;
+    this.trace!.modelCall(start, end, this.callBatched ? (this.batched?.size ?? 1) : 1, error);
+  }
+
+  /** How the request ended, for its trace. */
+  outcome(end: number, error: OmafError | undefined): RequestOutcome {
+    const outcome: RequestOutcome = {};
+    if (error) outcome.error = error;
+    if (this.admitted) outcome.queueEnd = this.firstCallStart ?? end;
+    if (this.firstCallStart !== undefined) outcome.batchSize = this.batched?.size ?? 1;
+    return outcome;
   }
 
   predictMatrix(input: MatrixInput): Promise<MatrixOutput> {
@@ -644,6 +690,8 @@ class InferenceRequest implements Inference {
     const plane = this.plane;
     if (plane.logPayloads) (this.payloads ??= { input: [], output: [] }).input.push(input);
     this.reachedModel();
+    // Set again by invoke() once the model is called: a call that fails before that (its checks) traced no model call.
+    this.callStart = 0;
     const call = new ModelCall<T>(this);
     const answer = new Promise<T>((resolve, reject) => {
       call.resolve = resolve;
@@ -671,9 +719,13 @@ class InferenceRequest implements Inference {
     return answer;
   }
 
-  /** Fails the call under way: a call still queued for a batch must not run once its request gave up. */
-  abandon(): void {
+  /**
+   * The call under way failed with `error`: a call still queued for a batch must not run once its request gave up,
+   * and a call the model had started on is traced as failed.
+   */
+  abandon(error: OmafError): void {
     this.abandonQueued?.();
+    if (this.trace && this.callStart > 0) this.traceCall(performance.now(), error);
   }
 }
 
@@ -692,8 +744,9 @@ class ModelCall<T> implements Pending {
 
   /** The call failed, or its deadline passed (Deadlines calls this with the timeout error). */
   expire(err: unknown): void {
-    this.request.abandon();
-    this.reject(toOmafError(err, "OMAF_ERR_PREDICT"));
+    const error = toOmafError(err, "OMAF_ERR_PREDICT");
+    this.request.abandon(error);
+    this.reject(error);
   }
 }
 

@@ -5,17 +5,21 @@ import { randomBytes } from "node:crypto";
 import { copyFile, lstat, mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { hashFile } from "../archive/hash.js";
+import { SIGNATURE_PATH } from "../archive/provenance.js";
 import { unpackArchive } from "../archive/unpack.js";
+import { putLastEntry } from "../archive/zip-append.js";
 import { invalidError, manifestOf, openArtifact } from "../artifact/open.js";
 import { pack } from "../artifact/pack.js";
 import { OmafError, toOmafError } from "../errors.js";
+import { readEmbeddedSignatures } from "../signing/verify.js";
 import { omafVersion } from "../version.js";
 import { exposed, renderDockerfile, renderDockerignore } from "./dockerfile.js";
-import { type ImagePlan, type ImagePlanOptions, kubernetesName, planImage } from "./image-plan.js";
+import { artifactFileOf, type ImagePlan, type ImagePlanOptions, kubernetesName, planImage } from "./image-plan.js";
+import { type ImageSigningOptions, readTrustedKeys, writeSignatures } from "./image-signing.js";
 import { kubernetesManifests } from "./kubernetes.js";
 import { packOmaf } from "./omaf-package.js";
 
-export interface ImageContextOptions extends ImagePlanOptions {
+export interface ImageContextOptions extends ImagePlanOptions, ImageSigningOptions {
   /** Folder to write; default `<model-name>-image` in the current folder. */
   output?: string;
   /** Replace an existing output folder. */
@@ -41,9 +45,10 @@ export interface ImageContext {
 export const SUMMARY_FILE = "omaf-image.json";
 
 /**
- * Writes the build context of `source` (an artifact or a model folder, which is packed first): Dockerfile,
- * .dockerignore, the artifact, omaf's tarball (unless omaf comes from the npm registry), Kubernetes and KServe
- * manifests under k8s/, and omaf-image.json.
+ * Writes the build context of `source` (an artifact or a model folder, which is packed first, keeping the folder's
+ * signatures): Dockerfile, .dockerignore, the artifact, its detached signatures and the trusted keys when given,
+ * omaf's tarball (unless omaf comes from the npm registry), Kubernetes and KServe manifests under k8s/, and
+ * omaf-image.json. With trusted keys the artifact's signature is verified first (the signing codes otherwise).
  */
 export async function writeImageContext(source: string, opts: ImageContextOptions = {}): Promise<ImageContext> {
   const artifact = await openArtifact(source);
@@ -53,19 +58,24 @@ export async function writeImageContext(source: string, opts: ImageContextOption
   if (!opts.force && (await occupied(dir))) {
     throw new OmafError("OMAF_ERR_TARGET_EXISTS", `${dir} exists and is not empty (use --force to replace it)`, { path: dir });
   }
+  const keys = await readTrustedKeys(opts);
   const staging = `${dir}.tmp-${randomBytes(4).toString("hex")}`;
   try {
-    await mkdir(path.join(staging, "artifact"), { recursive: true });
-    const copied = path.join(staging, "artifact", "artifact.part");
+    const artifactFile = artifactFileOf(manifest);
+    const copied = path.join(staging, artifactFile);
+    await mkdir(path.dirname(copied), { recursive: true });
     let digest: string;
     if (artifact.kind === "folder") {
       digest = (await pack(source, { output: copied })).artifactDigest;
+      // Packing leaves .omaf/ out; a signed folder's signatures still bind the same content, so they go into the zip.
+      const signatures = opts.signature === undefined ? await readEmbeddedSignatures(source) : undefined;
+      if (signatures) await putLastEntry(copied, SIGNATURE_PATH, signatures);
     } else {
       await copyFile(source, copied);
       digest = artifact.provenance?.artifactDigest ?? (await digestByUnpacking(copied, path.join(staging, "digest.tmp")));
     }
-    const plan = planImage(manifest, digest, omafVersion, opts);
-    await rename(copied, path.join(staging, plan.artifactFile));
+    const signatures = await writeSignatures(staging, artifactFile, keys, opts);
+    const plan = planImage(manifest, digest, omafVersion, opts, signatures);
     if (plan.omaf.tarball) {
       await mkdir(path.join(staging, path.dirname(plan.omaf.tarball)), { recursive: true });
       await packOmaf(path.join(staging, plan.omaf.tarball));
@@ -110,6 +120,7 @@ export function summaryOf(plan: ImagePlan, files: ContextFile[]) {
     replicas: plan.replicas,
     ...(plan.batching ? { batching: plan.batching } : {}),
     kserve: plan.kserve,
+    signatures: plan.signatures,
     files,
   };
 }

@@ -1,8 +1,9 @@
 // The Dockerfile of an image plan. Three stages: `omaf` (the base image, the model environment's Debian packages and
-// omaf itself), `artifact` (the artifact unpacked and checked against its digest by `omaf unpack`, so the final image
-// holds the unpacked files and not the ZIP as well) and the final image (the files at /mnt/models, a python
-// artifact's venv, a non-root user, the ports, the OMI and OCI labels and a health check). The omaf steps use the
-// exec form: their arguments are exact, and test/deploy runs the same arguments outside a container.
+// omaf itself), `artifact` (the artifact unpacked and checked against its digest by `omaf unpack`, its signatures
+// kept, so the final image holds the unpacked files and not the ZIP as well) and the final image (the files at
+// /mnt/models, the trusted keys and the signature checked with them, a python artifact's venv, a non-root user, the
+// ports, the OMI and OCI labels and a health check). The omaf steps use the exec form: their arguments are exact, and
+// test/deploy runs the same arguments outside a container.
 import { IMAGE_CACHE_DIR, IMAGE_USER, type ImagePlan, MODEL_DIR, VENV_LINK } from "./image-plan.js";
 
 /** Where the build puts the artifact in the `artifact` stage. */
@@ -52,16 +53,35 @@ export function renderDockerfile(plan: ImagePlan): string {
     add(`# omaf ${plan.omaf.version} from the npm registry.`, `RUN ${install} omaf@${plan.omaf.version} \\`, " && npm cache clean --force");
   }
 
+  const signatures = plan.signatures;
+  const { detachedFile } = signatures;
+  const detached = detachedFile ? `${ARTIFACT_IN_BUILD}/${detachedFile.slice(detachedFile.lastIndexOf("/") + 1)}` : undefined;
+  // The signatures go where serve reads a folder's: kept whether or not this image checks them.
+  const keep = detached ? ["--signature", detached] : signatures.kept ? ["--keep-signatures"] : [];
   add(
     "",
     "# The artifact, unpacked safely and checked: every file against its provenance record, all of them against the digest.",
+    ...(signatures.kept ? ["# Its signatures are kept in the folder, as .omaf/signature.intoto.jsonl."] : []),
     "FROM omaf AS artifact",
     `COPY ${plan.artifactFile} ${ARTIFACT_IN_BUILD}/${artifactName}`,
-    `RUN ${exec("omaf", "unpack", `${ARTIFACT_IN_BUILD}/${artifactName}`, "--dir", MODEL_DIR, "--expect-digest", plan.artifactDigest, "--no-progress")}`,
+    ...(detached ? [`COPY ${detachedFile} ${detached}`] : []),
+    `RUN ${exec("omaf", "unpack", `${ARTIFACT_IN_BUILD}/${artifactName}`, "--dir", MODEL_DIR, "--expect-digest", plan.artifactDigest, ...keep, "--no-progress")}`,
     "",
     "FROM omaf",
     `COPY --from=artifact ${MODEL_DIR} ${MODEL_DIR}`,
   );
+  if (signatures.trustedKeys.length > 0) {
+    add(
+      `# The public keys the server trusts${signatures.required ? " (it serves nothing they did not sign)" : ""}.`,
+      ...signatures.trustedKeys.map((k) => `COPY ${k.file} ${k.path}`),
+    );
+  }
+  if (signatures.signedBy.length > 0) {
+    add(
+      "# The build fails unless a trusted key signed these files, as the server checks at every start.",
+      `RUN ${exec("omaf", "verify", MODEL_DIR, ...signatures.trustedKeys.flatMap((k) => ["--pub", k.path]))}`,
+    );
+  }
   if (plan.pythonEnv) {
     add(
       "# The Python packages the artifact declares, in a venv made at build time; serve --env uses it through the link.",
@@ -75,6 +95,8 @@ export function renderDockerfile(plan: ImagePlan): string {
     ["OMAF_CACHE_DIR", IMAGE_CACHE_DIR],
   ];
   if (plan.pythonEnv) env.push(["OMAF_ENV", VENV_LINK]);
+  if (signatures.required) env.push(["OMAF_REQUIRE_SIGNATURE", "1"]);
+  if (signatures.trustedKeys.length > 0) env.push(["OMAF_TRUSTED_KEYS", signatures.trustedKeys.map((k) => k.path).join(",")]);
   if (plan.model.type === "python") env.push(["PYTHONDONTWRITEBYTECODE", "1"]);
   add(
     "",
@@ -93,15 +115,19 @@ export function renderDockerfile(plan: ImagePlan): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** What the context sends to the engine: the Dockerfile, the artifact and omaf's tarball; not k8s/ nor the summary. */
+/**
+ * What the context sends to the engine: the Dockerfile, the artifact, its detached signatures, the trusted keys and
+ * omaf's tarball; not k8s/ nor the summary.
+ */
 export function renderDockerignore(plan: ImagePlan): string {
-  return [
-    "# Only what the Dockerfile copies goes to the engine.",
-    "*",
-    `!${plan.artifactFile}`,
-    ...(plan.omaf.tarball ? [`!${plan.omaf.tarball}`] : []),
-    "",
-  ].join("\n");
+  const { detachedFile, trustedKeys } = plan.signatures;
+  const copied = [
+    plan.artifactFile,
+    ...(detachedFile ? [detachedFile] : []),
+    ...trustedKeys.map((k) => k.file),
+    ...(plan.omaf.tarball ? [plan.omaf.tarball] : []),
+  ];
+  return ["# Only what the Dockerfile copies goes to the engine.", "*", ...copied.sort().map((f) => `!${f}`), ""].join("\n");
 }
 
 /** The ports the image listens on, ascending. */

@@ -19,6 +19,10 @@ export const VENV_LINK = "/opt/omaf/venv";
 export const IMAGE_USER = "1000:1000";
 /** The cache folder at run time: under /tmp, the one writable mount a read-only root file system needs. */
 export const IMAGE_CACHE_DIR = "/tmp/omaf";
+/** Where the image keeps the public keys it trusts, one `<key id>.pub` each (OMAF_TRUSTED_KEYS). */
+export const IMAGE_KEYS_DIR = "/opt/omaf/trusted-keys";
+/** The label naming the trusted keys that verified the artifact's signature when the context was written. */
+export const SIGNED_BY_LABEL = "omaf.artifact.signed-by";
 
 export type OmafSource = "tarball" | "npm";
 export type KserveMode = "raw" | "serverless";
@@ -46,6 +50,23 @@ export interface ImagePlanOptions {
   revision?: string;
 }
 
+/** What the image does with the artifact's signatures (omaf-image.json's `signatures`). */
+export interface ImageSignatures {
+  /** The artifact carries signatures (its own or a detached file's): the unpack step keeps them beside its files. */
+  kept: boolean;
+  /** The detached signatures file in the context, when one was given. */
+  detachedFile?: string;
+  /** The container refuses to serve what no trusted key signed (OMAF_REQUIRE_SIGNATURE). */
+  required: boolean;
+  /** The keys the container trusts: key id, file in the context, path in the image (OMAF_TRUSTED_KEYS). */
+  trustedKeys: Array<{ keyId: string; file: string; path: string }>;
+  /** Key ids of the trusted keys that verified a signature over the artifact's content when the context was written. */
+  signedBy: string[];
+}
+
+/** An unsigned artifact, no keys given. */
+export const UNSIGNED: ImageSignatures = { kept: false, required: false, trustedKeys: [], signedBy: [] };
+
 export interface ImagePlan {
   model: { name: string; version: string; type: string };
   artifactDigest: string;
@@ -65,6 +86,7 @@ export interface ImagePlan {
   replicas: { min: number; max: number };
   batching?: { maxBatchSize: number; maxBatchTimeMs?: number; via: "omaf" | "kserve" };
   kserve: { mode: KserveMode; storageUri: string; name: string; runtime: string; format: { name: string; version: string } };
+  signatures: ImageSignatures;
 }
 
 const defaultOf = (key: SettingKey): number => SETTINGS.find((d) => d.key === key)?.default as number;
@@ -77,8 +99,22 @@ export const DEFAULT_PORTS = {
   odahu: defaultOf("odahuPort"),
 };
 
-/** Decides the image of the artifact with `manifest` and content digest `artifactDigest`. */
-export function planImage(manifest: OmafManifest, artifactDigest: string, omafVersion: string, opts: ImagePlanOptions = {}): ImagePlan {
+/** The artifact's path in the build context. */
+export function artifactFileOf(manifest: OmafManifest): string {
+  return `artifact/${kubernetesName(manifest.model.name)}-${tagSafe(manifest.model.version)}.zip`;
+}
+
+/**
+ * Decides the image of the artifact with `manifest` and content digest `artifactDigest`, whose signatures were
+ * checked as `signatures` says.
+ */
+export function planImage(
+  manifest: OmafManifest,
+  artifactDigest: string,
+  omafVersion: string,
+  opts: ImagePlanOptions = {},
+  signatures: ImageSignatures = UNSIGNED,
+): ImagePlan {
   const { name, version } = manifest.model;
   const type = manifest.binaries.type;
   const interfaces = INTERFACES.filter((i) => (opts.interfaces ?? DEFAULT_IMAGE_INTERFACES).includes(i));
@@ -103,6 +139,7 @@ export function planImage(manifest: OmafManifest, artifactDigest: string, omafVe
     ...(opts.source ? { "org.opencontainers.image.source": opts.source } : {}),
     ...(opts.revision ? { "org.opencontainers.image.revision": opts.revision } : {}),
     "omaf.artifact.digest": artifactDigest,
+    ...(signatures.signedBy.length > 0 ? { [SIGNED_BY_LABEL]: signatures.signedBy.join(",") } : {}),
     "omaf.model.type": type,
     "omaf.version": omafVersion,
   };
@@ -116,7 +153,7 @@ export function planImage(manifest: OmafManifest, artifactDigest: string, omafVe
   return {
     model: { name, version, type },
     artifactDigest,
-    artifactFile: `artifact/${k8sName}-${safeVersion}.zip`,
+    artifactFile: artifactFileOf(manifest),
     image,
     interfaces,
     ports,
@@ -142,6 +179,7 @@ export function planImage(manifest: OmafManifest, artifactDigest: string, omafVe
       runtime: kubernetesName(`omaf-${k8sName}`),
       format: { name: "omaf", version: "1" },
     },
+    signatures,
   };
 }
 

@@ -5,24 +5,23 @@
 //   load     the entrypoint imports and init() answers 'matrix' or 'objects' (an ONNX session opens)
 //   info     info()/get_info() schemas are well formed (an ONNX model: its input and output tensors)
 //   sample   the sample input: the manifest's `sample.input`, else Odahu's head_input.pkl (python), else the ONNX
-//            inputs' shapes filled with sample values, else one row of the info() examples
+//            inputs' shapes filled with sample values, else the info() examples (one row, or one object) — see
+//            samples.ts, which the docs page's example requests come from too
 //   predict  the model answers the sample
 //   compare  the answer equals the expected output (`sample.output` or head_output.pkl), when there is one
 // Each step has its time; a failed step carries the stable error code and, for python models, the model's traceback.
 // Steps after a failure are not run.
 import { execFile } from "node:child_process";
-import path from "node:path";
 import { Writable } from "node:stream";
 import { OmafError, toOmafError, type ErrorCode } from "../errors.js";
-import { resolveInside } from "../manifest/file-index.js";
 import type { ModelMetadata } from "../runtime/model.js";
 import { resolvePython, WORKER_SCRIPT } from "../runtime/python/options.js";
 import { modelLocation } from "../runtime/source.js";
-import { tensorFromJson } from "../tensor/json.js";
-import type { TensorSpec } from "../tensor/tensor.js";
+import type { Tensor, TensorSpec } from "../tensor/tensor.js";
 import { valuesFromData } from "../tensor/values.js";
-import { openInput, type PredictInput, type RowInput } from "./input.js";
+import type { RowInput } from "./input.js";
 import { predictOip, predictRows } from "./predict.js";
+import { artifactPath, declaredSample, readManifestSample, type FileSample } from "./samples.js";
 import { openOffline, type OfflineOptions, type OfflineSession } from "./session.js";
 
 export type StepName = "open" | "deps" | "load" | "info" | "sample" | "predict" | "compare";
@@ -197,39 +196,21 @@ async function findSample(
     const pickles = await headPickles(session, python);
     if (pickles) return { value: pickles, detail: pickles.label };
   }
-  if (session.dataplane.takesTensors && meta.inputs.length > 0) {
-    return { value: tensorSample(meta), detail: "sample values in the inputs' shapes" };
-  }
-  if (meta.mode === "matrix" && meta.inputSchema?.length && meta.inputSchema.every((f) => f.example !== undefined)) {
-    const columns = meta.inputSchema.map((f) => f.name);
-    const row = meta.inputSchema.map((f) => f.example);
-    return { value: { label: "info() examples", run: (s) => runRows(s, { columns, data: [row] }) }, detail: "one row of the info() examples" };
-  }
+  const declared = declaredSample(meta, session.dataplane.takesTensors);
+  if (declared?.kind === "tensors") return { value: tensorSample(meta, declared.tensors), detail: declared.label };
+  if (declared) return { value: sampleOf(declared), detail: `${meta.mode === "objects" ? "one object" : "one row"} of the info() examples` };
   return { skip: "no sample: add sample.input to the manifest (or head_input.pkl for a python model)" };
 }
 
-/** A file inside the artifact; refuses one outside it. */
-function artifactPath(dir: string, rel: string, field: string): string {
-  const inside = resolveInside(rel);
-  if (inside === undefined) throw new OmafError("OMAF_ERR_SAMPLE", `${field} '${rel}' escapes the artifact root`);
-  return path.join(dir, inside);
+/** How a request or rows sample is predicted on: through the same paths as `omaf predict`. */
+function sampleOf(sample: FileSample): Sample {
+  if (sample.kind === "oip") return { label: sample.label, run: (s) => runOip(s, { format: "oip", body: sample.body }) };
+  return { label: sample.label, run: (s) => runRows(s, sample) };
 }
 
 async function manifestSample(dir: string, input: string, output: string | undefined): Promise<Sample> {
-  const file = artifactPath(dir, input, "sample.input");
   // Read now, so a missing or unreadable file fails this step and not the prediction.
-  let opened: PredictInput;
-  try {
-    opened = (await openInput(file)).input;
-  } catch (err) {
-    const e = toOmafError(err);
-    throw new OmafError("OMAF_ERR_SAMPLE", `sample.input '${input}': ${e.message}`);
-  }
-  const rows = opened.format === "oip" ? undefined : await collect(opened);
-  const sample: Sample = {
-    label: `sample.input ${input}`,
-    run: (s) => (opened.format === "oip" ? runOip(s, opened) : runRows(s, rows!)),
-  };
+  const sample = sampleOf(await readManifestSample(dir, input));
   if (output) {
     const { readFile } = await import("node:fs/promises");
     const outFile = artifactPath(dir, output, "sample.output");
@@ -258,18 +239,6 @@ function expectedOf(doc: unknown, where: string): Answer {
 /** The parts of an OIP output tensor that say what the model answered. */
 const pick = (o: Record<string, unknown>) => ({ name: o.name, datatype: o.datatype, shape: o.shape, data: o.data });
 
-/** The rows of a small row input, as one matrix. */
-async function collect(input: RowInput): Promise<{ columns?: string[]; data: unknown[] }> {
-  const data: unknown[] = [];
-  for await (const group of input.items) {
-    for (const item of group) {
-      if (item.error !== undefined) throw new OmafError("OMAF_ERR_SAMPLE", `${item.where}: ${item.error}`);
-      data.push(item.value);
-    }
-  }
-  return { columns: input.columns, data };
-}
-
 /** Rows through the same path as `omaf predict` (a bad row fails the run with its place). */
 async function runRows(s: OfflineSession, rows: { columns?: string[]; data: unknown[] }): Promise<Answer> {
   const input: RowInput = {
@@ -285,7 +254,7 @@ async function runRows(s: OfflineSession, rows: { columns?: string[]; data: unkn
   return { prediction: doc.prediction, ...(doc.columns ? { columns: doc.columns } : {}) };
 }
 
-async function runOip(s: OfflineSession, input: PredictInput & { format: "oip" }): Promise<Answer> {
+async function runOip(s: OfflineSession, input: { format: "oip"; body: Buffer }): Promise<Answer> {
   const sink = new Collector();
   await predictOip(s.dataplane, input, sink);
   const doc = JSON.parse(sink.text()) as { outputs: Record<string, unknown>[] };
@@ -323,14 +292,8 @@ async function headPickles(session: OfflineSession, python: string | undefined):
   return sample;
 }
 
-/** One batch row of every input, each variable dimension 1, filled with a value of its datatype. */
-function tensorSample(meta: ModelMetadata): Sample {
-  const tensors = meta.inputs.map((spec) => {
-    const shape = spec.shape.map((d) => (d < 0 ? 1 : d));
-    const count = shape.reduce((a, b) => a * b, 1);
-    const value = spec.datatype === "BOOL" ? true : spec.datatype === "BYTES" ? "sample" : spec.datatype.startsWith("FP") ? 0.5 : 1;
-    return tensorFromJson({ name: spec.name, datatype: spec.datatype, shape, data: new Array(count).fill(value) }, "sample input");
-  });
+/** The inputs' shapes filled with sample values (samples.ts), predicted as named tensors; the outputs checked against the metadata. */
+function tensorSample(meta: ModelMetadata, tensors: Tensor[]): Sample {
   return {
     label: "sample values in the inputs' shapes",
     run: async (s) => {

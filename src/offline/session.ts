@@ -69,12 +69,6 @@ export async function openOffline(source: string, opts: OfflineOptions = {}): Pr
 
 /** The interpreter `--env` (OMAF_ENV) picks for a python artifact, as `omaf serve` picks it. */
 async function interpreterOf(artifact: MaterializedArtifact, settings: Settings): Promise<string | undefined> {
-  const { interpreterFor } = await import("../runtime/python/env-choice.js");
-  return interpreterFor(artifact.dir, artifact.manifest, {
-    choice: settings.env,
-    cacheDir: settings.cacheDir,
-    conda: settings.conda,
-    onProgress: (line) => process.stderr.write(`omaf: ${line}\n`),
-    onOutput: (chunk) => process.stderr.write(chunk),
-  });
+  const { interpreterForSettings } = await import("../runtime/python/env-choice.js");
+  return interpreterForSettings(artifact, settings);
 }

@@ -1,7 +1,8 @@
-// What every gRPC protocol shares: the request id of a call, errors as gRPC statuses from the error table (the omaf
-// code at the start of the details and in the `omaf-error-code` trailer), and request decoding that never throws.
+// What every gRPC protocol shares: the request id and trace context of a call, errors as gRPC statuses from the error
+// table (the omaf code at the start of the details and in the `omaf-error-code` trailer), and request decoding that
+// never throws.
 import { Metadata, type ServiceDefinition } from "@grpc/grpc-js";
-import { newRequestId } from "../dataplane/dataplane.js";
+import { newRequestId, type RequestContext } from "../dataplane/dataplane.js";
 import { OmafError, toOmafError } from "../errors.js";
 
 /** Trailer that carries the omaf error code of a failed call. */
@@ -12,6 +13,21 @@ export function requestIdOf(metadata: Metadata, fallback?: unknown): string {
   const given = metadata.get("x-request-id");
   if (given.length > 0 && typeof given[0] === "string" && given[0] !== "") return given[0];
   return typeof fallback === "string" && fallback !== "" ? fallback : newRequestId();
+}
+
+/**
+ * Who asks, for the dataplane: the call's request id (see requestIdOf), the protocol, and the caller's W3C trace
+ * context (`traceparent`, `tracestate` metadata) when it sent one.
+ */
+export function grpcRequestContext(metadata: Metadata, protocol: string, fallbackId?: unknown): RequestContext {
+  const ctx: RequestContext = { requestId: requestIdOf(metadata, fallbackId), protocol };
+  const traceparent = metadata.get("traceparent");
+  if (traceparent.length > 0 && typeof traceparent[0] === "string") {
+    ctx.traceparent = traceparent[0];
+    const tracestate = metadata.get("tracestate").filter((v) => typeof v === "string");
+    if (tracestate.length > 0) ctx.tracestate = tracestate.join(",");
+  }
+  return ctx;
 }
 
 /** An error as a gRPC status from the error table; the details start with the omaf code. */

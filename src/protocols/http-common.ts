@@ -69,9 +69,19 @@ export function provenanceHeaders(p: Provenance): Record<string, string> {
   };
 }
 
-/** Who asks, for the dataplane and the inference log: the request's id and the protocol whose route answers. */
+/**
+ * Who asks, for the dataplane and the inference log: the request's id, the protocol whose route answers, and the
+ * caller's W3C trace context (`traceparent`, `tracestate`) when it sent one.
+ */
 export function requestContext(request: FastifyRequest): RequestContext {
-  return { requestId: request.id, protocol: request.omafProtocol ?? SHARED_ROUTES_PROTOCOL };
+  const ctx: RequestContext = { requestId: request.id, protocol: request.omafProtocol ?? SHARED_ROUTES_PROTOCOL };
+  const traceparent = request.headers.traceparent;
+  if (typeof traceparent === "string") {
+    ctx.traceparent = traceparent;
+    const tracestate = request.headers.tracestate;
+    if (tracestate !== undefined) ctx.tracestate = Array.isArray(tracestate) ? tracestate.join(",") : tracestate;
+  }
+  return ctx;
 }
 
 /**

@@ -14,6 +14,7 @@
 import { resolve } from "node:path";
 import type { Logger } from "pino";
 import type { DataPlane, DataPlaneMetrics, RequestContext, ServedArtifact } from "../dataplane/dataplane.js";
+import type { RequestTracer } from "../dataplane/tracing.js";
 import { OmafError, toOmafError } from "../errors.js";
 import { entryName, scanRepository } from "./repository.js";
 import { compareVersions } from "./versions.js";
@@ -67,6 +68,8 @@ export interface RegistryOptions {
   log?: Logger;
   /** Where a request no served model answered is counted. */
   metrics?: DataPlaneMetrics;
+  /** Where a request no served model answered is traced (each dataplane has its own tracer too). */
+  tracer?: RequestTracer;
 }
 
 /** One model version the registry knows: served, unloaded, or a source that could not be read. */
@@ -350,6 +353,10 @@ export class ModelRegistry {
     this.logged.add(error);
     if (err !== null && typeof err === "object") this.logged.add(err);
     this.opts.metrics?.observePrediction(ctx.protocol, error.code, 0);
+    if (this.opts.tracer) {
+      const now = performance.now();
+      this.opts.tracer.begin(ctx, undefined, now).end(now, { error });
+    }
     this.log?.warn({ requestId: ctx.requestId, protocol: ctx.protocol, latencyMs: 0, status: "error", code: error.code, error: error.message }, "inference");
   }
 

@@ -15,7 +15,8 @@
 //   that model's.
 // - a body above `maxBodyBytes` answers 413 OMAF_ERR_PAYLOAD_TOO_LARGE; errors thrown by a route become the
 //   protocol's error body through `sendError()`.
-// Shared routes on every HTTP listener: GET /healthz (liveness), GET /readyz (readiness), GET /metrics.
+// Shared routes on every HTTP listener: GET /healthz (liveness), GET /readyz (readiness), GET /metrics; and on a
+// listener serving OIP v2 REST or KServe v1, the docs page of those routes (Swagger UI at /v2/docs, docs/routes.ts).
 import { STATUS_CODES } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex, Readable, Transform } from "node:stream";
@@ -29,6 +30,7 @@ import { odahuRoutes, type OdahuNames } from "../protocols/odahu/routes.js";
 import { oipRestRoutes } from "../protocols/oip-v2/rest.js";
 import { provenanceHeaders, requestContext, requestIdFrom, sendError, toHttpError, SHARED_ROUTES_PROTOCOL, type ErrorShape } from "../protocols/http-common.js";
 import type { InterfaceName } from "../settings.js";
+import { docsRoutes } from "./docs/routes.js";
 import { formatHostPort } from "./listener.js";
 import type { Listener } from "./listener.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -177,6 +179,8 @@ export async function buildHttpApp(opts: HttpListenerOptions, isClosing: () => b
   if (metrics) {
     app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
   }
+  const docs = { oip: opts.interfaces.includes("oip-rest"), kserve: opts.interfaces.includes("kserve-v1") };
+  if (docs.oip || docs.kserve) await app.register(docsRoutes, { registry, scope: docs });
 
   for (const name of opts.interfaces) {
     await app.register(async (scope) => {

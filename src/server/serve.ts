@@ -1,4 +1,5 @@
-// serveModels: everything `omaf serve` does before it waits — the inference log, metrics and the model registry;
+// serveModels: everything `omaf serve` does before it waits — the inference log, metrics, tracing (when an OTLP
+// endpoint is set: OpenTelemetry is loaded only then) and the model registry;
 // each source (archive or model folder, given or found in the model repository) opened by openServedModel
 // (materialised, its environment found, a dataplane factory); the chosen listeners started; and (unless lazy) every
 // model loaded side by side. serveArtifact is the same for one artifact.
@@ -8,6 +9,7 @@ import { materializeArtifact, type MaterializedArtifact } from "../artifact/mate
 import { resolveModelSource } from "../artifact/model-source.js";
 import { createInferenceLog } from "../dataplane/inference-log.js";
 import { DataPlane, type BatchingOptions } from "../dataplane/dataplane.js";
+import type { RequestTracer } from "../dataplane/tracing.js";
 import type { OmafManifest } from "../manifest/manifest.types.js";
 import { OmafError } from "../errors.js";
 import { ModelRegistry, type OpenedModel } from "../registry/registry.js";
@@ -16,6 +18,7 @@ import type { PublicSigningKey } from "../signing/keys.js";
 import type { Settings } from "../settings.js";
 import { ServerMetrics } from "./metrics.js";
 import { startServer, type RunningServer } from "./server.js";
+import type { Tracing } from "./tracing.js";
 
 export interface ServingModels {
   registry: ModelRegistry;
@@ -80,28 +83,38 @@ export async function serveModels(sources: readonly string[], settings: Settings
     await log?.flush();
   };
   const metrics = settings.metrics ? new ServerMetrics() : undefined;
+  const tracing = settings.otlpEndpoint ? await startTracing(settings) : undefined;
+  const tracer = tracing?.tracer;
   const registry = new ModelRegistry({
-    open: (source) => openServedModel(source, settings, { logger: log?.logger, metrics, keys }),
+    open: (source) => openServedModel(source, settings, { logger: log?.logger, metrics, keys, tracer }),
     repository: settings.modelRepository || undefined,
     lazy: settings.lazy,
     unloadTimeoutMs: settings.drainTimeoutMs,
     log: log?.logger,
     metrics,
+    tracer,
   });
   metrics?.watch(registry);
 
   let server: RunningServer;
   try {
     await registry.start(sources);
-    server = await startServer({ settings, registry, log: log?.logger, metrics });
+    server = await startServer({ settings, registry, log: log?.logger, metrics, tracing });
   } catch (err) {
     await registry.close().catch(() => {});
+    await tracing?.shutdown(settings.drainTimeoutMs);
     await flushLog();
     throw err;
   }
   await registry.loadAll();
   registry.watch(settings.modelRepositoryWatch);
   return { registry, server, log: log?.logger, flushLog };
+}
+
+/** OpenTelemetry tracing as the settings say, its packages loaded now. */
+async function startTracing(settings: Settings): Promise<Tracing> {
+  const { startTracing } = await import("./tracing.js");
+  return startTracing({ endpoint: settings.otlpEndpoint, serviceName: settings.otlpServiceName });
 }
 
 /**
@@ -113,7 +126,7 @@ export async function serveModels(sources: readonly string[], settings: Settings
 export async function openServedModel(
   source: string,
   settings: Settings,
-  deps: { logger?: Logger; metrics?: ServerMetrics; keys?: TrustedKeys } = {},
+  deps: { logger?: Logger; metrics?: ServerMetrics; keys?: TrustedKeys; tracer?: RequestTracer } = {},
 ): Promise<OpenedModel & { artifact: MaterializedArtifact }> {
   const resolved = await resolveModelSource(source);
   const materialized = await materializeArtifact(resolved, { cacheDir: settings.cacheDir, cacheCheck: settings.cacheCheck });
@@ -151,6 +164,7 @@ export async function openServedModel(
       maxInFlight: settings.maxInFlight,
       metrics: deps.metrics?.forModel(name, version),
       batching: batchingOf(settings, artifact.manifest),
+      tracer: deps.tracer,
     });
   };
   return { artifact, createDataPlane };
@@ -176,14 +190,8 @@ async function trustedKeysOf(settings: Settings): Promise<TrustedKeys | undefine
 
 /** The interpreter a python model runs with, as `--env` says (runtime/python/env-choice.ts); undefined: the current one. */
 async function pythonOf(artifact: MaterializedArtifact, settings: Settings): Promise<string | undefined> {
-  const { interpreterFor } = await import("../runtime/python/env-choice.js");
-  return interpreterFor(artifact.dir, artifact.manifest, {
-    choice: settings.env,
-    cacheDir: settings.cacheDir,
-    conda: settings.conda,
-    onProgress: (line) => process.stderr.write(`omaf: ${line}\n`),
-    onOutput: (chunk) => process.stderr.write(chunk),
-  });
+  const { interpreterForSettings } = await import("../runtime/python/env-choice.js");
+  return interpreterForSettings(artifact, settings);
 }
 
 /**

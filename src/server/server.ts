@@ -29,6 +29,8 @@ export interface ServerOptions {
   log?: Logger;
   /** Served at /metrics on every HTTP listener; the dataplanes must report to it (DataPlaneOptions.metrics). */
   metrics?: ServerMetrics;
+  /** Tracing in force (the dataplanes report to its tracer): its spans are flushed within the drain timeout on stop. */
+  tracing?: { shutdown(timeoutMs: number): Promise<void> };
 }
 
 /**
@@ -130,6 +132,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     clearTimeout(timer);
     if (outcome !== "done") for (const l of listeners) l.forceClose();
     await closeModels(registry, log, settings.drainTimeoutMs - (performance.now() - t0));
+    // The spans of the last requests go out within what is left of the drain timeout (at least a moment, as above).
+    await opts.tracing?.shutdown(Math.max(0, settings.drainTimeoutMs - (performance.now() - t0)) + 250);
     const result: StopResult = { reason, forced: outcome !== "done", durationMs: Math.round(performance.now() - t0) };
     log?.info({ ...result }, "stopped");
     return result;

@@ -5,7 +5,15 @@ import path from "node:path";
 import { digestArchiveFiles } from "../archive/entry-digests.js";
 import { listFolder } from "../archive/folder.js";
 import { hashFile } from "../archive/hash.js";
-import { PROVENANCE_PATH, SIGNATURE_PATH, contentDigest, parseProvenance, type FileDigest, type Provenance } from "../archive/provenance.js";
+import {
+  MAX_SIGNATURE_BYTES,
+  PROVENANCE_PATH,
+  SIGNATURE_PATH,
+  contentDigest,
+  parseProvenance,
+  type FileDigest,
+  type Provenance,
+} from "../archive/provenance.js";
 import { openArchive } from "../archive/read.js";
 import { checkFolderProvenance } from "../artifact/materialize.js";
 import { OmafError, toOmafError } from "../errors.js";
@@ -13,8 +21,7 @@ import { INTOTO_PAYLOAD_TYPE, parseEnvelopeLines, payloadOf, signatureVerifies }
 import { readPublicKey, type PublicSigningKey } from "./keys.js";
 import { hexOf, parseStatement } from "./statement.js";
 
-/** The most bytes of signatures read from an artifact or a detached file. */
-export const MAX_SIGNATURE_BYTES = 64 * 1024 * 1024;
+export { MAX_SIGNATURE_BYTES };
 
 /** What became of one signature (or of a line that holds none). */
 export interface SignatureFinding {

@@ -4,7 +4,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
-import { omaf } from "../helpers/cli.js";
+import { omaf, omafSpawn } from "../helpers/cli.js";
 import { stringify } from "yaml";
 import { craftZip } from "../archive/craft.js";
 import { seedFolder, seedManifest, tempDir } from "../helpers/fixtures.js";
@@ -216,4 +216,15 @@ test("usage errors exit 2", async () => {
   assert.match(level.stderr, /--level/);
   assert.equal(omaf(["--help"]).code, 0);
   assert.equal(existsSync("wine-quality-1.0.0-12333122.zip"), false);
+});
+
+test("a reader that leaves before the answer (| head) ends inspect quietly with exit 0", async () => {
+  const child = omafSpawn(["inspect", path.join(import.meta.dirname, "..", "..", "examples", "iris-onnx")]);
+  let stderr = "";
+  child.stderr!.on("data", (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  // The pipe is closed before the command writes anything, so its first write fails with EPIPE.
+  child.stdout!.destroy();
+  assert.equal(await exited, 0, stderr);
+  assert.doesNotMatch(stderr, /EPIPE|Error/);
 });

@@ -3,15 +3,18 @@
 // gRPC, pino, prom-client, onnxruntime), archiver, tar or the progress bar. Every module file the CLI process loads is
 // recorded by test/cli/load-log.mjs (ES modules as they resolve, CommonJS files from require's cache at exit),
 // preloaded through NODE_OPTIONS. `omaf validate` of a folder loading ignore (which a ZIP does not need) and `omaf pack`
-// loading omaf's writing modules show that the recording sees what a command loads.
+// loading omaf's writing modules show that the recording sees what a command loads. `omaf serve` loads OpenTelemetry
+// only with tracing on, and Swagger UI's files only when the docs page is asked for.
 // How long a start takes is measured by bench/cli-start.ts, not here.
 import assert from "node:assert/strict";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { omaf } from "../helpers/cli.js";
+import { once } from "node:events";
+import { omaf, omafSpawn } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
+import { cleanEnv, FREE_PORT_ARGS } from "../helpers/serve.js";
 
 const PRELOAD = fileURLToPath(new URL("./load-log.mjs", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -52,6 +55,13 @@ async function loadedBy(args: string[], code = 0): Promise<Loaded & { stdout: st
   const log = path.join(tmp.dir, `load-${runs++}.log`);
   const r = omaf(args, { cwd: tmp.dir, env: { NODE_OPTIONS: `--import=${PRELOAD}`, OMAF_TEST_RESOLVE_LOG: log } });
   assert.equal(r.code, code, `omaf ${args.join(" ")} exited with ${r.code}:\n${r.stderr}`);
+  const loaded = await readLoadLog(log);
+  assert.ok(loaded.modules.has("cli/main.ts"), `the recording saw no omaf module:\n${loaded.urls.slice(0, 10).join("\n")}`);
+  return { ...loaded, stdout: r.stdout };
+}
+
+/** Reads a load log into what was loaded (see loadedBy). */
+async function readLoadLog(log: string): Promise<Loaded> {
   const urls = [...new Set((await readFile(log, "utf8")).split("\n").filter((u) => u.startsWith("file:")))].map((u) => u.replace(/\?.*$/, ""));
   await rm(log);
   const packages = new Set<string>();
@@ -65,8 +75,34 @@ async function loadedBy(args: string[], code = 0): Promise<Loaded & { stdout: st
     const file = fileURLToPath(u);
     if (file.startsWith(path.join(ROOT, "src") + path.sep)) modules.add(path.relative(path.join(ROOT, "src"), file).split(path.sep).join("/"));
   }
-  assert.ok(modules.has("cli/main.ts"), `the recording saw no omaf module:\n${urls.slice(0, 10).join("\n")}`);
-  return { packages, modules, urls, stdout: r.stdout };
+  return { packages, modules, urls };
+}
+
+/**
+ * Runs `omaf serve <args>` on free loopback ports until it is serving, then (after `whileServing`) stops it with
+ * SIGTERM; answers what the process loaded.
+ */
+async function loadedByServe(args: string[], whileServing: (stderr: string) => Promise<void> = async () => {}): Promise<Loaded> {
+  const log = path.join(tmp.dir, `load-${runs++}.log`);
+  const child = omafSpawn(["serve", ...args, "--host", "127.0.0.1", ...FREE_PORT_ARGS], {
+    cwd: tmp.dir,
+    env: cleanEnv({ NODE_OPTIONS: `--import=${PRELOAD}`, OMAF_TEST_RESOLVE_LOG: log, OMAF_CACHE_DIR: path.join(tmp.dir, "cache") }),
+  });
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const exited = once(child, "exit");
+  while (!/omaf: serving /.test(stderr)) {
+    if (child.exitCode !== null) assert.fail(`omaf serve exited (${child.exitCode}):\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  try {
+    await whileServing(stderr);
+  } finally {
+    child.kill("SIGTERM");
+    const [code] = (await exited) as [number | null];
+    assert.equal(code, 0, stderr);
+  }
+  return readLoadLog(log);
 }
 
 const sorted = (s: Set<string>) => [...s].sort();
@@ -144,6 +180,20 @@ describe("each command loads only what it uses", () => {
     assertNone(loaded, NOT_FOR_READING, "omaf validate <folder>");
     // ignore, which the ZIP case above must not load, is seen here: the recording sees the packages a command loads.
     for (const needed of ["yaml", "ignore"]) assert.ok(loaded.packages.has(needed), `omaf validate <folder> loaded no ${needed}`);
+  });
+
+  it("omaf serve loads OpenTelemetry only with --otlp-endpoint, and Swagger UI's files only when asked for", async () => {
+    const off = await loadedByServe([EXAMPLE, "--interfaces", "oip-rest", "--node-in-process"]);
+    assert.ok(off.packages.has("fastify"), "the recording saw omaf serve's own packages");
+    // prom-client loads OpenTelemetry's API package itself (for exemplars); the SDK, exporter and propagator are tracing's.
+    assertNone(off, [/^@opentelemetry\/(?!api$)/], "omaf serve without --otlp-endpoint");
+    assert.ok(!off.modules.has("server/tracing.ts"), "omaf serve without --otlp-endpoint loaded server/tracing.ts");
+    assert.ok(!off.urls.some((u) => u.includes("/node_modules/swagger-ui-dist/")), "omaf serve read Swagger UI's files unasked");
+    // With tracing on (a collector that is not there does not stop the server).
+    const on = await loadedByServe([EXAMPLE, "--interfaces", "oip-rest", "--node-in-process", "--otlp-endpoint", "http://127.0.0.1:9"]);
+    for (const needed of ["@opentelemetry/sdk-trace-base", "@opentelemetry/exporter-trace-otlp-http", "@opentelemetry/core"])
+      assert.ok(on.packages.has(needed), `omaf serve --otlp-endpoint loaded no ${needed}`);
+    assert.ok(on.modules.has("server/tracing.ts"));
   });
 
   it("an invalid artifact is reported the same way (exit 1) and still loads nothing more", async () => {

@@ -59,7 +59,7 @@ export function propertiesOf(dockerfile: string, keyword: "ENV" | "LABEL"): Reco
 }
 
 export interface LocalRun {
-  /** The image's environment (ENV), absolute paths moved under the root. */
+  /** The image's environment (ENV), absolute paths (also in comma-separated lists) moved under the root. */
   env: Record<string, string>;
   entrypoint: string[];
   cmd: string[];
@@ -110,7 +110,12 @@ export async function runLocally(
         break;
       }
       case "ENV":
-        for (const [k, v] of Object.entries(propertiesOf(`ENV ${step.text}`, "ENV"))) run.env[k] = under(root, v);
+        // A list of paths (OMAF_TRUSTED_KEYS) has each of them moved.
+        for (const [k, v] of Object.entries(propertiesOf(`ENV ${step.text}`, "ENV")))
+          run.env[k] = v
+            .split(",")
+            .map((p) => under(root, p))
+            .join(",");
         break;
       case "ENTRYPOINT":
         run.entrypoint = step.exec ?? [];

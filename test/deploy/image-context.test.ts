@@ -3,17 +3,26 @@
 // manifests match the snapshots in test/deploy/snapshots/ (OMAF_UPDATE_SNAPSHOTS=1 rewrites them; omaf's own version
 // is written there as {{omaf-version}}, so that a release does not change them). The same input gives the same bytes,
 // omaf's tarball included; the options change what they name, and bad ones are refused before anything is written.
+// Signed artifacts: their signatures kept in the image, verified with --trusted-key (refused with the signing codes
+// otherwise), the keys and the ENV that makes the server check them at every start.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { stringify } from "yaml";
+import { SIGNATURE_PATH } from "../../src/archive/provenance.js";
+import { unpackArchive } from "../../src/archive/unpack.js";
+import { putLastEntry } from "../../src/archive/zip-append.js";
+import { readPublicKey, type WrittenKeyPair } from "../../src/signing/keys.js";
+import { signArtifact } from "../../src/signing/sign.js";
+import { readEmbeddedSignatures, verifyArtifact } from "../../src/signing/verify.js";
 import { omafVersion } from "../../src/version.js";
 import { craftZip } from "../archive/craft.js";
 import { omaf } from "../helpers/cli.js";
 import { tempDir, writeTree } from "../helpers/fixtures.js";
+import { seededKeyPair } from "../signing/helpers.js";
 import { propertiesOf, readSteps, runLocally } from "./dockerfile-steps.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -306,5 +315,212 @@ describe("omaf image: the build context", { timeout: 300_000 }, () => {
     assert.match(dockerfile, new RegExp(`npm install --global --no-audit --no-fund omaf@${omafVersion.replace(/\./g, "\\.")} `));
     assert.ok(!JSON.parse(r.stdout).files.some((f: { path: string }) => f.path.startsWith("omaf/")));
     assert.ok(!(await readFile(path.join(tmp.dir, "from-npm", ".dockerignore"), "utf8")).includes("omaf/"));
+  });
+});
+
+describe("omaf image: signed artifacts", { timeout: 300_000 }, () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let unsigned: string;
+  let signed: string;
+  let release: WrittenKeyPair;
+  let other: WrittenKeyPair;
+
+  const image = (source: string, out: string, args: string[] = []) => omaf(["image", source, "-o", path.join(tmp.dir, out), ...args]);
+  /** Nothing of a refused context is left, nor its temporary folder. */
+  const nothingLeft = async (out: string) =>
+    assert.deepEqual(
+      (await readdir(tmp.dir)).filter((n) => n.startsWith(out)),
+      [],
+    );
+
+  before(async () => {
+    tmp = await tempDir("omaf-image-signed-");
+    unsigned = path.join(tmp.dir, "iris-onnx.zip");
+    const packed = omaf(["pack", path.join(ROOT, "examples/iris-onnx"), "-o", unsigned]);
+    assert.equal(packed.code, 0, packed.stderr);
+    // Keys from fixed seeds: Ed25519 signatures are deterministic, so the signed artifact and its context are too.
+    release = await seededKeyPair(tmp.dir, "release", "omaf image snapshot: release key");
+    other = await seededKeyPair(tmp.dir, "other", "omaf image snapshot: another key");
+    signed = path.join(tmp.dir, "iris-onnx-signed.zip");
+    await copyFile(unsigned, signed);
+    await signArtifact(signed, { key: release.privateKeyFile });
+  });
+  after(async () => {
+    await tmp?.cleanup();
+  });
+
+  it("--trusted-key --require-signature: verified now, the keys in the image, its ENV requiring them, the key id labelled (snapshot)", async () => {
+    // The same key twice (the file and a copy of it) is one trusted key.
+    const copy = path.join(tmp.dir, "release-copy.pub");
+    await copyFile(release.publicKeyFile, copy);
+    const r = image(signed, "required", ["--trusted-key", release.publicKeyFile, "--trusted-key", copy, "--require-signature", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const dir = path.join(tmp.dir, "required");
+    for (const file of ["Dockerfile", ".dockerignore"]) {
+      const actual = normalised(await readFile(path.join(dir, file), "utf8"));
+      const snapshot = path.join(SNAPSHOTS, "onnx-signed", file);
+      if (UPDATE) {
+        await mkdir(path.dirname(snapshot), { recursive: true });
+        await writeFile(snapshot, actual);
+        continue;
+      }
+      const expected = await readFile(snapshot, "utf8").catch(() => "(no snapshot: run with OMAF_UPDATE_SNAPSHOTS=1)");
+      assert.equal(actual, expected, `onnx-signed/${file} differs from its snapshot (OMAF_UPDATE_SNAPSHOTS=1 rewrites it)`);
+    }
+
+    const summary = JSON.parse(r.stdout);
+    const keyFile = `keys/${release.keyId}.pub`;
+    const inImage = `/opt/omaf/trusted-keys/${release.keyId}.pub`;
+    assert.deepEqual(summary.signatures, {
+      kept: true,
+      required: true,
+      trustedKeys: [{ keyId: release.keyId, file: keyFile, path: inImage }],
+      signedBy: [release.keyId],
+    });
+    assert.equal((await readPublicKey(path.join(dir, keyFile))).keyId, release.keyId, "the context holds the public key itself");
+
+    const dockerfile = await readFile(path.join(dir, "Dockerfile"), "utf8");
+    const labels = propertiesOf(dockerfile, "LABEL");
+    assert.equal(labels["omaf.artifact.signed-by"], release.keyId);
+    assert.deepEqual(labels, summary.labels);
+    const env = propertiesOf(dockerfile, "ENV");
+    assert.equal(env.OMAF_REQUIRE_SIGNATURE, "1");
+    assert.equal(env.OMAF_TRUSTED_KEYS, inImage);
+
+    const steps = readSteps(dockerfile);
+    const final = steps.filter((s) => s.stage === steps.at(-1)?.stage);
+    assert.deepEqual(steps.find((s) => s.exec?.[1] === "unpack")?.exec?.slice(-2), ["--keep-signatures", "--no-progress"]);
+    assert.deepEqual(
+      final.filter((s) => s.keyword === "COPY").map((s) => [s.flags.from, s.text]),
+      [
+        ["artifact", "/mnt/models /mnt/models"],
+        [undefined, `${keyFile} ${inImage}`],
+      ],
+    );
+    assert.deepEqual(final.find((s) => s.exec?.[1] === "verify")?.exec, ["omaf", "verify", "/mnt/models", "--pub", inImage]);
+    // .dockerignore sends exactly what the Dockerfile copies from the context.
+    const copies = steps.filter((s) => s.keyword === "COPY" && !s.flags.from).map((s) => s.text.split(/\s+/)[0]);
+    const ignore = (await readFile(path.join(dir, ".dockerignore"), "utf8")).split("\n").filter((l) => l && !l.startsWith("#"));
+    assert.deepEqual(ignore, ["*", ...copies.map((c) => `!${c}`).sort()]);
+
+    const text = image(signed, "required-text", ["--omaf-from", "npm", "--trusted-key", release.publicKeyFile, "--require-signature"]);
+    assert.match(text.stdout, new RegExp(`^  signed   by ${release.keyId} \\(verified\\); the image serves nothing its keys did not sign$`, "m"));
+  });
+
+  it("a signed artifact without flags keeps its signatures in the image, unchecked until OMAF_TRUSTED_KEYS says so", async () => {
+    const r = image(signed, "kept", ["--omaf-from", "npm", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.deepEqual(summary.signatures, { kept: true, required: false, trustedKeys: [], signedBy: [] });
+    const dockerfile = await readFile(path.join(tmp.dir, "kept", "Dockerfile"), "utf8");
+    const steps = readSteps(dockerfile);
+    assert.ok(steps.find((s) => s.exec?.[1] === "unpack")?.exec?.includes("--keep-signatures"));
+    assert.equal(
+      steps.find((s) => s.exec?.[1] === "verify"),
+      undefined,
+    );
+    const env = propertiesOf(dockerfile, "ENV");
+    assert.equal(env.OMAF_REQUIRE_SIGNATURE, undefined);
+    assert.equal(env.OMAF_TRUSTED_KEYS, undefined);
+    assert.equal(summary.labels["omaf.artifact.signed-by"], undefined);
+    assert.ok(!summary.files.some((f: { path: string }) => f.path.startsWith("keys/")));
+    assert.match(image(signed, "kept-text", ["--omaf-from", "npm"]).stdout, /^ {2}signed {3}not verified \(no --trusted-key\)/m);
+
+    // An unsigned artifact's Dockerfile does not ask for signatures.
+    const plain = image(unsigned, "plain", ["--omaf-from", "npm", "--json"]);
+    assert.deepEqual(JSON.parse(plain.stdout).signatures, { kept: false, required: false, trustedKeys: [], signedBy: [] });
+    const plainSteps = readSteps(await readFile(path.join(tmp.dir, "plain", "Dockerfile"), "utf8"));
+    assert.ok(!plainSteps.find((s) => s.exec?.[1] === "unpack")?.exec?.includes("--keep-signatures"));
+  });
+
+  it("--trusted-key alone on an unsigned artifact: written, the image trusts the key but serves unsigned artifacts, as serve would", async () => {
+    const r = image(unsigned, "trust-only", ["--omaf-from", "npm", "--trusted-key", release.publicKeyFile, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.signatures.kept, false);
+    assert.equal(summary.signatures.required, false);
+    assert.deepEqual(summary.signatures.signedBy, []);
+    assert.equal(summary.labels["omaf.artifact.signed-by"], undefined);
+    const dockerfile = await readFile(path.join(tmp.dir, "trust-only", "Dockerfile"), "utf8");
+    const env = propertiesOf(dockerfile, "ENV");
+    assert.equal(env.OMAF_TRUSTED_KEYS, `/opt/omaf/trusted-keys/${release.keyId}.pub`);
+    assert.equal(env.OMAF_REQUIRE_SIGNATURE, undefined);
+    assert.equal(
+      readSteps(dockerfile).find((s) => s.exec?.[1] === "verify"),
+      undefined,
+      "nothing to verify at build time",
+    );
+  });
+
+  it("refuses, with the signing codes and nothing written: unsigned but required, another key's, changed content, no key, a bad key", async () => {
+    const changed = path.join(tmp.dir, "changed");
+    await cp(path.join(ROOT, "examples/iris-onnx"), changed, { recursive: true });
+    const manifest = path.join(changed, "odahuflow.model.yaml");
+    await writeFile(manifest, (await readFile(manifest, "utf8")).replace(/\n?$/, "\n# changed after signing\n"));
+    const repacked = path.join(tmp.dir, "changed.zip");
+    assert.equal(omaf(["pack", changed, "-o", repacked]).code, 0);
+    await putLastEntry(repacked, SIGNATURE_PATH, (await readEmbeddedSignatures(signed))!);
+
+    const cases: Array<[string, string[], RegExp, number]> = [
+      [unsigned, ["--trusted-key", release.publicKeyFile, "--require-signature"], /^error OMAF_ERR_SIGNATURE_MISSING: .*holds no signature/m, 1],
+      [signed, ["--trusted-key", other.publicKeyFile], /^error OMAF_ERR_SIGNATURE_UNTRUSTED: /m, 1],
+      [repacked, ["--trusted-key", release.publicKeyFile], /^error OMAF_ERR_SIGNATURE_INVALID: .*not this artifact's content/m, 1],
+      [signed, ["--require-signature"], /^error OMAF_ERR_USAGE: --require-signature needs at least one --trusted-key/m, 2],
+      [signed, ["--trusted-key", release.privateKeyFile], /^error OMAF_ERR_KEY_INVALID: .*is a private key/m, 2],
+      [signed, ["--trusted-key", release.publicKeyFile, "--signature", path.join(tmp.dir, "nope.intoto.jsonl")], /^error OMAF_ERR_NOT_FOUND: /m, 2],
+    ];
+    for (const [source, args, message, code] of cases) {
+      const r = image(source, "refused", ["--omaf-from", "npm", ...args]);
+      assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      await nothingLeft("refused");
+    }
+  });
+
+  it("--signature: a detached signature goes into the context and, through the unpack step, beside the image's files", async () => {
+    const detached = path.join(tmp.dir, "detached.zip");
+    await copyFile(unsigned, detached);
+    await signArtifact(detached, { key: other.privateKeyFile, detached: true });
+    const r = image(detached, "detached", ["--omaf-from", "npm", "--signature", `${detached}.intoto.jsonl`, "--trusted-key", other.publicKeyFile, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    const context = path.join(tmp.dir, "detached");
+    assert.equal(summary.signatures.detachedFile, `${summary.artifact}.intoto.jsonl`);
+    assert.deepEqual(summary.signatures.signedBy, [other.keyId]);
+    assert.deepEqual(await readFile(path.join(context, summary.signatures.detachedFile)), await readFile(`${detached}.intoto.jsonl`));
+    const dockerfile = await readFile(path.join(context, "Dockerfile"), "utf8");
+    const inBuild = `/tmp/artifact/${path.basename(summary.signatures.detachedFile)}`;
+    assert.ok(readSteps(dockerfile).some((s) => s.keyword === "COPY" && s.text === `${summary.signatures.detachedFile} ${inBuild}`));
+    assert.deepEqual(
+      readSteps(dockerfile)
+        .find((s) => s.exec?.[1] === "unpack")
+        ?.exec?.slice(-3),
+      ["--signature", inBuild, "--no-progress"],
+    );
+    assert.match(await readFile(path.join(context, ".dockerignore"), "utf8"), new RegExp(`^!${summary.signatures.detachedFile.replace(/\./g, "\\.")}$`, "m"));
+
+    const root = path.join(tmp.dir, "detached-root");
+    const local = await runLocally(context, root, dockerfile);
+    assert.deepEqual(
+      local.ran.map((s) => [s.args[0], s.result.code]),
+      [
+        ["unpack", 0],
+        ["verify", 0],
+      ],
+      local.ran.map((s) => s.result.stderr).join("\n"),
+    );
+    assert.deepEqual(await readFile(path.join(root, "mnt/models", SIGNATURE_PATH)), await readFile(`${detached}.intoto.jsonl`));
+  });
+
+  it("a signed model folder (unpacked with its signatures) is packed with them: the context's artifact carries them", async () => {
+    const folder = path.join(tmp.dir, "signed-folder");
+    await unpackArchive(signed, folder, { keepSignatures: true });
+    const r = image(folder, "from-folder", ["--omaf-from", "npm", "--trusted-key", release.publicKeyFile, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.deepEqual(summary.signatures.signedBy, [release.keyId]);
+    const artifact = path.join(tmp.dir, "from-folder", summary.artifact);
+    assert.deepEqual(await readEmbeddedSignatures(artifact), await readEmbeddedSignatures(signed));
+    assert.equal((await verifyArtifact(artifact, { keys: [release.publicKeyFile] })).artifactDigest, summary.artifactDigest);
   });
 });

@@ -11,6 +11,7 @@ const SLOW = [
   /^python\/env-pypi\.test\.ts$/, // downloads scikit-learn, numpy and pandas from PyPI (.ci/run: once, OMAF_TEST_SKIP_PYPI)
   /^java\//, // JVM worker processes, JARs built with javac
   /^install\/packaged\.test\.ts$/, // npm pack and npm install from the registry
+  /^http\/docs-browser\.test\.ts$/, // headless Chromium driving the docs page
 ];
 
 const root = fileURLToPath(new URL("..", import.meta.url));

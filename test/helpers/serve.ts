@@ -37,7 +37,8 @@ const LISTENER = /^(.+) on 127\.0\.0\.1:(\d+)$/;
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith("OMAF_") || ["PSC_MODEL_PORT", "INTERFACE", "HTTP_PORT", "MODEL_NAME", "ODAHU_MODEL_NAME", "ODAHU_MODEL_VERSION"].includes(k)) continue;
+    if (k.startsWith("OMAF_") || k.startsWith("OTEL_")) continue;
+    if (["PSC_MODEL_PORT", "INTERFACE", "HTTP_PORT", "MODEL_NAME", "ODAHU_MODEL_NAME", "ODAHU_MODEL_VERSION"].includes(k)) continue;
     env[k] = v;
   }
   return { ...env, ...extra };

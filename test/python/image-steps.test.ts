@@ -5,25 +5,17 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { lstat, readdir, readFile, readlink } from "node:fs/promises";
-import { createServer } from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { omaf } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
+import { freePort } from "../http/helpers.js";
 import { startServe } from "../helpers/serve.js";
 import { runLocally, under } from "../deploy/dockerfile-steps.js";
 
 const EXAMPLE = fileURLToPath(new URL("../../examples/python-sklearn", import.meta.url));
 const DEBIAN_PYTHON = "/usr/bin/python3";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The command lines of a process's children (Linux /proc). */
 async function childCommands(pid: number): Promise<string[][]> {

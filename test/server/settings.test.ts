@@ -47,6 +47,8 @@ describe("settings", () => {
       inferenceLog: true,
       inferenceLogFile: "",
       logPayloads: false,
+      otlpEndpoint: "",
+      otlpServiceName: "omaf",
       cacheDir: join(homedir(), ".cache", "omaf"),
       cacheCheck: "full",
       requireSignature: false,
@@ -172,6 +174,19 @@ describe("settings", () => {
     assert.equal(loadSettings({ env: { OMAF_OMI_MODEL: "iris:1.0.0-1" } }).omiModel, "iris:1.0.0-1");
     assert.equal(loadSettings({ env: {}, flags: { odahuModel: " iris " } }).odahuModel, "iris");
     settingsError(() => loadSettings({ env: { OMAF_OMI_MODEL: "two words" } }), /omiModel.*model name, optionally followed by :<version>/);
+  });
+
+  it("tracing: an http(s) OTLP endpoint from the flag, OMAF_OTLP_ENDPOINT or OpenTelemetry's own variable; a service name", () => {
+    assert.equal(loadSettings({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" } }).otlpEndpoint, "http://collector:4318");
+    assert.equal(
+      loadSettings({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318", OMAF_OTLP_ENDPOINT: "https://other:4318/" } }).otlpEndpoint,
+      "https://other:4318/",
+    );
+    assert.equal(loadSettings({ env: { OMAF_OTLP_ENDPOINT: "http://a:1" }, flags: { otlpEndpoint: "http://b:2" } }).otlpEndpoint, "http://b:2");
+    assert.equal(loadSettings({ env: { OTEL_SERVICE_NAME: "scoring" } }).otlpServiceName, "scoring");
+    assert.equal(loadSettings({ env: { OTEL_SERVICE_NAME: "scoring", OMAF_OTLP_SERVICE_NAME: "omaf-a" } }).otlpServiceName, "omaf-a");
+    settingsError(() => loadSettings({ env: { OMAF_OTLP_ENDPOINT: "collector:4318" } }), /otlpEndpoint .*http:\/\/ or https:\/\/ URL/);
+    settingsError(() => loadSettings({ env: {}, flags: { otlpEndpoint: "grpc://collector:4317" } }), /otlpEndpoint \(flag --otlp-endpoint\)/);
   });
 
   it("rejects bad values once, naming the setting, where it came from and what was expected", () => {

@@ -1,7 +1,7 @@
 // `omaf image <artifact>`: write a container build context (Dockerfile, the artifact, omaf, KServe and Kubernetes
 // manifests) for the artifact (deploy/context.ts), and with --build build it with a container engine (deploy/engine.ts).
 import { Option, type Command } from "commander";
-import { action, integer, printJson, type CommonOptions } from "../output.js";
+import { action, integer, printJson, repeatable, type CommonOptions } from "../output.js";
 
 interface ImageFlags extends CommonOptions {
   output?: string;
@@ -20,6 +20,9 @@ interface ImageFlags extends CommonOptions {
   storageUri?: string;
   source?: string;
   revision?: string;
+  trustedKey: string[];
+  requireSignature?: boolean;
+  signature?: string;
   build?: boolean;
   engine?: "docker" | "podman" | "buildah";
 }
@@ -34,7 +37,9 @@ export function registerImage(program: Command): void {
         "a non-root user, the ports, a HEALTHCHECK on /readyz, the OMI and OCI labels), a .dockerignore, the artifact, " +
         "k8s/kserve/ (a ServingRuntime and two InferenceServices: the model in the image, or at a storageUri) and k8s/deployment.yaml " +
         "(Deployment, Service, HorizontalPodAutoscaler), and omaf-image.json (the plan and every file's SHA-256). The same input gives " +
-        "the same bytes. The suggested tag is OMI's origin tag: the manifest's output.run_id, else the model version.",
+        "the same bytes. The suggested tag is OMI's origin tag: the manifest's output.run_id, else the model version. " +
+        "The artifact's signatures are kept in the image (/mnt/models/.omaf/signature.intoto.jsonl); with --trusted-key they " +
+        "are verified now, the keys go into the image and its ENV makes the server check them at every start.",
     )
     .argument("<artifact>", "artifact .zip (or Odahu gzip tar) or model folder (packed first)")
     .option("-o, --output <dir>", "context folder (default: <model-name>-image)")
@@ -72,6 +77,14 @@ export function registerImage(program: Command): void {
     .option("--storage-uri <uri>", "where the artifact is uploaded, for k8s/kserve/inferenceservice-storage.yaml (default: s3://models/<name>/<file>)")
     .option("--source <url>", "org.opencontainers.image.source label")
     .option("--revision <rev>", "org.opencontainers.image.revision label")
+    .option(
+      "--trusted-key <public.pem>",
+      "public key the image trusts (repeatable): the artifact's signature must verify with one now, and the server checks it at every start (OMAF_TRUSTED_KEYS)",
+      repeatable,
+      [],
+    )
+    .option("--require-signature", "refuse an artifact no trusted key signed, now and in the container (OMAF_REQUIRE_SIGNATURE=1)")
+    .option("--signature <file>", "a detached .intoto.jsonl to keep in the image instead of the artifact's own signatures")
     .option("--build", "build the image with docker, podman or buildah when one is usable")
     .addOption(new Option("--engine <engine>", "the container engine for --build (default: the first usable)").choices(["docker", "podman", "buildah"]))
     .option("--json", "print the summary (omaf-image.json) as JSON")
@@ -98,6 +111,9 @@ async function image(source: string, opts: ImageFlags): Promise<number> {
     storageUri: opts.storageUri,
     source: opts.source,
     revision: opts.revision,
+    trustedKeys: opts.trustedKey,
+    requireSignature: opts.requireSignature,
+    signature: opts.signature,
   });
   const { plan, dir } = context;
   const summary = summaryOf(plan, context.files);
@@ -109,6 +125,7 @@ async function image(source: string, opts: ImageFlags): Promise<number> {
         `  model    ${plan.model.name} ${plan.model.version} (${plan.model.type}), ${plan.artifactDigest}\n` +
         `  omaf     ${plan.omaf.version} ${plan.omaf.from === "tarball" ? "from its packed tarball" : "from the npm registry"}\n` +
         `  serves   ${plan.interfaces.join(",")} (ports ${summary.exposed.join(", ")})\n` +
+        `  signed   ${signatureLine(plan.signatures)}\n` +
         `  files    ${[...context.files.map((f) => f.path), "omaf-image.json"].join(", ")}\n`,
     );
   }
@@ -136,6 +153,16 @@ async function image(source: string, opts: ImageFlags): Promise<number> {
     else process.stderr.write(`error ${e.code}: ${e.message}\n`);
     return e.exitCode;
   }
+}
+
+/** What the image does with the artifact's signatures, in a line. */
+function signatureLine(s: import("../../deploy/image-plan.js").ImageSignatures): string {
+  const keys = s.trustedKeys.length;
+  if (s.signedBy.length > 0) {
+    return `by ${s.signedBy.join(", ")} (verified); the image ${s.required ? "serves nothing its keys did not sign" : "checks the signature at every start"}`;
+  }
+  if (s.kept) return "not verified (no --trusted-key); the signatures are kept in the image, OMAF_TRUSTED_KEYS turns checking on";
+  return keys > 0 ? "no: unsigned artifacts are served (--require-signature refuses them)" : "no";
 }
 
 /** The --interfaces list, read as `omaf serve` reads it (names and aliases). */

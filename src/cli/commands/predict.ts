@@ -71,8 +71,6 @@ async function predict(source: string, opts: PredictFlags): Promise<number> {
     // A signal while the artifact was being opened: stop before the first row.
     if (abort.signal.aborted) throw abort.signal.reason;
     const out = target?.stream ?? process.stdout;
-    // `omaf predict ... | head`: the reader left, so nobody wants the rest; stop quietly as other filters do.
-    if (!target) process.stdout.on("error", (err: NodeJS.ErrnoException) => err.code === "EPIPE" && process.exit(0));
     const aborted = new Promise<never>((_, reject) => abort.signal.addEventListener("abort", () => reject(abort.signal.reason), { once: true }));
     aborted.catch(() => {});
     const run =

@@ -8,6 +8,8 @@ interface UnpackFlags extends CommonOptions {
   force?: boolean;
   verify: boolean;
   expectDigest?: string;
+  keepSignatures?: boolean;
+  signature?: string;
   progress: boolean;
   maxEntries?: number;
   maxSize?: number;
@@ -24,6 +26,8 @@ export function registerUnpack(program: Command): void {
     .option("-f, --force", "replace an existing target folder")
     .option("--no-verify", "skip SHA-256 verification against the provenance record")
     .option("--expect-digest <digest>", "fail (OMAF_ERR_DIGEST_MISMATCH, nothing written) unless the files add up to this sha256:<hex> content digest")
+    .option("--keep-signatures", "also write the artifact's signatures to <dir>/.omaf/signature.intoto.jsonl, where verify and serve read them")
+    .option("--signature <file>", "write this detached .intoto.jsonl there instead of the artifact's own signatures (implies --keep-signatures)")
     .option("--max-entries <n>", `refuse archives with more entries (default ${DEFAULT_UNPACK_LIMITS.maxEntries})`, integer("--max-entries"))
     .option(
       "--max-size <bytes>",
@@ -49,13 +53,19 @@ export function registerUnpack(program: Command): void {
             force: opts.force,
             verify: opts.verify,
             expectDigest: opts.expectDigest,
+            keepSignatures: opts.keepSignatures,
+            signature: opts.signature,
             limits: { maxEntries: opts.maxEntries, maxTotalBytes: opts.maxSize, maxRatio: opts.maxRatio, maxArchiveRatio: opts.maxArchiveRatio },
             onProgress: bar.update,
             signal: abort.signal,
           });
           bar.stop();
-          if (opts.json) printJson({ dest: r.dest, artifactDigest: r.artifactDigest, verified: Boolean(r.provenance) && opts.verify, files: r.files });
-          else process.stdout.write(`${r.dest}\n  ${r.files.length} files${r.provenance && opts.verify ? ", digests verified" : ""}\n  ${r.artifactDigest}\n`);
+          const verified = Boolean(r.provenance) && opts.verify;
+          if (opts.json) printJson({ dest: r.dest, artifactDigest: r.artifactDigest, verified, signatureFile: r.signatureFile ?? null, files: r.files });
+          else {
+            const signatures = r.signatureFile ? `  signatures kept in ${r.signatureFile}\n` : "";
+            process.stdout.write(`${r.dest}\n  ${r.files.length} files${verified ? ", digests verified" : ""}\n  ${r.artifactDigest}\n${signatures}`);
+          }
         } finally {
           bar.stop();
           abort.dispose();

@@ -17,7 +17,7 @@ import {
   type GrpcModelInferRequest,
   type GrpcModelInferResponse,
 } from "../../tensor/grpc-contents.js";
-import { grpcError, isUndecodable, requestIdOf, undecodableError, withSafeDecoding, type Undecodable } from "../grpc-common.js";
+import { grpcError, grpcRequestContext, isUndecodable, undecodableError, withSafeDecoding, type Undecodable } from "../grpc-common.js";
 import { modelMetadata, modelReady, modelStatistics, provenanceParameters, requestedOutputNames, serverMetadata } from "./shared.js";
 
 /** Protocol name in the inference log and metrics. */
@@ -108,7 +108,7 @@ export function createOipGrpcService(registry: ModelRegistry): OipGrpcService {
       return { ...answer, parameters: parametersToGrpc(answer.parameters) };
     }),
     ModelInfer(call: ServerUnaryCall<GrpcModelInferRequest | Undecodable, GrpcModelInferResponse>, callback: sendUnaryData<GrpcModelInferResponse>) {
-      const ctx: RequestContext = { requestId: requestIdOf(call.metadata, (call.request as GrpcModelInferRequest).id), protocol: OIP_GRPC_PROTOCOL };
+      const ctx = grpcRequestContext(call.metadata, OIP_GRPC_PROTOCOL, (call.request as GrpcModelInferRequest).id);
       const model: { dataplane?: DataPlane } = {};
       let answer: Promise<GrpcModelInferResponse>;
       try {

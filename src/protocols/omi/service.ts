@@ -5,7 +5,7 @@
 import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { isOmafError } from "../../errors.js";
 import type { DataPlane, RequestContext } from "../../dataplane/dataplane.js";
-import { grpcError, isUndecodable, requestIdOf, undecodableError, withSafeDecoding, type Undecodable } from "../grpc-common.js";
+import { grpcError, grpcRequestContext, isUndecodable, undecodableError, withSafeDecoding, type Undecodable } from "../grpc-common.js";
 import type { RunRequest, RunResponse, ShutdownResponse, StatusResponse } from "./messages.js";
 import { omiServiceDefinition } from "./proto.js";
 import { failedOutputItem, provenanceEntries, readInputItem, toOutputItem } from "./run.js";
@@ -88,7 +88,7 @@ export function createOmiService(model: DataPlane | (() => DataPlane), opts: Omi
       );
     },
     Run(call: ServerUnaryCall<RunRequest | Undecodable, RunResponse>, callback: sendUnaryData<RunResponse>) {
-      const ctx: RequestContext = { requestId: requestIdOf(call.metadata), protocol: OMI_PROTOCOL };
+      const ctx = grpcRequestContext(call.metadata, OMI_PROTOCOL);
       run(call.request, ctx).then(
         (res) => callback(null, res),
         (err) => callback(grpcError(err)),

@@ -56,3 +56,20 @@ export async function interpreterFor(
   progress(`python environment ${found.dir}`);
   return found.python;
 }
+
+/**
+ * interpreterFor with the serving settings (`--env`, the cache, `--conda`), progress and the tools' output on stderr:
+ * what `omaf serve`, `omaf predict` and `omaf test` run for a python artifact.
+ */
+export function interpreterForSettings(
+  artifact: { dir: string; manifest: OmafManifest },
+  settings: { env: string; cacheDir: string; conda: string },
+): Promise<string | undefined> {
+  return interpreterFor(artifact.dir, artifact.manifest, {
+    choice: settings.env,
+    cacheDir: settings.cacheDir,
+    conda: settings.conda,
+    onProgress: (line) => process.stderr.write(`omaf: ${line}\n`),
+    onOutput: (chunk) => process.stderr.write(chunk),
+  });
+}

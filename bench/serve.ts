@@ -41,8 +41,12 @@ const WHERE_THE_TIME_GOES = [
   "  deadline and accounting, tensor checks, and two more promise hops (route → dataplane → runtime).",
   "- Batching takes the per-call cost of onnxruntime (a native call and its thread hop) off all but one request of each batch,",
   "  which is where batching beats the bare handler at 16 and 64; a lone request (concurrency 1) runs at once, unbatched.",
-  "- gRPC: grpc-js spends more per call than Node's HTTP/1.1 parser (HTTP/2 framing, metadata, status trailers), which is",
-  "  the whole gap to REST at low concurrency; one HTTP/2 connection carrying every stream narrows it at 64.",
+  "- gRPC: grpc-js spent about as much CPU per call as the rest of the inference (a bare grpc-js unary server about 95 µs per",
+  "  call, node:http2 answering the same bytes about 49 µs, 16 streams), so omaf answers its services' unary calls on",
+  "  node:http2 itself (src/server/grpc-front.ts) and leaves health, reflection and the rest to grpc-js. One HTTP/2",
+  "  connection carrying every stream then puts gRPC ahead of REST at 16 and 64. At concurrency 1 a call still takes two",
+  "  socket writes and two event-loop turns where REST takes one: Node's http2 sends the status trailers in a write of their",
+  "  own after HEADERS + DATA (strace: a writev of three frames, then an 11-byte write), and the client waits for them.",
 ];
 
 const seconds = numberFlag("--seconds", 3);

@@ -24,6 +24,7 @@ import { omaf } from "../helpers/cli.js";
 import { tempDir, writeTree } from "../helpers/fixtures.js";
 import { seededKeyPair } from "../signing/helpers.js";
 import { propertiesOf, readSteps, runLocally } from "./dockerfile-steps.js";
+import { skipOnRepeat } from "../helpers/repeat.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SNAPSHOTS = fileURLToPath(new URL("./snapshots/", import.meta.url));
@@ -59,7 +60,7 @@ async function javaArtifact(dir: string): Promise<string> {
   return dir;
 }
 
-describe("omaf image: the build context", { timeout: 300_000 }, () => {
+describe("omaf image: the build context", { timeout: 300_000, skip: skipOnRepeat }, () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   const sources: Record<string, string> = {};
 
@@ -318,7 +319,7 @@ describe("omaf image: the build context", { timeout: 300_000 }, () => {
   });
 });
 
-describe("omaf image: signed artifacts", { timeout: 300_000 }, () => {
+describe("omaf image: signed artifacts", { timeout: 300_000, skip: skipOnRepeat }, () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let unsigned: string;
   let signed: string;

@@ -18,6 +18,7 @@ import { freePort } from "../http/helpers.js";
 import { cleanEnv, FREE_PORT_ARGS, startServe } from "../helpers/serve.js";
 import { keyPair } from "../signing/helpers.js";
 import { runLocally, under } from "./dockerfile-steps.js";
+import { skipOnRepeat } from "../helpers/repeat.js";
 
 const IRIS = fileURLToPath(new URL("../../examples/iris-onnx", import.meta.url));
 const IRIS_ROW = { inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: [5.1, 3.5, 1.4, 0.2] }] };
@@ -28,7 +29,7 @@ function healthcheck(argv: string[], env: Record<string, string>): number | null
   return spawnSync(process.execPath, argv.slice(1), { env: { ...process.env, ...env }, timeout: 20_000 }).status;
 }
 
-describe("the image's steps, run without a container engine", { timeout: 180_000 }, () => {
+describe("the image's steps, run without a container engine", { timeout: 180_000, skip: skipOnRepeat }, () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let context: string;
   let dockerfile: string;

@@ -20,6 +20,7 @@ import { omaf } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 import { startServe, writeSumModel } from "../helpers/serve.js";
 import { propertiesOf, readSteps } from "./dockerfile-steps.js";
+import { skipOnRepeat } from "../helpers/repeat.js";
 
 const CRDS = fileURLToPath(new URL("./kserve-crds/", import.meta.url));
 const IRIS = fileURLToPath(new URL("../../examples/iris-onnx", import.meta.url));
@@ -66,7 +67,7 @@ function validateKserve(validators: Map<string, ValidateFunction>, doc: Any, fil
 
 const docsOf = async (file: string): Promise<Any[]> => parseAllDocuments(await readFile(file, "utf8")).map((d) => d.toJS());
 
-describe("the Kubernetes and KServe manifests of omaf image", { timeout: 240_000 }, () => {
+describe("the Kubernetes and KServe manifests of omaf image", { timeout: 240_000, skip: skipOnRepeat }, () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let validators: Map<string, ValidateFunction>;
 

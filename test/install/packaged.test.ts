@@ -28,6 +28,7 @@ import { valuesFromData } from "../../src/tensor/values.js";
 import { tempDir } from "../helpers/fixtures.js";
 import { sameValues } from "../conformance/harness.js";
 import { readLibraryDoc } from "../helpers/library-docs.js";
+import { skipOnRepeat } from "../helpers/repeat.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const IRIS = join(REPO, "examples", "iris-onnx");
@@ -65,7 +66,7 @@ function run(cmd: string, args: string[], cwd: string, timeoutMs = 180_000): Spa
   return r;
 }
 
-describe("the packed npm package, installed into an empty project", { timeout: 600_000 }, () => {
+describe("the packed npm package, installed into an empty project", { timeout: 600_000, skip: skipOnRepeat }, () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let project: string;
 

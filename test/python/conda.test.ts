@@ -62,6 +62,7 @@ def init():
 def predict_on_matrix(m, cols=None):
     return [[omafdemo.VALUE + int(numpy.sum(row))] for row in m], ['y']
 `;
+import { skipOnRepeat } from "../helpers/repeat.js";
 
 /** A conda file: conda packages and a pip section. */
 const CONDA_FILE = (conda: string[], pip: string[] = ["omafdemo==1.0"]) =>
@@ -90,7 +91,7 @@ interface Failure {
   error: { code: string; message: string; details: { missing: string[] } };
 }
 
-describe("conda environments (micromamba, mamba and conda stand-ins)", () => {
+describe("conda environments (micromamba, mamba and conda stand-ins)", { skip: skipOnRepeat }, () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let wheels: string;
   let bins: Record<"all" | "mamba-conda" | "conda", string>;

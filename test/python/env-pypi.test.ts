@@ -4,8 +4,8 @@
 // wheels. The conda file does not pin scipy (scikit-learn's dependency), and every scipy from 1.16 on needs a newer
 // numpy than the pinned 1.24, so pip would download and discard seven scipy wheels (~250 MB more) before it settles on
 // 1.15; a constraints file through PIP_CONSTRAINT (pip's own variable, which omaf passes on) says so up front. The
-// environment does not depend on the Node.js version, so .ci/run sets OMAF_TEST_SKIP_PYPI=1 for its second Node.js
-// run and this runs once per CI run.
+// environment does not depend on the Node.js version, so it runs once per CI run (test/helpers/repeat.ts);
+// OMAF_TEST_SKIP_PYPI=1 skips it anywhere.
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { realpath, writeFile } from "node:fs/promises";
@@ -15,9 +15,10 @@ import { omafSpawn } from "../helpers/cli.js";
 import { tempDir } from "../helpers/fixtures.js";
 import { cleanEnv, startServe } from "../helpers/serve.js";
 import { IRIS_DIR } from "./fixtures.js";
+import { skipOnRepeat } from "../helpers/repeat.js";
 
 const BASE = "/usr/bin/python3";
-const skip = process.env.OMAF_TEST_SKIP_PYPI === "1" ? "OMAF_TEST_SKIP_PYPI=1 (another run of this suite makes it)" : false;
+const skip = process.env.OMAF_TEST_SKIP_PYPI === "1" ? "OMAF_TEST_SKIP_PYPI=1 (another run of this suite makes it)" : skipOnRepeat;
 
 /** Runs `omaf <args>` to its end, however long (env create downloads), with its output. */
 async function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {

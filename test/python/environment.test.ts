@@ -23,6 +23,7 @@ def init():
 def predict_on_matrix(m, cols=None):
     return [[omafdemo.VALUE + row[0]] for row in m], ['y']
 `;
+import { skipOnRepeat } from "../helpers/repeat.js";
 
 const CONDA = (pip: string[]) => ["name: demo", "dependencies:", "  - python=3.11", "  - pip", "  - pip:", ...pip.map((p) => `    - ${p}`), ""].join("\n");
 
@@ -37,7 +38,7 @@ interface Summary {
   packages: string[];
 }
 
-describe("python environments from the artifact", () => {
+describe("python environments from the artifact", { skip: skipOnRepeat }, () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let wheels: string;
   let cache: string;

@@ -13,6 +13,7 @@ import { tempDir } from "../helpers/fixtures.js";
 import { freePort } from "../http/helpers.js";
 import { startServe } from "../helpers/serve.js";
 import { runLocally, under } from "../deploy/dockerfile-steps.js";
+import { skipOnRepeat } from "../helpers/repeat.js";
 
 const EXAMPLE = fileURLToPath(new URL("../../examples/python-sklearn", import.meta.url));
 const DEBIAN_PYTHON = "/usr/bin/python3";
@@ -32,7 +33,7 @@ async function childCommands(pid: number): Promise<string[][]> {
   return out;
 }
 
-describe("the python image's steps, run without a container engine", { timeout: 600_000 }, () => {
+describe("the python image's steps, run without a container engine", { timeout: 600_000, skip: skipOnRepeat }, () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   before(async () => {
     tmp = await tempDir("omaf-python-image-steps-");

@@ -48,7 +48,8 @@ const WHERE_THE_TIME_GOES = [
   "  node:http2 itself (src/server/grpc-front.ts) and leaves health, reflection and the rest to grpc-js. One HTTP/2",
   "  connection carrying every stream then puts gRPC ahead of REST at 16 and 64. At concurrency 1 a call still takes two",
   "  socket writes and two event-loop turns where REST takes one: Node's http2 sends the status trailers in a write of their",
-  "  own after HEADERS + DATA (strace: a writev of three frames, then an 11-byte write), and the client waits for them.",
+  "  own after HEADERS + DATA (strace: a writev of three frames, then an 11-byte write; Node's sendTrailers defers them",
+  "  to a setImmediate), and the client waits for them.",
 ];
 
 const seconds = numberFlag("--seconds", 3);

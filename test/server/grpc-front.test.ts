@@ -150,6 +150,11 @@ describe("gRPC front: unary calls answered as grpc-js answers them", () => {
     // The flag off: the encoding header does not matter.
     const plain = await same("/ModzyModel/Run", [frame(message)], { "grpc-encoding": "gzip" });
     assert.equal(plain.trailers["grpc-status"], "0");
+    // The flag on with no encoding named: the bytes are taken as they are.
+    const flagged = await same("/ModzyModel/Run", [frame(message, true)]);
+    assert.equal(flagged.trailers["grpc-status"], "0");
+    const garbled = await same("/ModzyModel/Run", [frame(gzipSync(message), true)]);
+    assert.notEqual(garbled.headers["grpc-status"] ?? garbled.trailers["grpc-status"], "0");
   });
 
   it("refuses messages over the limit, received, decompressed or sent, with RESOURCE_EXHAUSTED", async () => {

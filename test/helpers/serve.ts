@@ -114,13 +114,17 @@ export async function startServe(
   };
 }
 
-/** The manifest of a node-entrypoint test model (`src/<entrypoint>`), as YAML text. */
-export const nodeManifest = (name: string, entrypoint = "model.mjs") =>
+/**
+ * The manifest of a node-entrypoint test model (`src/<entrypoint>`), as YAML text: version 1.0.0-1 unless `version`
+ * says otherwise; any other field of `extra` (e.g. `serving`, `sample`) is added at the top level.
+ */
+export const nodeManifest = (name: string, entrypoint = "model.mjs", { version = "1.0.0-1", ...extra }: { version?: string; [field: string]: unknown } = {}) =>
   stringify({
     binaries: { type: "node", dependencies: "none" },
-    model: { name, version: "1.0.0-1", workDir: "src", entrypoint },
+    model: { name, version, workDir: "src", entrypoint },
     odahuflowVersion: "1.0",
     toolchain: { name: "omaf-test", version: "0.1.0" },
+    ...extra,
   });
 
 /**

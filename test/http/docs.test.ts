@@ -11,14 +11,13 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { validate } from "@readme/openapi-parser";
 import { Ajv } from "ajv";
-import { stringify } from "yaml";
 import { materializeArtifact } from "../../src/artifact/materialize.js";
 import { DataPlane } from "../../src/dataplane/dataplane.js";
 import { ModelRegistry } from "../../src/registry/registry.js";
 import { createModel } from "../../src/runtime/load.js";
 import { buildHttpApp } from "../../src/server/http-listener.js";
 import { tempDir, writeTree } from "../helpers/fixtures.js";
-import { startServe, type ServeProcess } from "../helpers/serve.js";
+import { nodeManifest, startServe, type ServeProcess } from "../helpers/serve.js";
 import { http } from "./helpers.js";
 import { inProcessApp } from "./in-process.js";
 
@@ -30,13 +29,7 @@ type Json = Record<string, any>;
 async function writeEchoModel(dir: string, version: string, sample: Record<string, string>): Promise<string> {
   const [file] = Object.keys(sample);
   await writeTree(dir, {
-    "odahuflow.model.yaml": stringify({
-      binaries: { type: "node", dependencies: "none" },
-      model: { name: "echo", version, workDir: "src", entrypoint: "model.mjs" },
-      sample: { input: file },
-      odahuflowVersion: "1.0",
-      toolchain: { name: "omaf-test", version: "0.1.0" },
-    }),
+    "odahuflow.model.yaml": nodeManifest("echo", "model.mjs", { version, sample: { input: file } }),
     "src/model.mjs": `export const init = () => "objects";
 export const predict_on_objects = (input) => ({ version: ${JSON.stringify(version)}, echo: input });
 `,
@@ -48,13 +41,7 @@ export const predict_on_objects = (input) => ({ version: ${JSON.stringify(versio
 /** A matrix model `labels` whose CSV sample mixes strings and numbers: each row [name, x] → ["name=2x"], by column name. */
 async function writeLabelsModel(dir: string): Promise<string> {
   await writeTree(dir, {
-    "odahuflow.model.yaml": stringify({
-      binaries: { type: "node", dependencies: "none" },
-      model: { name: "labels", version: "1.0.0-1", workDir: "src", entrypoint: "model.mjs" },
-      sample: { input: "samples/rows.csv" },
-      odahuflowVersion: "1.0",
-      toolchain: { name: "omaf-test", version: "0.1.0" },
-    }),
+    "odahuflow.model.yaml": nodeManifest("labels", "model.mjs", { sample: { input: "samples/rows.csv" } }),
     "src/model.mjs": `export const init = () => "matrix";
 export function predict_on_matrix(rows, columns) {
   const name = columns.indexOf("name");

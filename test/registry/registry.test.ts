@@ -4,22 +4,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { stringify } from "yaml";
 import { isOmafError } from "../../src/errors.js";
 import { ModelRegistry } from "../../src/registry/registry.js";
 import { openServedModel } from "../../src/server/serve.js";
 import { loadSettings } from "../../src/settings.js";
 import { tempDir, writeTree } from "../helpers/fixtures.js";
+import { nodeManifest } from "../helpers/serve.js";
 
 /** A matrix model `name` `version` answering [[answer]]; `failInit` makes its init() throw. */
 async function writeModel(dir: string, name: string, version: string, answer: number, failInit = false): Promise<string> {
   await writeTree(dir, {
-    "odahuflow.model.yaml": stringify({
-      binaries: { type: "node", dependencies: "none" },
-      model: { name, version, workDir: "src", entrypoint: "model.mjs" },
-      odahuflowVersion: "1.0",
-      toolchain: { name: "omaf-test", version: "0.1.0" },
-    }),
+    "odahuflow.model.yaml": nodeManifest(name, "model.mjs", { version }),
     "src/model.mjs": `export function init() { ${failInit ? 'throw new Error("init failed on purpose");' : 'return "matrix";'} }
 export function predict_on_matrix(rows) { return [rows.map(() => [${answer}]), ["answer"]]; }
 `,

@@ -10,12 +10,11 @@ import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { ServiceError } from "@grpc/grpc-js";
-import { stringify } from "yaml";
 import { omafSpawn } from "../helpers/cli.js";
 import { tempDir, writeTree } from "../helpers/fixtures.js";
 import { entryJson, jsonItem, omiClient } from "../helpers/omi-client.js";
 import { oipGrpcClient } from "../helpers/oip-client.js";
-import { cleanEnv, FREE_PORT_ARGS, startServe, writeFailingInitModel, type ServeProcess } from "../helpers/serve.js";
+import { cleanEnv, FREE_PORT_ARGS, nodeManifest, startServe, writeFailingInitModel, type ServeProcess } from "../helpers/serve.js";
 import { parsePrometheus, sampleValue, until } from "../http/helpers.js";
 
 /**
@@ -24,12 +23,7 @@ import { parsePrometheus, sampleValue, until } from "../http/helpers.js";
  */
 async function writeEchoModel(dir: string, name: string, version: string, tag = `${name}@${version}`): Promise<string> {
   await writeTree(dir, {
-    "odahuflow.model.yaml": stringify({
-      binaries: { type: "node", dependencies: "none" },
-      model: { name, version, workDir: "src", entrypoint: "model.mjs" },
-      odahuflowVersion: "1.0",
-      toolchain: { name: "omaf-test", version: "0.1.0" },
-    }),
+    "odahuflow.model.yaml": nodeManifest(name, "model.mjs", { version }),
     "src/model.mjs": `import { writeFileSync } from "node:fs";
 export function init() { return "objects"; }
 export async function predict_on_objects(input) {

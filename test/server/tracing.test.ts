@@ -10,24 +10,20 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Metadata } from "@grpc/grpc-js";
-import { stringify } from "yaml";
 import { tempDir, writeTree } from "../helpers/fixtures.js";
 import { jsonItem, omiClient } from "../helpers/omi-client.js";
 import { oipGrpcClient } from "../helpers/oip-client.js";
 import { type OtlpReceiver, type ReceivedSpan, SPAN_KIND, STATUS_CODE, startOtlpReceiver } from "../helpers/otlp-receiver.js";
-import { startServe, writeSumModel, type ServeProcess } from "../helpers/serve.js";
+import { nodeManifest, startServe, writeSumModel, type ServeProcess } from "../helpers/serve.js";
 import { freePort, http, until } from "../http/helpers.js";
 import { omafVersion } from "../../src/version.js";
 
 /** A matrix model (`slow-sum`) whose every call takes 40 ms, batched by its manifest: rows are independent. */
 async function writeSlowSumModel(dir: string): Promise<string> {
   await writeTree(dir, {
-    "odahuflow.model.yaml": stringify({
-      binaries: { type: "node", dependencies: "none" },
-      model: { name: "slow-sum", version: "2.0.0-1", workDir: "src", entrypoint: "model.mjs" },
+    "odahuflow.model.yaml": nodeManifest("slow-sum", "model.mjs", {
+      version: "2.0.0-1",
       serving: { max_batch_size: 16, max_batch_time_ms: 200, batch_rows: true },
-      odahuflowVersion: "1.0",
-      toolchain: { name: "omaf-test", version: "0.1.0" },
     }),
     "src/model.mjs": `export const init = () => "matrix";
 export async function predict_on_matrix(rows) {

@@ -7,10 +7,12 @@
 // the unary calls directly costs a fraction of that (bench/RESULTS.md, `## serve`). What a unary call gets here is
 // what grpc-js does for it, message for message:
 // - the request: one length-prefixed message (gzip or deflate when flagged compressed, per `grpc-encoding`), at most
-//   `maxMessageBytes` (RESOURCE_EXHAUSTED, as large compressed ones), decoded with the method's deserializer;
+//   `maxMessageBytes` (RESOURCE_EXHAUSTED, as large compressed ones), decoded with the method's deserializer; each
+//   message's length is checked as soon as its prefix is in and a second complete message ends the call, so a call
+//   never holds more than one message and the start of the next;
 // - `grpc-timeout`: past the deadline the call answers DEADLINE_EXCEEDED and a late answer is dropped;
 // - the handler: grpc-js's unary signature `(call, callback)`, with `call.request` and `call.metadata` (a grpc-js
-//   Metadata of the request headers, less the transport ones), `getDeadline()`, `getPeer()` and `cancelled`;
+//   Metadata of the request headers, less the transport ones): what omaf's handlers use of grpc-js's call;
 // - the answer: the same response headers, one message (RESOURCE_EXHAUSTED when over the limit), then
 //   `grpc-status`/`grpc-message` trailers with the handler's trailing metadata (e.g. `omaf-error-code`); an error
 //   before any message is a trailers-only response, as grpc-js sends it.
@@ -250,11 +252,13 @@ export class UnaryFront {
  */
 class UnaryCall {
   request: unknown;
-  cancelled = false;
   private readonly chunks: Buffer[] = [];
   private received = 0;
+  /** Complete messages received so far, where the next one starts, and where the one under way ends (0: unknown). */
+  private messages = 0;
+  private messageAt = 0;
+  private messageEnd = 0;
   private done = false;
-  private deadline = Number.POSITIVE_INFINITY;
   private deadlineTimer?: NodeJS.Timeout;
   private meta?: Metadata;
 
@@ -269,7 +273,6 @@ class UnaryCall {
     stream.on("data", (chunk: Buffer) => this.take(chunk));
     stream.on("end", () => this.run());
     stream.once("close", () => {
-      if (!this.done) this.cancelled = true;
       this.done = true;
       clearTimeout(this.deadlineTimer);
     });
@@ -284,24 +287,6 @@ class UnaryCall {
     return this.meta;
   }
 
-  getDeadline(): number {
-    return this.deadline;
-  }
-
-  getPeer(): string {
-    const socket = this.stream.session?.socket;
-    if (!socket?.remoteAddress) return "unknown";
-    return socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress;
-  }
-
-  getPath(): string {
-    return this.method.path;
-  }
-
-  getHost(): string {
-    return String(this.headers[":authority"] ?? this.headers.host ?? "");
-  }
-
   private startDeadline(text: string): void {
     const m = DEADLINE.exec(text);
     if (!m) {
@@ -309,46 +294,56 @@ class UnaryCall {
       return;
     }
     const ms = (Number(m[1]) * DEADLINE_UNIT_MS[m[2]]) | 0;
-    this.deadline = Date.now() + ms;
     this.deadlineTimer = setTimeout(() => this.fail({ code: GrpcStatus.DEADLINE_EXCEEDED, details: "Deadline exceeded" }), ms);
   }
 
-  /** A DATA chunk. A message announcing more than the limit is refused as soon as its length prefix is in. */
+  /**
+   * A DATA chunk. A message announcing more than the limit is refused as soon as its length prefix is in, and a
+   * second complete message at once (as grpc-js does), so what a client sends is never held beyond that.
+   */
   private take(chunk: Buffer): void {
-    if (this.received === -1) return;
-    const before = this.received;
+    if (this.done || this.received === -1) return;
     this.chunks.push(chunk);
     this.received += chunk.length;
-    if (before < 5 && this.received >= 5) {
-      const head = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks);
-      const size = head.readUInt32BE(1);
+    for (;;) {
+      if (this.messageEnd > 0) {
+        if (this.received < this.messageEnd) return;
+        if (++this.messages > 1) return this.fail(this.secondMessage());
+        this.messageAt = this.messageEnd;
+        this.messageEnd = 0;
+      }
+      if (this.received - this.messageAt < 5) return;
+      const size = this.joined().readUInt32BE(this.messageAt + 1);
       if (this.maxBytes !== -1 && size > this.maxBytes) {
         this.received = -1;
         this.chunks.length = 0;
-        this.fail({ code: GrpcStatus.RESOURCE_EXHAUSTED, details: `Received message larger than max (${size} vs ${this.maxBytes})` });
+        return this.fail({ code: GrpcStatus.RESOURCE_EXHAUSTED, details: `Received message larger than max (${size} vs ${this.maxBytes})` });
       }
+      this.messageEnd = this.messageAt + 5 + size;
     }
+  }
+
+  /** The bytes received so far as one buffer (joined once per length prefix read, not per chunk). */
+  private joined(): Buffer {
+    if (this.chunks.length > 1) this.chunks.splice(0, this.chunks.length, Buffer.concat(this.chunks));
+    return this.chunks[0];
+  }
+
+  private secondMessage(): Status {
+    return { code: GrpcStatus.UNIMPLEMENTED, details: `Received a second request message for server streaming method ${this.method.path}` };
   }
 
   /** The request is complete: exactly one message, decoded, then the handler. */
   private run() {
     if (this.done || this.received === -1) return;
-    const body = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    // take() counted the complete messages: a second one ended the call already. Bytes of an unfinished one after the
+    // first are left, as grpc-js leaves them.
+    if (this.messages === 0)
+      return this.fail({ code: GrpcStatus.UNIMPLEMENTED, details: `Received no request message for server streaming method ${this.method.path}` });
+    const body = this.joined();
     this.chunks.length = 0;
-    // Complete messages in the body (bytes of an unfinished one after them are left, as grpc-js leaves them).
-    let message: Buffer | undefined;
-    let compressed = false;
-    for (let offset = 0; body.length - offset >= 5; ) {
-      const size = body.readUInt32BE(offset + 1);
-      if (body.length - offset - 5 < size) break;
-      if (message) {
-        return this.fail({ code: GrpcStatus.UNIMPLEMENTED, details: `Received a second request message for server streaming method ${this.method.path}` });
-      }
-      compressed = body[offset] === 1;
-      message = body.subarray(offset + 5, offset + 5 + size);
-      offset += 5 + size;
-    }
-    if (!message) return this.fail({ code: GrpcStatus.UNIMPLEMENTED, details: `Received no request message for server streaming method ${this.method.path}` });
+    const compressed = body[0] === 1;
+    const message = body.subarray(5, this.messageAt);
     const encoding = compressed ? (this.headers["grpc-encoding"] ?? "identity") : "identity";
     if (encoding === "identity") return this.decode(message);
     if (encoding !== "gzip" && encoding !== "deflate") {

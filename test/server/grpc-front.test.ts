@@ -54,6 +54,29 @@ function call(port: number, path: string, chunks: Buffer[], headers: http2.Outgo
   });
 }
 
+/**
+ * Sends `chunks` on a call it never ends and resolves with the answer's headers once they come (rejects after 10 s):
+ * only a server that answers before the request ends answers this.
+ */
+function openCall(port: number, path: string, chunks: Buffer[]): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on("error", reject);
+    const timer = setTimeout(() => {
+      session.destroy();
+      reject(new Error(`no answer from port ${port} before the request ended`));
+    }, 10_000);
+    const req = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" });
+    req.on("error", () => undefined);
+    req.on("response", (headers) => {
+      clearTimeout(timer);
+      session.destroy();
+      resolve({ ...headers });
+    });
+    for (const c of chunks) req.write(c);
+  });
+}
+
 /** A gRPC message frame: flag byte, big-endian length, the bytes. */
 function frame(message: Buffer, compressed = false): Buffer {
   const head = Buffer.alloc(5);
@@ -189,6 +212,21 @@ describe("gRPC front: unary calls answered as grpc-js answers them", () => {
     assert.equal(none.headers["grpc-status"], "12");
     const two = await same("/ModzyModel/Status", [frame(Buffer.alloc(0)), frame(Buffer.alloc(0))]);
     assert.equal(two.headers["grpc-status"], "12");
+    // A second message announcing more than the limit is refused for its size, as the first would be.
+    const oversized = Buffer.alloc(5);
+    oversized.writeUInt32BE(2 * MAX, 1);
+    const big = await same("/ModzyModel/Status", [frame(Buffer.alloc(0)), oversized]);
+    assert.equal(big.headers["grpc-status"], "8");
+  });
+
+  it("answers a second message at once, without waiting for the end of a request that may never end", async () => {
+    // The client keeps its side open: whatever it sends after the second message is read and dropped, not held.
+    const [ours, theirs] = await Promise.all(
+      [listener.port, referencePort].map((port) => openCall(port, "/ModzyModel/Status", [frame(Buffer.alloc(0)), frame(Buffer.alloc(0))])),
+    );
+    assert.equal(ours["grpc-status"], "12");
+    assert.equal(ours["grpc-status"], theirs["grpc-status"]);
+    assert.equal(ours["grpc-message"], theirs["grpc-message"]);
   });
 
   it("passes a handler's error status and trailing metadata on, as a trailers-only answer", async () => {

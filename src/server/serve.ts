@@ -3,7 +3,7 @@
 // each source (archive or model folder, given or found in the model repository) opened by openServedModel
 // (materialised, its environment found, a dataplane factory); the chosen listeners started; and (unless lazy) every
 // model loaded side by side. serveArtifact is the same for one artifact.
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Logger } from "pino";
 import { materializeArtifact, type MaterializedArtifact } from "../artifact/materialize.js";
 import { resolveModelSource } from "../artifact/model-source.js";
@@ -51,7 +51,9 @@ export interface ServingArtifact {
  */
 export async function serveArtifact(source: string, settings: Settings): Promise<ServingArtifact> {
   const serving = await serveModels([source], settings);
-  const entry = serving.registry.entries().find((e) => e.source === source)!;
+  // The registry knows its sources by their absolute paths.
+  const absolute = resolve(source);
+  const entry = serving.registry.entries().find((e) => e.source === absolute)!;
   const dataplane = entry.dataplane!;
   // openServedModel materialised it.
   const artifact = entry.opened!.artifact as MaterializedArtifact;

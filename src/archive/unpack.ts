@@ -332,7 +332,8 @@ async function createFolders(root: string, entries: readonly ArchiveEntry[]): Pr
   for (const d of leaves) await mkdir(path.join(root, d), { recursive: true });
 }
 
-async function isOccupied(target: string): Promise<boolean> {
+/** True when `target` exists and is a file or a folder that is not empty. */
+export async function isOccupied(target: string): Promise<boolean> {
   try {
     const s = await stat(target);
     if (!s.isDirectory()) return true;
@@ -343,8 +344,11 @@ async function isOccupied(target: string): Promise<boolean> {
   }
 }
 
-/** Renames the finished folder to `target`; with `force` the old content is moved aside first, then deleted. */
-async function moveIntoPlace(tmp: string, target: string, force: boolean, shown: string): Promise<void> {
+/**
+ * Renames the finished folder to `target`; with `force` the old content is moved aside first, then deleted (and put
+ * back when the rename fails), so a failure never leaves neither.
+ */
+export async function moveIntoPlace(tmp: string, target: string, force: boolean, shown: string): Promise<void> {
   try {
     // rename(2) replaces a missing target or an empty folder, and fails on a non-empty one.
     await rename(tmp, target);

@@ -2,11 +2,11 @@
 // artifact and options always give the same bytes (no timestamps; the artifact and omaf's tarball are reproducible),
 // and the folder appears whole or not at all: it is written beside its final place and renamed at the end.
 import { randomBytes } from "node:crypto";
-import { copyFile, lstat, mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { copyFile, lstat, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { hashFile } from "../archive/hash.js";
 import { SIGNATURE_PATH } from "../archive/provenance.js";
-import { unpackArchive } from "../archive/unpack.js";
+import { isOccupied, moveIntoPlace, unpackArchive } from "../archive/unpack.js";
 import { putLastEntry } from "../archive/zip-append.js";
 import { invalidError, manifestOf, openArtifact } from "../artifact/open.js";
 import { pack } from "../artifact/pack.js";
@@ -55,7 +55,7 @@ export async function writeImageContext(source: string, opts: ImageContextOption
   if (!artifact.valid) throw invalidError(artifact);
   const manifest = manifestOf(artifact);
   const dir = path.resolve(opts.output ?? `${kubernetesName(manifest.model.name)}-image`);
-  if (!opts.force && (await occupied(dir))) {
+  if (!opts.force && (await isOccupied(dir))) {
     throw new OmafError("OMAF_ERR_TARGET_EXISTS", `${dir} exists and is not empty (use --force to replace it)`, { path: dir });
   }
   const keys = await readTrustedKeys(opts);
@@ -92,8 +92,7 @@ export async function writeImageContext(source: string, opts: ImageContextOption
     const files = await listFiles(staging);
     await writeFile(path.join(staging, SUMMARY_FILE), `${JSON.stringify(summaryOf(plan, files), null, 2)}\n`);
 
-    await rm(dir, { recursive: true, force: true });
-    await rename(staging, dir);
+    await moveIntoPlace(staging, dir, opts.force ?? false, dir);
     return { dir, plan, files };
   } catch (err) {
     await rm(staging, { recursive: true, force: true }).catch(() => {});
@@ -148,11 +147,4 @@ async function listFiles(root: string): Promise<ContextFile[]> {
   };
   await walk("");
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-async function occupied(dir: string): Promise<boolean> {
-  const st = await lstat(dir).catch(() => undefined);
-  if (!st) return false;
-  if (!st.isDirectory()) return true;
-  return (await readdir(dir)).length > 0;
 }

@@ -106,15 +106,18 @@ export class ModelMetrics implements DataPlaneMetrics {
   }
 
   /** The tally observePrediction() used last, and its labels: a run of requests alike skips the two map lookups. */
-  private last?: { protocol: string; status: string; tally: PredictionTally };
+  private lastProtocol = "";
+  private lastStatus = "";
+  private lastTally?: PredictionTally;
 
   /** The dataplane's hook: one finished (or refused) prediction. */
   observePrediction(protocol: string, status: string, seconds: number): void {
-    let last = this.last;
-    if (last === undefined || last.protocol !== protocol || last.status !== status) {
-      last = this.last = { protocol, status, tally: this.predictions.get(protocol, status) };
+    if (this.lastTally === undefined || this.lastProtocol !== protocol || this.lastStatus !== status) {
+      this.lastProtocol = protocol;
+      this.lastStatus = status;
+      this.lastTally = this.predictions.get(protocol, status);
     }
-    const t = last.tally;
+    const t = this.lastTally;
     t.count++;
     observe(t, DURATION_BUCKETS, seconds);
   }

@@ -117,15 +117,19 @@ export function toHttpError(err: unknown): OmafError {
   return toOmafError(err, "OMAF_ERR_INTERNAL");
 }
 
+/** The HTTP status `e` is answered with: a malformed request fastify found keeps its own 4xx (e.g. 415), everything else follows the error table. */
+export function httpStatusOf(e: OmafError): number {
+  const fastifyStatus = e.details?.httpStatus;
+  return typeof fastifyStatus === "number" ? fastifyStatus : e.httpStatus;
+}
+
 /**
  * Sends `err` as the protocol's error body: `{"error": msg, "code": "OMAF_ERR_…"}` or `{"message": msg, "code": …}`,
  * with the HTTP status from the error table. Busy or draining answers also say when to retry.
  */
 export function sendError(reply: FastifyReply, err: unknown, shape: ErrorShape): FastifyReply {
   const e = toHttpError(err);
-  // A malformed request fastify found keeps its own 4xx (e.g. 415); everything else follows the table.
-  const fastifyStatus = e.details?.httpStatus;
-  const status = typeof fastifyStatus === "number" ? fastifyStatus : e.httpStatus;
+  const status = httpStatusOf(e);
   if (isOmafError(e, "OMAF_ERR_UNAVAILABLE") || isOmafError(e, "OMAF_ERR_MODEL_NOT_READY")) reply.header("retry-after", "1");
   return reply
     .code(status)

@@ -28,6 +28,7 @@ import type { Provenance, RequestContext } from "../dataplane/dataplane.js";
 import type { RequestOutcome, RequestTrace, RequestTracer } from "../dataplane/tracing.js";
 import type { OmafError } from "../errors.js";
 import { omafVersion } from "../version.js";
+import { httpStatusOf } from "../protocols/http-common.js";
 
 /** The attributes omaf sets beside the semantic conventions' (spec/tracing.md). */
 export const TRACE_ATTRIBUTES = {
@@ -208,12 +209,6 @@ class OtelRequestTrace implements RequestTrace {
 /** A performance.now() time as milliseconds since the epoch. */
 function epochMs(t: number): number {
   return performance.timeOrigin + t;
-}
-
-/** The HTTP status an error is answered with (as http-common's sendError chooses it). */
-function httpStatusOf(error: OmafError): number {
-  const fastifyStatus = error.details?.httpStatus;
-  return typeof fastifyStatus === "number" ? fastifyStatus : error.httpStatus;
 }
 
 function failed(span: Span, error: OmafError): void {

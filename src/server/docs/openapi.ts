@@ -66,6 +66,9 @@ export async function describeModel(dataplane: DataPlane, load = false): Promise
       ...(examples ? { examples } : {}),
     }));
     described.set(dataplane, loaded);
+    // A description that failed is not kept: the next request tries again instead of failing the same way for good.
+    const failed = loaded;
+    failed.catch(() => described.get(dataplane) === failed && described.delete(dataplane));
   }
   return { ...doc, state: "ready", loaded: await loaded };
 }

@@ -84,7 +84,8 @@ export function validateTensors(inputs: Tensor[], outputNames: string[] | undefi
     if (!shapeFits(t.shape, spec.shape)) throw badInput(`input ${t.name} must have shape ${formatShape(spec.shape)}, got [${t.shape.join(",")}]`);
   }
   for (let i = 0; i < specs.length; i++) {
-    if (!(seen ? seen.has(specs[i].name) : indexOfName(inputs, specs[i].name) >= 0)) throw badInput(`input ${specs[i].name} ${formatSpec(specs[i])} is missing`);
+    if (!(seen ? seen.has(specs[i].name) : indexOfName(inputs, specs[i].name) >= 0))
+      throw badInput(`input ${specs[i].name} ${formatSpec(specs[i])} is missing`);
   }
   if (outputNames && meta.outputs.length > 0) {
     for (const name of outputNames) {

@@ -308,7 +308,10 @@ class UnaryCall {
     for (;;) {
       if (this.messageEnd > 0) {
         if (this.received < this.messageEnd) return;
-        if (++this.messages > 1) return this.fail(this.secondMessage());
+        if (++this.messages > 1) {
+          this.fail(this.secondMessage());
+          return;
+        }
         this.messageAt = this.messageEnd;
         this.messageEnd = 0;
       }
@@ -317,7 +320,8 @@ class UnaryCall {
       if (this.maxBytes !== -1 && size > this.maxBytes) {
         this.received = -1;
         this.chunks.length = 0;
-        return this.fail({ code: GrpcStatus.RESOURCE_EXHAUSTED, details: `Received message larger than max (${size} vs ${this.maxBytes})` });
+        this.fail({ code: GrpcStatus.RESOURCE_EXHAUSTED, details: `Received message larger than max (${size} vs ${this.maxBytes})` });
+        return;
       }
       this.messageEnd = this.messageAt + 5 + size;
     }

@@ -37,7 +37,7 @@ export const DEFAULT_IGNORES: readonly string[] = [
 export interface ListFolderOptions {
   /** Extra gitignore-syntax patterns, applied after the defaults and `.omafignore`. */
   ignore?: string[];
-  /** Absolute paths to leave out, e.g. the output zip when it is written inside the folder. */
+  /** Files or folders to leave out, e.g. the output zip when it is written inside the folder. */
   exclude?: string[];
 }
 
@@ -110,7 +110,7 @@ export async function listFolder(dir: string, opts: ListFolderOptions = {}): Pro
           });
         }
         if (d.isDirectory()) {
-          if (!rules.ignores(rel + "/")) pending.push(rel);
+          if (!rules.ignores(rel + "/") && !excluded.has(absPath)) pending.push(rel);
           continue;
         }
         if (rules.ignores(rel) || excluded.has(absPath)) continue;

@@ -18,6 +18,8 @@ export interface PackOptions {
   /** Called as bytes are written: (bytes done, bytes total). */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** Files or folders inside `dir` to leave out besides the ignore rules (e.g. output written inside the model folder). */
+  exclude?: string[];
 }
 
 export interface PackResult {
@@ -41,7 +43,7 @@ export async function pack(dir: string, opts: PackOptions = {}): Promise<PackRes
   });
   if (!info.isDirectory()) throw new OmafError("OMAF_ERR_USAGE", `${dir} is not a folder; pack takes a model folder`);
   // The default output name comes from the manifest, so an explicit output is the only one to exclude up front.
-  const listed = await listFolder(dir, { exclude: opts.output ? [path.resolve(opts.output)] : [] });
+  const listed = await listFolder(dir, { exclude: [...(opts.output ? [opts.output] : []), ...(opts.exclude ?? [])] });
   const artifact = await openFolder(dir, listed);
   if (!artifact.valid) throw invalidError(artifact);
   const manifest = manifestOf(artifact);

@@ -66,7 +66,8 @@ export async function writeImageContext(source: string, opts: ImageContextOption
     await mkdir(path.dirname(copied), { recursive: true });
     let digest: string;
     if (artifact.kind === "folder") {
-      digest = (await pack(source, { output: copied })).artifactDigest;
+      // A context written inside the model folder (e.g. `omaf image .` run there again) is not part of the model.
+      digest = (await pack(source, { output: copied, exclude: [dir, staging] })).artifactDigest;
       // Packing leaves .omaf/ out; a signed folder's signatures still bind the same content, so they go into the zip.
       const signatures = opts.signature === undefined ? await readEmbeddedSignatures(source) : undefined;
       if (signatures) await putLastEntry(copied, SIGNATURE_PATH, signatures);

@@ -280,6 +280,18 @@ describe("omaf image: the build context", { timeout: 300_000, skip: skipOnRepeat
     assert.equal(JSON.parse(await readFile(path.join(tmp.dir, "exists", "omaf-image.json"), "utf8")).tag, "forced");
   });
 
+  it("a context written inside the model folder is not packed into the next context's artifact", async () => {
+    const folder = path.join(tmp.dir, "context-inside");
+    await cp(path.join(ROOT, "examples/iris-onnx"), folder, { recursive: true });
+    const digests: string[] = [];
+    for (const args of [[], ["--force"]]) {
+      const r = omaf(["image", folder, "-o", path.join(folder, "image"), "--omaf-from", "npm", ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      digests.push(JSON.parse(await readFile(path.join(folder, "image", "omaf-image.json"), "utf8")).artifactDigest);
+    }
+    assert.equal(digests[1], digests[0], "the second run packs the same model, without the first run's context");
+  });
+
   it("an Odahu gzip tar named .zip, without a provenance record: the digest is computed, and the build's unpack step agrees with it", async () => {
     const folder = path.join(tmp.dir, "odahu-model");
     await writeTree(folder, {

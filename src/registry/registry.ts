@@ -379,10 +379,11 @@ export class ModelRegistry {
     return Promise.all([...this.dataplanes()].map((dp) => dp.drain())).then(() => undefined);
   }
 
-  /** Releases every model (their workers exit). */
+  /** Releases every model (their workers exit), once the loads and rescans under way have put theirs in place. */
   async close(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.watchTimer);
+    await Promise.all(this.busy.values());
     await Promise.all([...[...this.dataplanes()].map((dp) => dp.close()), ...this.retiring]);
   }
 

@@ -300,6 +300,11 @@ describe("a model repository: index, load and unload over REST and gRPC; failure
       await grpc.RepositoryModelLoad({ model_name: "gamma" });
       assert.equal((await grpc.ModelReady({ name: "gamma" })).ready, true);
       await assert.rejects(grpc.RepositoryModelLoad({ model_name: "nope" }), (err: ServiceError) => err.code === 5);
+      // Triton's load overrides are refused over gRPC as over REST (UNIMPLEMENTED), not ignored.
+      await assert.rejects(
+        grpc.RepositoryModelLoad({ model_name: "gamma", parameters: { config: { string_param: "{}" } } }),
+        (err: ServiceError) => err.code === 12 && /loading with config is not offered/.test(err.details),
+      );
     } finally {
       grpc.close();
     }

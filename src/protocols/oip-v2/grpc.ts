@@ -18,7 +18,7 @@ import {
   type GrpcModelInferResponse,
 } from "../../tensor/grpc-contents.js";
 import { grpcError, grpcRequestContext, isUndecodable, undecodableError, withSafeDecoding, type Undecodable } from "../grpc-common.js";
-import { modelMetadata, modelReady, modelStatistics, provenanceParameters, requestedOutputNames, serverMetadata } from "./shared.js";
+import { modelMetadata, modelReady, modelStatistics, provenanceParameters, refuseLoadOverrides, requestedOutputNames, serverMetadata } from "./shared.js";
 
 /** Protocol name in the inference log and metrics. */
 export const OIP_GRPC_PROTOCOL = "oip-grpc";
@@ -127,13 +127,7 @@ export function createOipGrpcService(registry: ModelRegistry): OipGrpcService {
     ModelStatistics: unary((request: ModelRef) => modelStatistics(registry, request.name, request.version)),
     RepositoryIndex: unary((request: { ready?: boolean }) => ({ models: registry.index(request.ready === true) })),
     RepositoryModelLoad: unary(async (request: RepositoryModelRequest) => {
-      const overrides = Object.keys(request.parameters ?? {}).filter((k) => k === "config" || k.startsWith("file:"));
-      if (overrides.length > 0) {
-        throw new OmafError(
-          "OMAF_ERR_NOT_IMPLEMENTED",
-          `loading with ${overrides.join(", ")} is not offered: omaf loads the artifact as it is in the repository`,
-        );
-      }
+      refuseLoadOverrides(request.parameters);
       await registry.load(request.model_name);
       return {};
     }),

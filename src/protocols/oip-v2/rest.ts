@@ -13,7 +13,7 @@ import { checkTensor } from "../../tensor/datatype.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { valuesFromData } from "../../tensor/values.js";
 import { readOptionalJsonBody, requestContext } from "../http-common.js";
-import { modelMetadata, modelReady, modelStatistics, provenanceParameters, requestedOutputNames, serverMetadata } from "./shared.js";
+import { modelMetadata, modelReady, modelStatistics, provenanceParameters, refuseLoadOverrides, requestedOutputNames, serverMetadata } from "./shared.js";
 
 interface ModelParams {
   model: string;
@@ -137,7 +137,7 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { registry: Mode
     return reply.type(JSON_TYPE).send(registry.index(body?.ready === true));
   });
   app.post<{ Params: ModelParams }>("/v2/repository/models/:model/load", notInference, async (request, reply) => {
-    refuseOverrides(readOptionalJsonBody(request));
+    refuseLoadOverrides((readOptionalJsonBody(request) as { parameters?: unknown } | undefined)?.parameters);
     await registry.load(request.params.model);
     return reply.type(JSON_TYPE).send({});
   });
@@ -184,18 +184,4 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { registry: Mode
   };
   app.post("/v2/models/:model/infer", infer);
   app.post("/v2/models/:model/versions/:version/infer", infer);
-}
-
-/**
- * A load request's `parameters` may carry a model configuration or files to load in place of the repository's
- * (Triton's override); omaf serves artifacts as they are, so it refuses them rather than ignoring them.
- */
-function refuseOverrides(body: unknown): void {
-  const parameters = (body as { parameters?: unknown } | undefined)?.parameters;
-  if (parameters === undefined || parameters === null) return;
-  if (typeof parameters !== "object" || Array.isArray(parameters)) throw new OmafError("OMAF_ERR_BAD_INPUT", '"parameters" must be an object');
-  const overrides = Object.keys(parameters).filter((k) => k === "config" || k.startsWith("file:"));
-  if (overrides.length > 0) {
-    throw new OmafError("OMAF_ERR_NOT_IMPLEMENTED", `loading with ${overrides.join(", ")} is not offered: omaf loads the artifact as it is in the repository`);
-  }
 }

@@ -178,3 +178,16 @@ function statisticsOf(dataplane: DataPlane): ModelStatisticsAnswer {
     })),
   };
 }
+
+/**
+ * A repository load request's `parameters` may carry a model configuration or files to load in place of the
+ * repository's (Triton's override); omaf serves artifacts as they are, so it refuses them rather than ignoring them.
+ */
+export function refuseLoadOverrides(parameters: unknown): void {
+  if (parameters === undefined || parameters === null) return;
+  if (typeof parameters !== "object" || Array.isArray(parameters)) throw new OmafError("OMAF_ERR_BAD_INPUT", '"parameters" must be an object');
+  const overrides = Object.keys(parameters).filter((k) => k === "config" || k.startsWith("file:"));
+  if (overrides.length > 0) {
+    throw new OmafError("OMAF_ERR_NOT_IMPLEMENTED", `loading with ${overrides.join(", ")} is not offered: omaf loads the artifact as it is in the repository`);
+  }
+}

@@ -265,7 +265,7 @@ const condaTool: SettingKind<string> = {
     const t = raw.trim();
     if (t === "") throw "expected auto, none, or a micromamba, mamba or conda executable";
     if (["auto", "none"].includes(t.toLowerCase())) return t.toLowerCase();
-    return t.startsWith("~/") ? join(homedir(), t.slice(1)) : t;
+    return path.parse(t);
   },
 };
 

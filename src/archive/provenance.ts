@@ -1,7 +1,8 @@
 // The provenance record omaf stores in every artifact it writes, and the artifact digest (spec/provenance.md).
 import { createHash } from "node:crypto";
+import { readFile, stat } from "node:fs/promises";
 import { validateProvenance } from "../schemas/validators.js";
-import { OmafError } from "../errors.js";
+import { OmafError, toOmafError } from "../errors.js";
 import { checkEntryName, normaliseEntryName } from "./entry-name.js";
 
 /** Folder (at the artifact root) that holds omaf's own metadata. */
@@ -15,6 +16,20 @@ export const PROVENANCE_PATH = ".omaf/provenance.json";
 export const SIGNATURE_PATH = ".omaf/signature.intoto.jsonl";
 /** The most bytes of signatures read from an artifact or a detached file. */
 export const MAX_SIGNATURE_BYTES = 64 * 1024 * 1024;
+
+/** A detached signatures file's bytes (at most {@link MAX_SIGNATURE_BYTES}). */
+export async function readSignatureFile(file: string): Promise<Buffer> {
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new OmafError("OMAF_ERR_USAGE", `${file} is not a file of signatures (.intoto.jsonl)`, { path: file });
+    if (info.size > MAX_SIGNATURE_BYTES) {
+      throw new OmafError("OMAF_ERR_TOO_LARGE", `${file} is ${info.size} bytes; signatures of at most ${MAX_SIGNATURE_BYTES} are read`, { path: file });
+    }
+    return await readFile(file);
+  } catch (err) {
+    throw toOmafError(err, "OMAF_ERR_IO");
+  }
+}
 /** Value of the record's `format` field. */
 export const PROVENANCE_FORMAT = "omaf-provenance/1";
 

@@ -2,7 +2,7 @@
 // and hashed while it is written, and the result appears at `dest` only when all of it checked out.
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream, writeFileSync } from "node:fs";
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -12,7 +12,7 @@ import { checkEntryName } from "./entry-name.js";
 import { crc32 } from "./crc32.js";
 import { DEFAULT_UNPACK_LIMITS, resolveLimits, type UnpackLimits } from "./limits.js";
 import {
-  MAX_SIGNATURE_BYTES,
+  readSignatureFile,
   PROVENANCE_PATH,
   SIGNATURE_PATH,
   canonicalOrder,
@@ -249,20 +249,6 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
     await hashThread?.close();
     await reader.close();
     if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => {});
-  }
-}
-
-/** A detached signatures file's bytes (at most {@link MAX_SIGNATURE_BYTES}). */
-export async function readSignatureFile(file: string): Promise<Buffer> {
-  try {
-    const info = await stat(file);
-    if (!info.isFile()) throw new OmafError("OMAF_ERR_USAGE", `${file} is not a file of signatures (.intoto.jsonl)`, { path: file });
-    if (info.size > MAX_SIGNATURE_BYTES) {
-      throw new OmafError("OMAF_ERR_TOO_LARGE", `${file} is ${info.size} bytes; signatures of at most ${MAX_SIGNATURE_BYTES} are read`, { path: file });
-    }
-    return await readFile(file);
-  } catch (err) {
-    throw toOmafError(err, "OMAF_ERR_IO");
   }
 }
 

@@ -5,7 +5,7 @@
 // image's ENV names them, so the container checks the served content against them at every start.
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { readSignatureFile } from "../archive/unpack.js";
+import { readSignatureFile } from "../archive/provenance.js";
 import { OmafError } from "../errors.js";
 import { IMAGE_KEYS_DIR, type ImageSignatures } from "./image-plan.js";
 import { readEmbeddedSignatures, verifyArtifact } from "../signing/verify.js";

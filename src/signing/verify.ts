@@ -7,6 +7,7 @@ import { listFolder } from "../archive/folder.js";
 import { hashFile } from "../archive/hash.js";
 import {
   MAX_SIGNATURE_BYTES,
+  readSignatureFile,
   PROVENANCE_PATH,
   SIGNATURE_PATH,
   contentDigest,
@@ -149,15 +150,7 @@ export async function readEmbeddedSignatures(source: string): Promise<Buffer | u
 /** Where signatures were read from: `--signature <file>`, else the artifact itself. */
 async function signaturesOf(source: string, signatureFile: string | undefined): Promise<{ text: Buffer | undefined; where: string }> {
   if (signatureFile === undefined) return { text: await readEmbeddedSignatures(source), where: `${source} (${SIGNATURE_PATH})` };
-  const info = await stat(signatureFile).catch((err: unknown) => {
-    throw toOmafError(err, "OMAF_ERR_IO");
-  });
-  if (info.size > MAX_SIGNATURE_BYTES) {
-    throw new OmafError("OMAF_ERR_TOO_LARGE", `${signatureFile} is ${info.size} bytes; signatures of at most ${MAX_SIGNATURE_BYTES} are read`, {
-      path: signatureFile,
-    });
-  }
-  return { text: await readFile(signatureFile), where: signatureFile };
+  return { text: await readSignatureFile(signatureFile), where: signatureFile };
 }
 
 export interface VerifyOptions {

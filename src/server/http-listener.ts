@@ -95,10 +95,13 @@ function provenanceOf(dataplane: DataPlane): [string[], string[]] {
  */
 function modelOf(request: FastifyRequest, registry: ModelRegistry): DataPlane | undefined {
   if (request.omafModel) return request.omafModel;
-  const params = request.params as { model?: unknown; version?: unknown } | undefined;
-  if (typeof params?.model === "string") {
+  const params = request.params as { model?: unknown; version?: unknown; target?: unknown } | undefined;
+  // OIP routes name the model in `model`; KServe v1 in `target`, as `<name>:predict`.
+  const target = typeof params?.target === "string" ? params.target : "";
+  const name = typeof params?.model === "string" ? params.model : target.includes(":") ? target.slice(0, target.lastIndexOf(":")) : undefined;
+  if (name !== undefined) {
     try {
-      request.omafModel = registry.resolve(params.model, typeof params.version === "string" ? params.version : undefined);
+      request.omafModel = registry.resolve(name, typeof params?.version === "string" ? params.version : undefined);
       return request.omafModel;
     } catch {
       // Not a served model: the only one's, if any.

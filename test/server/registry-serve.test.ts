@@ -115,6 +115,10 @@ describe("several models and versions in one server", () => {
     assert.equal(kserve.status, 200);
     assert.equal(kserve.json.predictions[0].tag, "beta@1.10.0-1");
     assert.equal((await http(`${base}/v1/models/alpha:predict`, { instances: [{ k: 1 }] })).json.predictions[0].tag, "alpha@1.0.0-1");
+    // Refused before its route ran (a body the transport cannot inflate): the provenance still names the model asked for.
+    const refused = await fetch(`${base}/v1/models/alpha:predict`, { method: "POST", headers: { "content-encoding": "gzip" }, body: "not gzip" });
+    assert.equal(refused.status, 400, await refused.text());
+    assert.equal(refused.headers.get("x-omaf-model"), "alpha");
 
     const odahu = await http(`${server.url("Odahu")}/api/model/invoke`, { o: 1 });
     assert.equal(odahu.json.tag, "alpha@1.0.0-1", "--odahu-model alpha");

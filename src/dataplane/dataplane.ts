@@ -392,17 +392,8 @@ export class DataPlane {
    * are not logged again.
    */
   reportRejected(ctx: RequestContext, err: unknown): void {
-    if (err !== null && typeof err === "object" && this.logged.has(err)) return;
-    const error = toOmafError(err, "OMAF_ERR_INTERNAL");
-    this.logged.add(error);
-    if (err !== null && typeof err === "object") this.logged.add(err);
-    this.metrics?.observePrediction(ctx.protocol, error.code, 0);
-    this.stats.failed(0);
-    if (this.tracer) {
-      const now = performance.now();
-      this.tracer.begin(ctx, this.provenance, now).end(now, { error });
-    }
-    this.log?.warn({ requestId: ctx.requestId, protocol: ctx.protocol, latencyMs: 0, status: "error", code: error.code, error: error.message }, "inference");
+    const { logged, metrics, tracer, log, provenance } = this;
+    if (reportRejection({ logged, metrics, tracer, log, provenance }, ctx, err)) this.stats.failed(0);
   }
 
   /** The one log line and metric of a request; answers the error it failed with, if any. */
@@ -748,6 +739,32 @@ class ModelCall<T> implements Pending {
     this.request.abandon(error);
     this.reject(error);
   }
+}
+
+/** Where a request refused before any model call is reported: a dataplane's, or the registry's for no model. */
+export interface RejectionSink {
+  /** Errors already reported: each is reported once. */
+  logged: WeakSet<object>;
+  metrics?: DataPlaneMetrics;
+  tracer?: RequestTracer;
+  log?: Logger;
+  /** The model it addressed, when known. */
+  provenance?: Provenance;
+}
+
+/** Logs, counts and traces a refused request (0 s, its error code); false when its error was reported already. */
+export function reportRejection(sink: RejectionSink, ctx: RequestContext, err: unknown): boolean {
+  if (err !== null && typeof err === "object" && sink.logged.has(err)) return false;
+  const error = toOmafError(err, "OMAF_ERR_INTERNAL");
+  sink.logged.add(error);
+  if (err !== null && typeof err === "object") sink.logged.add(err);
+  sink.metrics?.observePrediction(ctx.protocol, error.code, 0);
+  if (sink.tracer) {
+    const now = performance.now();
+    sink.tracer.begin(ctx, sink.provenance, now).end(now, { error });
+  }
+  sink.log?.warn({ requestId: ctx.requestId, protocol: ctx.protocol, latencyMs: 0, status: "error", code: error.code, error: error.message }, "inference");
+  return true;
 }
 
 function round(ms: number): number {

@@ -13,7 +13,7 @@
 // given or found, less those unloaded through the repository API) is loaded, and it is not stopping.
 import { resolve } from "node:path";
 import type { Logger } from "pino";
-import type { DataPlane, DataPlaneMetrics, RequestContext, ServedArtifact } from "../dataplane/dataplane.js";
+import { type DataPlane, type DataPlaneMetrics, type RequestContext, reportRejection, type ServedArtifact } from "../dataplane/dataplane.js";
 import type { RequestTracer } from "../dataplane/tracing.js";
 import { OmafError, toOmafError } from "../errors.js";
 import { entryName, scanRepository } from "./repository.js";
@@ -348,16 +348,7 @@ export class ModelRegistry {
       dataplane.reportRejected(ctx, err);
       return;
     }
-    if (err !== null && typeof err === "object" && this.logged.has(err)) return;
-    const error = toOmafError(err, "OMAF_ERR_INTERNAL");
-    this.logged.add(error);
-    if (err !== null && typeof err === "object") this.logged.add(err);
-    this.opts.metrics?.observePrediction(ctx.protocol, error.code, 0);
-    if (this.opts.tracer) {
-      const now = performance.now();
-      this.opts.tracer.begin(ctx, undefined, now).end(now, { error });
-    }
-    this.log?.warn({ requestId: ctx.requestId, protocol: ctx.protocol, latencyMs: 0, status: "error", code: error.code, error: error.message }, "inference");
+    reportRejection({ logged: this.logged, metrics: this.opts.metrics, tracer: this.opts.tracer, log: this.log }, ctx, err);
   }
 
   // ── stopping ──────────────────────────────────────────────────────────────────────────────────────────────────

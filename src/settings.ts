@@ -302,7 +302,7 @@ const interfaceList: SettingKind<InterfaceName[]> = {
 };
 
 /** How often a model repository is polled when the watch is asked for without an interval. */
-export const DEFAULT_REPOSITORY_WATCH_MS = 5000;
+const DEFAULT_REPOSITORY_WATCH_MS = 5000;
 
 /** A polling interval: milliseconds (0 = off, else at least 100), or true/on/yes for the default interval. */
 const watchInterval: SettingKind<number> = {

@@ -14,13 +14,6 @@ export function compareVersions(a: string, b: string): number {
   return a < b ? -1 : 1;
 }
 
-/** The highest of `versions` (undefined for none). */
-export function highestVersion(versions: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  for (const v of versions) if (best === undefined || compareVersions(v, best) > 0) best = v;
-  return best;
-}
-
 const RUNS = /\d+|\D+/g;
 
 /** Natural order: digit runs compare as numbers (without leading zeros), other runs as text; a prefix comes first. */

@@ -201,7 +201,7 @@ async function pythonOf(artifact: MaterializedArtifact, settings: Settings): Pro
  * from the manifest, so renaming the served copy of the manifest renames the model everywhere at once. The files and
  * the digest are untouched.
  */
-export function withModelName(artifact: MaterializedArtifact, name: string): MaterializedArtifact {
+function withModelName(artifact: MaterializedArtifact, name: string): MaterializedArtifact {
   if (!name || name === artifact.manifest.model.name) return artifact;
   return { ...artifact, manifest: { ...artifact.manifest, model: { ...artifact.manifest.model, name } } };
 }

@@ -1,7 +1,7 @@
 // How versions order: semver where both parse, natural order otherwise, and always a total order.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { compareVersions, highestVersion, naturalCompare } from "../../src/registry/versions.js";
+import { compareVersions, naturalCompare } from "../../src/registry/versions.js";
 
 const sorted = (list: string[]) => [...list].sort(compareVersions);
 
@@ -23,10 +23,5 @@ describe("compareVersions", () => {
     assert.notEqual(compareVersions("1.0-01", "1.0-1"), 0);
     assert.equal(Math.sign(compareVersions("1.0-01", "1.0-1")), -Math.sign(compareVersions("1.0-1", "1.0-01")));
     assert.equal(compareVersions("1.0.0-1", "1.0.0-1"), 0);
-  });
-
-  it("highestVersion picks the last in that order", () => {
-    assert.equal(highestVersion(["1.0.0-2", "1.0.0-10", "0.9.0-99"]), "1.0.0-10");
-    assert.equal(highestVersion([]), undefined);
   });
 });

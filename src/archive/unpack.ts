@@ -120,6 +120,9 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
       provenance = verify ? parseProvenance(record) : tryParse(record);
     }
     const expected = provenance && verify ? expectedFiles(provenance, files) : undefined;
+    // A verified record already says what the files add up to (or extraction fails): a wrong expectation is refused
+    // before anything is written.
+    if (expected && opts.expectDigest !== undefined) checkExpectedDigest(provenance!.artifactDigest, opts.expectDigest);
 
     await mkdir(path.dirname(target), { recursive: true });
     tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
@@ -222,12 +225,7 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
       // Unreachable when every file matched; kept as the final word on what is being installed.
       throw new OmafError("OMAF_ERR_DIGEST_MISMATCH", `extracted files do not add up to ${provenance.artifactDigest}`, { computed });
     }
-    if (opts.expectDigest !== undefined && computed !== opts.expectDigest) {
-      throw new OmafError("OMAF_ERR_DIGEST_MISMATCH", `the artifact's files add up to ${computed}, not the expected ${opts.expectDigest}`, {
-        expected: opts.expectDigest,
-        computed,
-      });
-    }
+    if (opts.expectDigest !== undefined) checkExpectedDigest(computed, opts.expectDigest);
     if (detached) {
       await mkdir(path.join(tmp, path.dirname(SIGNATURE_PATH)), { recursive: true });
       await writeFile(path.join(tmp, SIGNATURE_PATH), detached, { flag: "wx", mode: 0o644 });
@@ -249,6 +247,13 @@ export async function unpackArchive(archive: string, dest: string, opts: UnpackO
     await hashThread?.close();
     await reader.close();
     if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** OMAF_ERR_DIGEST_MISMATCH unless the files' digest is the one the caller expects (`--expect-digest`). */
+function checkExpectedDigest(computed: string, expected: string): void {
+  if (computed !== expected) {
+    throw new OmafError("OMAF_ERR_DIGEST_MISMATCH", `the artifact's files add up to ${computed}, not the expected ${expected}`, { expected, computed });
   }
 }
 

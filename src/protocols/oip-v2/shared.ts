@@ -111,12 +111,6 @@ export function requestedOutputNames(outputs: ReadonlyArray<{ name: string; para
   return outputs.map((o) => o.name);
 }
 
-/** A phase of Triton's statistics: how many and how long, in nanoseconds. */
-export interface StatisticDuration {
-  count: number;
-  ns: number;
-}
-
 /** One model version's statistics, in Triton's shape (the statistics extension). */
 export interface ModelStatisticsAnswer {
   name: string;
@@ -124,8 +118,8 @@ export interface ModelStatisticsAnswer {
   last_inference: number;
   inference_count: number;
   execution_count: number;
-  inference_stats: Record<"success" | "fail" | "queue" | "compute_input" | "compute_infer" | "compute_output" | "cache_hit" | "cache_miss", StatisticDuration>;
-  batch_stats: { batch_size: number; compute_input: StatisticDuration; compute_infer: StatisticDuration; compute_output: StatisticDuration }[];
+  inference_stats: Record<"success" | "fail" | "queue" | "compute_input" | "compute_infer" | "compute_output" | "cache_hit" | "cache_miss", Duration>;
+  batch_stats: { batch_size: number; compute_input: Duration; compute_infer: Duration; compute_output: Duration }[];
 }
 
 /**
@@ -148,8 +142,7 @@ export function modelStatistics(registry: ModelRegistry, name?: string, version?
   return { model_stats: dataplanes.map(statisticsOf) };
 }
 
-const NONE: StatisticDuration = { count: 0, ns: 0 };
-const wire = (d: Duration): StatisticDuration => ({ count: d.count, ns: d.ns });
+const NONE: Duration = { count: 0, ns: 0 };
 
 function statisticsOf(dataplane: DataPlane): ModelStatisticsAnswer {
   const s = dataplane.stats.snapshot();
@@ -160,21 +153,21 @@ function statisticsOf(dataplane: DataPlane): ModelStatisticsAnswer {
     inference_count: s.inferenceCount,
     execution_count: s.executionCount,
     inference_stats: {
-      success: wire(s.success),
-      fail: wire(s.fail),
-      queue: wire(s.queue),
-      compute_input: wire(s.computeInput),
-      compute_infer: wire(s.computeInfer),
-      compute_output: wire(s.computeOutput),
+      success: s.success,
+      fail: s.fail,
+      queue: s.queue,
+      compute_input: s.computeInput,
+      compute_infer: s.computeInfer,
+      compute_output: s.computeOutput,
       // omaf keeps no response cache.
       cache_hit: NONE,
       cache_miss: NONE,
     },
     batch_stats: s.batches.map((b) => ({
       batch_size: b.batchSize,
-      compute_input: wire(b.computeInput),
-      compute_infer: wire(b.computeInfer),
-      compute_output: wire(b.computeOutput),
+      compute_input: b.computeInput,
+      compute_infer: b.computeInfer,
+      compute_output: b.computeOutput,
     })),
   };
 }

@@ -17,7 +17,7 @@ import { OmafError, toOmafError, type ErrorCode } from "../errors.js";
 import type { ModelMetadata } from "../runtime/model.js";
 import { resolvePython, WORKER_SCRIPT } from "../runtime/python/options.js";
 import { modelLocation } from "../runtime/source.js";
-import type { Tensor, TensorSpec } from "../tensor/tensor.js";
+import { specText, type Tensor } from "../tensor/tensor.js";
 import { valuesFromData } from "../tensor/values.js";
 import type { RowInput } from "./input.js";
 import { predictOip, predictRows } from "./predict.js";
@@ -178,8 +178,6 @@ function checkInfo(meta: ModelMetadata): { value: true; detail: string } | { ski
   }
   return { value: true, detail: `${meta.inputSchema?.length ?? 0} input fields, ${meta.outputSchema?.length ?? 0} output fields` };
 }
-
-const specText = (s: TensorSpec) => `${s.name} ${s.datatype} [${s.shape.join(", ")}]`;
 
 /** The sample input, by precedence; undefined (a skip) when the model has none. */
 async function findSample(

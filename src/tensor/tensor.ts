@@ -37,6 +37,11 @@ export interface TensorSpec {
   parameters?: Record<string, unknown>;
 }
 
+/** `input FP32 [-1, 4]`: a tensor spec as people read it (docs page, `omaf test`). */
+export function specText(s: TensorSpec): string {
+  return `${s.name} ${s.datatype} [${s.shape.join(", ")}]`;
+}
+
 /** Number of elements a shape holds. */
 export function elementCount(shape: readonly number[]): number {
   let n = 1;

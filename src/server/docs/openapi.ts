@@ -12,7 +12,7 @@ import { ERROR_CODES } from "../../errors.js";
 import { PROVENANCE_HEADERS } from "../../protocols/http-common.js";
 import { modelMetadata, PROVENANCE_PARAMETERS, type ModelMetadataAnswer } from "../../protocols/oip-v2/shared.js";
 import type { ModelEntry, ModelRegistry } from "../../registry/registry.js";
-import { DATATYPES, type Datatype, type TensorSpec } from "../../tensor/tensor.js";
+import { DATATYPES, type Datatype, specText, type TensorSpec } from "../../tensor/tensor.js";
 import { omafVersion } from "../../version.js";
 import { examplesOf, type ModelExamples } from "./examples.js";
 
@@ -163,8 +163,6 @@ function modelDescription(top: ModelDoc, versions: ModelDoc[]): string {
   }
   return lines.join(" ");
 }
-
-const specText = (s: TensorSpec) => `${s.name} ${s.datatype} [${s.shape.join(", ")}]`;
 
 // ── OIP v2 ──────────────────────────────────────────────────────────────────────────────────────────────────────────
 

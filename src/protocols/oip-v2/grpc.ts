@@ -6,7 +6,6 @@
 import type { sendUnaryData, ServerUnaryCall, ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { DataPlane, RequestContext } from "../../dataplane/dataplane.js";
 import { inferTensors } from "../../dataplane/tensor-inference.js";
-import { OmafError } from "../../errors.js";
 import type { ModelRegistry } from "../../registry/registry.js";
 import {
   inputsFromGrpcRequest,

@@ -98,6 +98,7 @@ describe("gRPC front: unary calls answered as grpc-js answers them", () => {
   let listener: GrpcListener;
   let reference: grpc.Server;
   let referencePort: number;
+  const handedMetadata: Record<string, unknown>[] = [];
   const runDef = () => (loadOmiPackage().ModzyModel as unknown as grpc.ServiceDefinition).Run;
   const runBytes = (items: unknown[]) => runDef().requestSerialize({ inputs: items.map((v) => jsonItem(v)) }) as Buffer;
 
@@ -112,6 +113,12 @@ describe("gRPC front: unary calls answered as grpc-js answers them", () => {
     );
     await dataplane.load();
     const omi = createOmiService(dataplane, { maxMessageBytes: MAX, requestTimeoutMs: 30_000, modelAuthor: "", onShutdown: () => undefined });
+    // Both servers' Run handler notes the metadata it was handed.
+    const run = omi.implementation.Run as grpc.handleUnaryCall<unknown, unknown>;
+    omi.implementation.Run = ((c: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      handedMetadata.push(c.metadata.getMap());
+      run(c, callback);
+    }) as grpc.handleUnaryCall<unknown, unknown>;
     listener = await startGrpcListener({
       label: "OMI gRPC",
       interfaceName: "omi",
@@ -227,6 +234,30 @@ describe("gRPC front: unary calls answered as grpc-js answers them", () => {
     assert.equal(ours["grpc-status"], "12");
     assert.equal(ours["grpc-status"], theirs["grpc-status"]);
     assert.equal(ours["grpc-message"], theirs["grpc-message"]);
+  });
+
+  it("hands the handler the request metadata grpc-js hands it: every header but the pseudo and transport ones", async () => {
+    handedMetadata.length = 0;
+    const headers = {
+      "x-request-id": "req-1",
+      traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      "user-agent": "grpc-c/38.0.0 (linux; chttp2)",
+      "trace-bin": Buffer.from([1, 2, 3]).toString("base64"),
+      "grpc-accept-encoding": "identity, deflate, gzip",
+      "accept-encoding": "identity, gzip",
+      "grpc-timeout": "5S",
+    };
+    const a = await same("/ModzyModel/Run", [frame(runBytes([{ text: "meta" }]))], headers);
+    assert.equal(a.trailers["grpc-status"], "0");
+    assert.equal(handedMetadata.length, 2);
+    const [ours, theirs] = handedMetadata;
+    assert.deepEqual(ours, theirs);
+    assert.deepEqual(ours, {
+      "x-request-id": "req-1",
+      traceparent: headers.traceparent,
+      "user-agent": headers["user-agent"],
+      "trace-bin": Buffer.from([1, 2, 3]),
+    });
   });
 
   it("passes a handler's error status and trailing metadata on, as a trailers-only answer", async () => {

@@ -5,8 +5,10 @@
 // runs). Load comes from h2load (HTTP/1.1 and h2c gRPC; `apt-get install -y nghttp2-client`), which uses little CPU,
 // so the two cores go to the servers; without h2load, from autocannon and grpc-js loops in this process (the output
 // says which). Prints req/s and p50/p99 latency at concurrency 1, 16 and 64, CPU per request and the ratios, and
-// writes the `## serve` section of bench/RESULTS.md unless --no-write.
-//   node --import tsx bench/serve.ts [--seconds 3] [--warmup 1] [--log] [--no-write] [--in-process-load]
+// writes the `## serve` section of bench/RESULTS.md unless --no-write. Each level is measured in several rounds, every
+// target once per round, and each row shows the round with the median req/s; the ratios are medians of each round's
+// ratio, so a spell of load from elsewhere on the machine skews one round, not the result.
+//   node --import tsx bench/serve.ts [--seconds 3] [--warmup 1] [--rounds 3] [--log] [--no-write] [--in-process-load]
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -54,6 +56,7 @@ const WHERE_THE_TIME_GOES = [
 
 const seconds = numberFlag("--seconds", 3);
 const warmup = numberFlag("--warmup", 1);
+const rounds = Math.max(1, numberFlag("--rounds", 3));
 const logOn = process.argv.includes("--log");
 const write = !process.argv.includes("--no-write");
 /** h2load's version when it generates the load; undefined when the load comes from this process. */
@@ -266,7 +269,8 @@ interface Listening {
 const fmt = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 const work = mkdtempSync(path.join(tmpdir(), "omaf-bench-serve-"));
 const loadBefore = loadavg()[0];
-const results: Record<string, LevelResult[]> = {};
+/** Per target: per level, one result per round. */
+const results: Record<string, LevelResult[][]> = {};
 
 const oipJsonBody = Buffer.from(JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: ROW }] }));
 /** A thing to measure: its server process and how to load it at one concurrency. */
@@ -433,10 +437,12 @@ try {
     serverPid = t.pid;
     await t.measure(16);
   }
-  for (const c of LEVELS) {
-    for (const t of targets) {
-      serverPid = t.pid;
-      (results[t.key] ??= []).push(await t.measure(c));
+  for (const [level, c] of LEVELS.entries()) {
+    for (let round = 0; round < rounds; round++) {
+      for (const t of targets) {
+        serverPid = t.pid;
+        ((results[t.key] ??= [])[level] ??= []).push(await t.measure(c));
+      }
     }
   }
   oipClient.close();
@@ -456,23 +462,25 @@ try {
     ["oipJsonBatched", `omaf OIP REST, JSON, batching ${BATCHING_TEXT}`],
     ["oipGrpcBatched", `omaf OIP gRPC, raw contents, batching ${BATCHING_TEXT}`],
   ];
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  /** The median over the rounds of `a`'s req/s ÷ `b`'s in the same round, at level `i`. */
+  const ratio = (a: string, b: string, i: number) => median(results[a][i].map((r, round) => r.perSecond / results[b][i][round].perSecond));
   const rows: string[] = [];
   for (const [key, label] of NAMES) {
-    results[key].forEach((r, i) => {
-      const b = results.baseline[i];
+    results[key].forEach((perRound, i) => {
+      const r = perRound.find((x) => x.perSecond === median(perRound.map((y) => y.perSecond)))!;
       rows.push(
-        `| ${label} | ${r.concurrency} | ${fmt(r.perSecond)} | ${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} | ${fmt(r.serverCpuUs)} | ${fmt(r.clientCpuUs)} | ${fmt(r.perSecond / b.perSecond, 2)}× |`,
+        `| ${label} | ${r.concurrency} | ${fmt(r.perSecond)} | ${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} | ${fmt(r.serverCpuUs)} | ${fmt(r.clientCpuUs)} | ${fmt(ratio(key, "baseline", i), 2)}× |`,
       );
     });
   }
-  const ratio = (a: string, b: string, i: number) => results[a][i].perSecond / results[b][i].perSecond;
   const ratios = (a: string, b: string) => LEVELS.map((c, i) => `${c}: ${fmt(ratio(a, b, i), 2)}×`).join(", ");
   const verdict = (a: string, b: string, least: number) => (LEVELS.every((_, i) => ratio(a, b, i) >= least) ? "met" : "not met");
   const cpu = cpus();
   const section = [
     "## serve",
     "",
-    `Measured ${new Date().toISOString().slice(0, 10)} with \`node --import tsx bench/serve.ts\` (${seconds} s per level after ${warmup} s warm-up, one run).`,
+    `Measured ${new Date().toISOString().slice(0, 10)} with \`node --import tsx bench/serve.ts --rounds ${rounds}\` (${seconds} s per target and level after ${warmup} s warm-up, ${rounds} round${rounds > 1 ? "s" : ""}).`,
     `Machine: ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${fmt(totalmem() / 1024 ** 3, 1)} GiB RAM, Node ${process.version}, onnxruntime-node ${ortVersion}, ${h2 ?? `autocannon ${acVersion}`}.`,
     `Machine load during the run: 1-minute load average ${fmt(loadBefore, 2)} before, ${fmt(loadAfter, 2)} after;`,
     "so absolute numbers are noisy; every row comes from the same run.",
@@ -496,13 +504,14 @@ try {
           "gRPC: grpc-js loops on one channel (request encoded once, every answer decoded and checked).",
         ]),
     "Both servers run for the whole benchmark; at each level the targets are measured one after another (baseline first), after",
-    "every path was warmed up once.",
+    `every path was warmed up once, and that ${rounds} time${rounds > 1 ? "s" : ""} over. Each row is the round with the median req/s; the ÷ columns and the`,
+    "ratios below are the medians of each round's ratio (both measured within seconds of each other).",
     "Baseline: bench/serve-baseline.ts in a child process: a bare fastify POST route that reads the same OIP JSON body, runs the",
     "same .onnx file with the same session options and answers the outputs as JSON (no checks, provenance or logging).",
     `CPU columns: user + system time of the server process (from /proc, all threads) and of the load generator (${h2 ? "h2load" : "this process"}), per`,
     "answered request, during the measured seconds; they depend less than req/s on what else the machine runs.",
     "",
-    "| target | concurrency | req/s | p50 ms | p99 ms | server CPU µs/req | client CPU µs/req | ÷ baseline (req/s) |",
+    "| target | concurrency | req/s | p50 ms | p99 ms | server CPU µs/req | client CPU µs/req | ÷ baseline (req/s, median) |",
     "|---|---:|---:|---:|---:|---:|---:|---:|",
     ...rows,
     "",

@@ -4,12 +4,12 @@
 // that the archive had), or, when the URI named a folder, the artifact file as it was uploaded.
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
+import { archiveSuffix } from "../archive/archive-name.js";
 import { OmafError, toOmafError } from "../errors.js";
 import { MANIFEST_NAMES } from "../manifest/parse.js";
 
 /** Names a model folder may hold besides the artifact: a volume's own bookkeeping, never part of a model. */
 const IGNORED = new Set(["lost+found"]);
-const ARCHIVE = /\.(zip|tar\.gz|tgz)$/i;
 
 /**
  * The artifact or model folder that `source` stands for: a file as it is; a folder with a manifest at its root as it
@@ -27,7 +27,7 @@ export async function resolveModelSource(source: string): Promise<string> {
   const entries = await Promise.all(names.map(async (name) => ({ name, st: await stat(path.join(source, name)).catch(() => undefined) })));
   const folders = entries.filter((e) => e.st?.isDirectory());
   if (entries.length === 1 && folders.length === 1 && (await hasManifest(path.join(source, folders[0].name)))) return path.join(source, folders[0].name);
-  const archives = entries.filter((e) => e.st?.isFile() && ARCHIVE.test(e.name));
+  const archives = entries.filter((e) => e.st?.isFile() && archiveSuffix(e.name) !== undefined);
   if (archives.length === 1) return path.join(source, archives[0].name);
 
   const found = names.length === 0 ? "it is empty" : `it holds ${names.map((n) => JSON.stringify(n)).join(", ")}`;

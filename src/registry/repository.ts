@@ -5,10 +5,8 @@
 import { createHash } from "node:crypto";
 import { readdir, stat } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { archiveSuffix, withoutArchiveSuffix } from "../archive/archive-name.js";
 import { OmafError, toOmafError } from "../errors.js";
-
-/** Archive names a repository entry may have. */
-export const ARCHIVE_SUFFIXES = [".zip", ".tar.gz", ".tgz"] as const;
 
 /** Most files a folder entry's signature looks at; a folder beyond that is signed by its first ones. */
 const SIGNATURE_FILE_LIMIT = 10_000;
@@ -31,16 +29,14 @@ export async function scanRepository(dir: string): Promise<Map<string, string>> 
     const st = await stat(path).catch(() => undefined);
     if (!st) continue;
     if (st.isDirectory()) out.set(path, await folderSignature(path));
-    else if (st.isFile() && ARCHIVE_SUFFIXES.some((s) => d.name.endsWith(s))) out.set(path, `${st.size}:${st.mtimeMs}`);
+    else if (st.isFile() && archiveSuffix(d.name) !== undefined) out.set(path, `${st.size}:${st.mtimeMs}`);
   }
   return out;
 }
 
 /** The name a repository entry goes by before its manifest is read (its file name without the archive suffix). */
 export function entryName(path: string): string {
-  const name = path.split(/[\\/]/).filter(Boolean).pop() ?? path;
-  const suffix = ARCHIVE_SUFFIXES.find((s) => name.endsWith(s));
-  return suffix ? name.slice(0, -suffix.length) : name;
+  return withoutArchiveSuffix(path.split(/[\\/]/).filter(Boolean).pop() ?? path);
 }
 
 /** A digest of every file's path, size and modification time under `root`. */

@@ -1,8 +1,8 @@
 // Container engines for `omaf image --build`: docker (only when its daemon answers: the client alone builds nothing),
 // podman and buildah (daemonless; usable when `info` answers). The first usable one builds the context; when none is,
 // the error says what was tried and why each one cannot build.
-import { spawn } from "node:child_process";
 import { OmafError } from "../errors.js";
+import { runCommand, type CommandResult } from "../run-command.js";
 
 export const ENGINES = ["docker", "podman", "buildah"] as const;
 export type EngineName = (typeof ENGINES)[number];
@@ -40,8 +40,13 @@ export function noEngineError(checks: EngineCheck[], context: string): OmafError
 
 async function checkEngine(engine: EngineName, env: NodeJS.ProcessEnv): Promise<EngineCheck> {
   const args = engine === "docker" ? ["info", "--format", "{{.ServerVersion}}"] : ["info"];
-  const r = await run(engine, args, { env, timeoutMs: CHECK_TIMEOUT_MS, capture: true });
-  if (r.notFound) return { engine, usable: false, reason: "not found on PATH" };
+  let r: CommandResult;
+  try {
+    r = await runCommand(engine, args, { env, timeoutMs: CHECK_TIMEOUT_MS });
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "not found on PATH" : `cannot be run (${(err as Error).message})`;
+    return { engine, usable: false, reason };
+  }
   if (r.code === 0 && (engine !== "docker" || r.stdout.trim() !== "")) return { engine, usable: true };
   const said = (r.stderr || r.stdout).trim().split("\n").filter(Boolean).pop() ?? `exit code ${r.code}`;
   const what = engine === "docker" ? "the docker daemon does not answer" : `${engine} info failed`;
@@ -58,52 +63,10 @@ export function buildCommand(engine: EngineName, context: string, reference: str
 /** Builds the context with `engine`, its output passed to `onOutput`; OMAF_ERR_IMAGE_BUILD when the build fails. */
 export async function buildImage(engine: EngineName, context: string, reference: string, onOutput: (chunk: string) => void): Promise<void> {
   const [cmd, ...args] = buildCommand(engine, context, reference);
-  const r = await run(cmd, args, { onOutput });
+  const r = await runCommand(cmd, args, { onOutput }).catch((err: NodeJS.ErrnoException) => {
+    throw new OmafError("OMAF_ERR_IMAGE_BUILD", `cannot run ${cmd}: ${err.message}`, { engine }, { cause: err });
+  });
   if (r.code !== 0) {
     throw new OmafError("OMAF_ERR_IMAGE_BUILD", `${[cmd, ...args].join(" ")} failed with exit code ${r.code}`, { engine, code: r.code });
   }
-}
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  notFound?: boolean;
-  timedOut?: boolean;
-}
-
-function run(
-  cmd: string,
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; capture?: boolean; onOutput?: (chunk: string) => void },
-): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    let timedOut = false;
-    const timer = opts.timeoutMs
-      ? setTimeout(() => {
-          timedOut = true;
-          child.kill("SIGKILL");
-        }, opts.timeoutMs)
-      : undefined;
-    for (const [stream, keep] of [
-      [child.stdout, (d: string) => (stdout += d)],
-      [child.stderr, (d: string) => (stderr += d)],
-    ] as const) {
-      stream.setEncoding("utf8").on("data", (d: string) => {
-        if (opts.capture) keep(d);
-        opts.onOutput?.(d);
-      });
-    }
-    child.on("error", (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve({ code: null, stdout, stderr: err.message, notFound: err.code === "ENOENT" });
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, timedOut });
-    });
-  });
 }

@@ -11,12 +11,12 @@
 //   own pip. The key is the SHA-256 of the environment file's bytes and "conda".
 // Either is made in a folder beside the final one and appears at the key only once everything is installed and the
 // interpreter finds every declared package: a folder at the key is always a whole environment.
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parse } from "yaml";
 import { OmafError } from "../../errors.js";
+import { isNotRunnable, runCommand, type CommandOptions } from "../../run-command.js";
 import { resolveInside } from "../../manifest/file-index.js";
 import type { OmafManifest } from "../../manifest/manifest.types.js";
 import { messageOf } from "../source.js";
@@ -228,42 +228,15 @@ export async function readEnvironmentSpec(dir: string, manifest: OmafManifest): 
 
 const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
-/** Runs a command; resolves with its exit code and the tail of its output. */
-function run(
-  cmd: string,
-  args: string[],
-  opts: { cwd?: string; onOutput?: (chunk: string) => void; signal?: AbortSignal; env?: NodeJS.ProcessEnv },
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolvePromise, reject) => {
-    let child: ChildProcess;
-    try {
-      child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
-    } catch (err) {
-      reject(err);
-      return;
-    }
-    let output = "";
-    const onData = (t: string) => {
-      output = (output + t).slice(-8000);
-      opts.onOutput?.(t);
-    };
-    child.stdout!.setEncoding("utf8").on("data", onData);
-    child.stderr!.setEncoding("utf8").on("data", onData);
-    const onAbort = () => child.kill("SIGTERM");
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
-    child.on("error", (e: NodeJS.ErrnoException) => {
-      opts.signal?.removeEventListener("abort", onAbort);
-      reject(
-        e.code === "ENOENT" || e.code === "EACCES"
-          ? new OmafError("OMAF_ERR_PYTHON_NOT_FOUND", `cannot run '${cmd}' (${e.code})`, { python: cmd, errno: e.code })
-          : e,
-      );
-    });
-    child.on("close", (code) => {
-      opts.signal?.removeEventListener("abort", onAbort);
-      resolvePromise({ code, output });
-    });
-  });
+/** Runs a command; resolves with its exit code and the tail of its output (what error messages quote). */
+async function run(cmd: string, args: string[], opts: CommandOptions): Promise<{ code: number | null; output: string }> {
+  try {
+    const r = await runCommand(cmd, args, opts);
+    return { code: r.code, output: r.output.slice(-8000) };
+  } catch (err) {
+    if (isNotRunnable(err)) throw new OmafError("OMAF_ERR_PYTHON_NOT_FOUND", `cannot run '${cmd}' (${err.code})`, { python: cmd, errno: err.code });
+    throw err;
+  }
 }
 
 /** The base interpreter's real path and version (what the key is made of). */

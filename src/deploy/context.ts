@@ -44,6 +44,9 @@ export interface ImageContext {
 /** The summary file in the context: the plan and the files, for scripts and for `--build`. */
 export const SUMMARY_FILE = "omaf-image.json";
 
+/** Stands in for the artifact's digest when the options are checked before it is known. */
+const PENDING_DIGEST = `sha256:${"0".repeat(64)}`;
+
 /**
  * Writes the build context of `source` (an artifact or a model folder, which is packed first, keeping the folder's
  * signatures): Dockerfile, .dockerignore, the artifact, its detached signatures and the trusted keys when given,
@@ -59,6 +62,9 @@ export async function writeImageContext(source: string, opts: ImageContextOption
     throw new OmafError("OMAF_ERR_TARGET_EXISTS", `${dir} exists and is not empty (use --force to replace it)`, { path: dir });
   }
   const keys = await readTrustedKeys(opts);
+  // Planning is cheap and refuses what the options get wrong: it runs once before the artifact is packed or copied
+  // (which can take minutes), and again with the digest and the checked signatures.
+  planImage(manifest, PENDING_DIGEST, omafVersion, opts);
   const staging = `${dir}.tmp-${randomBytes(4).toString("hex")}`;
   try {
     const artifactFile = artifactFileOf(manifest);

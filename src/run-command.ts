@@ -12,19 +12,25 @@ export interface CommandOptions {
   signal?: AbortSignal;
   /** Past this, the program is killed (SIGKILL) and the result says `timedOut`. */
   timeoutMs?: number;
+  /** Written to the program's stdin, which is then closed; without it stdin is /dev/null. */
+  input?: string;
+  /** How many characters of each stream's end the result keeps (default OUTPUT_KEPT). */
+  keep?: number;
 }
 
 export interface CommandResult {
   /** The exit code; null when a signal ended the program. */
   code: number | null;
-  /** The last OUTPUT_KEPT characters of each stream, and of both as they came. */
+  /** The signal that ended the program, if one did. */
+  signal: NodeJS.Signals | null;
+  /** The last `keep` characters of each stream, and of both as they came. */
   stdout: string;
   stderr: string;
   output: string;
   timedOut: boolean;
 }
 
-/** How much of each stream's end a result keeps. */
+/** How much of each stream's end a result keeps by default. */
 export const OUTPUT_KEPT = 64 * 1024;
 
 /**
@@ -35,19 +41,25 @@ export function runCommand(cmd: string, args: readonly string[], opts: CommandOp
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+      child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
     } catch (err) {
       reject(err);
       return;
     }
-    const result: CommandResult = { code: null, stdout: "", stderr: "", output: "", timedOut: false };
+    const result: CommandResult = { code: null, signal: null, stdout: "", stderr: "", output: "", timedOut: false };
+    const kept = opts.keep ?? OUTPUT_KEPT;
     const keep = (stream: "stdout" | "stderr") => (chunk: string) => {
-      result[stream] = (result[stream] + chunk).slice(-OUTPUT_KEPT);
-      result.output = (result.output + chunk).slice(-OUTPUT_KEPT);
+      result[stream] = (result[stream] + chunk).slice(-kept);
+      result.output = (result.output + chunk).slice(-kept);
       opts.onOutput?.(chunk);
     };
     child.stdout!.setEncoding("utf8").on("data", keep("stdout"));
     child.stderr!.setEncoding("utf8").on("data", keep("stderr"));
+    if (opts.input !== undefined) {
+      // A program that exits without reading its input is not an error here; its exit code tells.
+      child.stdin!.on("error", () => undefined);
+      child.stdin!.end(opts.input);
+    }
     const onAbort = () => child.kill("SIGTERM");
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     const timer =
@@ -65,9 +77,9 @@ export function runCommand(cmd: string, args: readonly string[], opts: CommandOp
       settle();
       reject(err);
     });
-    child.on("close", (code) => {
+    child.on("close", (code, signal) => {
       settle();
-      resolve({ ...result, code });
+      resolve({ ...result, code, signal });
     });
   });
 }

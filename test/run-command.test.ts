@@ -16,6 +16,14 @@ test("collects stdout, stderr and both in order, passes chunks on, and resolves 
   assert.equal(r.timedOut, false);
 });
 
+test("writes the input to stdin and closes it; without input stdin is empty", async () => {
+  const echo = node("let s = ''; process.stdin.on('data', (d) => (s += d)).on('end', () => process.stdout.write(`[${s}]`))");
+  assert.equal((await runCommand(...echo, { input: "hello" })).stdout, "[hello]");
+  assert.equal((await runCommand(...echo)).stdout, "[]");
+  // A program that never reads its input still answers.
+  assert.equal((await runCommand(...node("process.exitCode = 0"), { input: "x".repeat(1 << 20) })).code, 0);
+});
+
 test("keeps only the end of a long output", async () => {
   const r = await runCommand(...node(`process.stdout.write("a".repeat(${OUTPUT_KEPT * 3}) + "END")`));
   assert.equal(r.code, 0);
@@ -32,6 +40,7 @@ test("kills a program past its time limit, and stops one when aborted", async ()
   setTimeout(() => abort.abort(), 200);
   const aborted = await runCommand(...slow, { signal: abort.signal });
   assert.equal(aborted.code, null);
+  assert.equal(aborted.signal, "SIGTERM");
   assert.equal(aborted.timedOut, false);
 });
 

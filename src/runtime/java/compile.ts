@@ -1,13 +1,13 @@
 // The Java worker ships as source (java/OmafWorker.java). Compiling it at every JVM start would cost each worker
 // and each restart about two seconds of CPU, so it is compiled once per source and launcher into a cache folder,
 // by the launcher itself (`java OmafWorker.java compile`: no javac on PATH needed), and started from there.
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OmafError } from "../../errors.js";
+import { runCommand } from "../../run-command.js";
 
 const compiled = new Map<string, Promise<string>>();
 
@@ -53,26 +53,17 @@ async function compile(java: string, source: string, cacheDir: string): Promise<
   return dir;
 }
 
-function run(java: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(java, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (t: string) => {
-      if (stderr.length < 16_384) stderr += t;
-    });
-    child.on("error", (err: NodeJS.ErrnoException) => reject(javaNotFound(java, err.code ?? err.message)));
-    child.on("close", (code, signal) => {
-      if (code === 0) return resolve();
-      reject(
-        new OmafError(
-          "OMAF_ERR_JAVA_NOT_FOUND",
-          `'${java}' cannot compile omaf's GJPI worker (${signal ? `killed by ${signal}` : `exit code ${code}`}); OMAF_JAVA must name the java launcher of a JDK 17 or later${stderr.trim() ? `:\n${stderr.trim()}` : ""}`,
-          { java },
-        ),
-      );
-    });
+async function run(java: string, args: string[]): Promise<void> {
+  const r = await runCommand(java, args, { keep: 16_384 }).catch((err: NodeJS.ErrnoException) => {
+    throw javaNotFound(java, err.code ?? err.message);
   });
+  if (r.code === 0) return;
+  const stderr = r.stderr.trim();
+  throw new OmafError(
+    "OMAF_ERR_JAVA_NOT_FOUND",
+    `'${java}' cannot compile omaf's GJPI worker (${r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`}); OMAF_JAVA must name the java launcher of a JDK 17 or later${stderr ? `:\n${stderr}` : ""}`,
+    { java },
+  );
 }
 
 /** The error for a java launcher that cannot be run at all. */

@@ -1,11 +1,11 @@
 // Checks a Python interpreter against the conda environment file of a python artifact (`binaries.conda_path`).
 // It tells which declared packages the interpreter lacks, so `omaf validate --python` and the model's load can say so
 // before serving fails on an ImportError; `omaf env create` (environment.ts) installs them into a venv.
-import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parse } from "yaml";
 import { OmafError } from "../../errors.js";
+import { isNotRunnable, runCommand } from "../../run-command.js";
 import type { OmafManifest } from "../../manifest/manifest.types.js";
 import { resolveInside } from "../../manifest/file-index.js";
 import { messageOf } from "../source.js";
@@ -218,37 +218,23 @@ interface CheckAnswer {
 }
 
 /** Runs the worker script's check-deps command with `python`. */
-function askInterpreter(python: string, packages: DeclaredPackage[]): Promise<CheckAnswer> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(python, [WORKER_SCRIPT, "check-deps"], {
-      stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1" },
-    });
-    let out = "";
-    let err = "";
-    child.stdout.setEncoding("utf8").on("data", (t: string) => (out += t));
-    child.stderr.setEncoding("utf8").on("data", (t: string) => (err += t));
-    child.stdin.on("error", () => {});
-    child.on("error", (e: NodeJS.ErrnoException) => {
-      reject(
-        e.code === "ENOENT" || e.code === "EACCES"
-          ? new OmafError("OMAF_ERR_PYTHON_NOT_FOUND", `cannot run the Python interpreter '${python}' (${e.code}); set OMAF_PYTHON`, {
-              python,
-              errno: e.code,
-            })
-          : new OmafError("OMAF_ERR_INTERNAL", `cannot run '${python}': ${e.message}`, { python }),
-      );
-    });
-    child.on("close", (code) => {
-      try {
-        if (code !== 0) throw new Error(`exited with code ${code}: ${err.trim()}`);
-        resolvePromise(JSON.parse(out) as CheckAnswer);
-      } catch (e) {
-        reject(new OmafError("OMAF_ERR_PYTHON_NOT_FOUND", `'${python}' could not check the dependencies: ${messageOf(e)}`, { python }));
-      }
-    });
-    child.stdin.end(JSON.stringify({ packages: packages.map((p) => ({ name: p.name, module: p.module })) }));
+async function askInterpreter(python: string, packages: DeclaredPackage[]): Promise<CheckAnswer> {
+  const input = JSON.stringify({ packages: packages.map((p) => ({ name: p.name, module: p.module })) });
+  const r = await runCommand(python, [WORKER_SCRIPT, "check-deps"], {
+    input,
+    keep: 16 * 1024 * 1024,
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1" },
+  }).catch((e: Error) => {
+    throw isNotRunnable(e)
+      ? new OmafError("OMAF_ERR_PYTHON_NOT_FOUND", `cannot run the Python interpreter '${python}' (${e.code}); set OMAF_PYTHON`, { python, errno: e.code })
+      : new OmafError("OMAF_ERR_INTERNAL", `cannot run '${python}': ${e.message}`, { python });
   });
+  try {
+    if (r.code !== 0) throw new Error(`exited with code ${r.code}: ${r.stderr.trim()}`);
+    return JSON.parse(r.stdout) as CheckAnswer;
+  } catch (e) {
+    throw new OmafError("OMAF_ERR_PYTHON_NOT_FOUND", `'${python}' could not check the dependencies: ${messageOf(e)}`, { python });
+  }
 }
 
 /**

@@ -31,6 +31,9 @@ export interface OpenedModel {
 /** Reads a source (archive or model folder) as the server serves it; rejects with an OmafError. */
 export type OpenModel = (source: string) => Promise<OpenedModel>;
 
+/** Sources opened side by side at start-up. */
+const OPEN_AT_ONCE = 4;
+
 /** A model as a setting names it: a name, and a version (none: the highest served). */
 export interface ModelChoice {
   name: string;
@@ -172,12 +175,16 @@ export class ModelRegistry {
    */
   async start(sources: readonly string[]): Promise<void> {
     // Sources are known by their absolute paths, so one given and also found in the repository is one source.
-    for (const source of sources.map((s) => resolve(s))) this.put(this.served(source, await this.openSource(source)));
+    const given = sources.map((s) => resolve(s));
+    for (const [i, opened] of (await this.openAll(given)).entries()) {
+      if (opened instanceof OmafError) throw opened;
+      this.put(this.served(given[i], opened));
+    }
     if (this.opts.repository) {
       this.signatures = await scanRepository(resolve(this.opts.repository));
-      for (const source of this.signatures.keys()) {
-        if (this.bySource.has(source)) continue;
-        const opened = await this.openSource(source).catch((err: unknown) => toOmafError(err));
+      const found = [...this.signatures.keys()].filter((source) => !this.bySource.has(source));
+      for (const [i, opened] of (await this.openAll(found)).entries()) {
+        const source = found[i];
         if (opened instanceof OmafError) {
           this.log?.error({ source, code: opened.code, err: opened.message }, "model source cannot be read");
           this.put(new ModelEntry(entryName(source), "", source, undefined, undefined, opened));
@@ -382,6 +389,23 @@ export class ModelRegistry {
 
   private get log(): Logger | undefined {
     return this.opts.log;
+  }
+
+  /**
+   * Opens `sources` a few at a time — unpacking and hashing artifacts is file and thread-pool work that overlaps well
+   * — and answers, in the sources' order, each one opened or the error it failed with.
+   */
+  private async openAll(sources: readonly string[]): Promise<(OpenedModel | OmafError)[]> {
+    const out: (OpenedModel | OmafError)[] = new Array(sources.length);
+    let next = 0;
+    const opener = async () => {
+      while (next < sources.length) {
+        const i = next++;
+        out[i] = await this.openSource(sources[i]).catch((err: unknown) => toOmafError(err));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(OPEN_AT_ONCE, sources.length) }, opener));
+    return out;
   }
 
   private openSource(source: string): Promise<OpenedModel> {

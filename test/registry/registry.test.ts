@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { isOmafError } from "../../src/errors.js";
+import { isOmafError, OmafError } from "../../src/errors.js";
 import { ModelRegistry } from "../../src/registry/registry.js";
 import { openServedModel } from "../../src/server/serve.js";
 import { loadSettings } from "../../src/settings.js";
@@ -110,3 +110,43 @@ async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
   assert.ok(check());
 }
+
+describe("ModelRegistry start-up", () => {
+  it("opens sources side by side, a few at a time, and keeps them in order; the first source that fails stops the start", async () => {
+    const tmp = await tempDir("omaf-registry-open-");
+    try {
+      const repo = join(tmp.dir, "repo");
+      const names = ["a", "b", "c", "d", "e", "f", "g"];
+      for (const n of names) await writeTree(join(repo, n), { "odahuflow.model.yaml": "unread" });
+      let open = 0;
+      let most = 0;
+      const registry = new ModelRegistry({
+        repository: repo,
+        open: async (source) => {
+          most = Math.max(most, ++open);
+          await new Promise((r) => setTimeout(r, 30));
+          open--;
+          throw new OmafError("OMAF_ERR_NO_ARTIFACT", `cannot read ${source}`);
+        },
+      });
+      await registry.start([]);
+      assert.ok(most > 1 && most <= 4, `at most four at once, more than one: ${most}`);
+      assert.deepEqual(
+        registry.index().map((r) => `${r.name} ${r.state}`),
+        names.map((n) => `${n} UNAVAILABLE`),
+      );
+      await registry.close();
+
+      const given = new ModelRegistry({
+        open: async (source) => {
+          await new Promise((r) => setTimeout(r, source.endsWith("slow") ? 60 : 0));
+          throw new OmafError("OMAF_ERR_NO_ARTIFACT", `cannot read ${source}`);
+        },
+      });
+      await assert.rejects(given.start([join(tmp.dir, "slow"), join(tmp.dir, "fast")]), /cannot read .*slow$/);
+      await given.close();
+    } finally {
+      await tmp.cleanup();
+    }
+  });
+});

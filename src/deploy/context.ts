@@ -5,8 +5,9 @@ import { randomBytes } from "node:crypto";
 import { copyFile, lstat, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { hashFile } from "../archive/hash.js";
-import { SIGNATURE_PATH } from "../archive/provenance.js";
-import { isOccupied, moveIntoPlace, unpackArchive } from "../archive/unpack.js";
+import { digestArchiveFiles } from "../archive/entry-digests.js";
+import { contentDigest, SIGNATURE_PATH } from "../archive/provenance.js";
+import { isOccupied, moveIntoPlace } from "../archive/unpack.js";
 import { putLastEntry } from "../archive/zip-append.js";
 import { invalidError, manifestOf, openArtifact } from "../artifact/open.js";
 import { pack } from "../artifact/pack.js";
@@ -79,7 +80,9 @@ export async function writeImageContext(source: string, opts: ImageContextOption
       if (signatures) await putLastEntry(copied, SIGNATURE_PATH, signatures);
     } else {
       await copyFile(source, copied);
-      digest = artifact.provenance?.artifactDigest ?? (await digestByUnpacking(copied, path.join(staging, "digest.tmp")));
+      // An archive without a provenance record (e.g. an Odahu artifact): its files are read, checked and hashed as
+      // unpacking would, without writing them anywhere.
+      digest = artifact.provenance?.artifactDigest ?? contentDigest(await digestArchiveFiles(copied));
     }
     const signatures = await writeSignatures(staging, artifactFile, keys, opts);
     const plan = planImage(manifest, digest, omafVersion, opts, signatures);
@@ -129,15 +132,6 @@ export function summaryOf(plan: ImagePlan, files: ContextFile[]) {
     signatures: plan.signatures,
     files,
   };
-}
-
-/** The content digest of an archive without a provenance record (e.g. an Odahu artifact): unpacked once to compute it. */
-async function digestByUnpacking(archive: string, scratch: string): Promise<string> {
-  try {
-    return (await unpackArchive(archive, scratch)).artifactDigest;
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
 }
 
 async function listFiles(root: string): Promise<ContextFile[]> {

@@ -38,7 +38,7 @@ export interface GrpcListenerOptions {
   services: GrpcServiceEntry[];
 }
 
-/** How long grpc-js waits for the answer to a keepalive ping before it drops the connection. */
+/** How long a keepalive ping may go unanswered before the connection is dropped (grpc-js's default). */
 export const KEEPALIVE_TIMEOUT_MS = 10_000;
 
 /** A gRPC listener whose health answers follow `setServing`. */
@@ -50,12 +50,11 @@ let healthPackage: protoLoader.PackageDefinition | undefined;
 
 /** Binds and starts a gRPC server; rejects with OMAF_ERR_IO when the address cannot be bound. */
 export async function startGrpcListener(opts: GrpcListenerOptions): Promise<GrpcListener> {
+  // grpc-js's only connection is the front's in-memory one: keepalive pings and the idle timeout are the front's, on
+  // the clients' connections, and are not set here.
   const server = new grpc.Server({
     "grpc.max_receive_message_length": opts.maxMessageBytes,
     "grpc.max_send_message_length": opts.maxMessageBytes,
-    "grpc.keepalive_time_ms": opts.keepaliveMs,
-    "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
-    "grpc.max_connection_idle_ms": opts.idleTimeoutMs,
     // Channelz bookkeeping costs per call and nothing here reads it.
     "grpc.enable_channelz": 0,
   });

@@ -8,7 +8,8 @@ import { matrixAsTensors, rowsFitInputs } from "../../dataplane/tensor-inference
 import { artifactPath, declaredSample, type ModelSample, readManifestSample } from "../../offline/samples.js";
 import { MATRIX_INPUT_NAME } from "../../runtime/gppi.js";
 import type { ModelMetadata } from "../../runtime/model.js";
-import { type JsonTensor, tensorFromJson, tensorToJson } from "../../tensor/json.js";
+import { parseInferBody } from "../../tensor/binary.js";
+import { type JsonTensor, tensorToJson } from "../../tensor/json.js";
 import { matrixFromTensor, rowsFromTensors, tensorFromMatrix } from "../../tensor/matrix.js";
 import type { Tensor } from "../../tensor/tensor.js";
 
@@ -76,9 +77,8 @@ export function requestsOf(sample: ModelSample, meta: ModelMetadata, takesTensor
     attempt(() => (out.kserve = { instances: instancesOf(sample.tensors) }));
   } else if (sample.kind === "oip") {
     attempt(() => {
-      const doc = JSON.parse(sample.body.toString("utf8")) as { inputs: unknown[]; parameters?: Record<string, unknown> };
-      const tensors = doc.inputs.map((t) => tensorFromJson(t, "input"));
-      out.oip = { inputs: tensors.map(tensorToJson), ...(doc.parameters ? { parameters: doc.parameters } : {}) };
+      const { header, inputs: tensors } = parseInferBody(sample.body);
+      out.oip = { inputs: tensors.map(tensorToJson), ...(header.parameters ? { parameters: header.parameters } : {}) };
       if (takesTensors || meta.mode === "matrix") out.kserve = { instances: instancesOf(tensors) };
     });
   } else if (!takesTensors && meta.mode === "objects") {

@@ -30,7 +30,7 @@ interface Bench {
 
 const BENCHES: Bench[] = [
   { name: "pack", section: "pack", args: ["--size-mb", "1024", "--runs", "3"], quick: ["--size-mb", "32", "--runs", "1"] },
-  { name: "serve", section: "serve", args: ["--seconds", "5", "--warmup", "1"], quick: ["--seconds", "1", "--warmup", "1"] },
+  { name: "serve", section: "serve", args: ["--seconds", "5", "--warmup", "1", "--rounds", "3"], quick: ["--seconds", "1", "--warmup", "1", "--rounds", "1"] },
   { name: "omi", section: "omi", args: ["--seconds", "5", "--warmup", "1"], quick: ["--seconds", "1", "--warmup", "1"] },
   { name: "python", section: "python", args: ["--seconds", "3", "--calls", "3000"], quick: ["--seconds", "1", "--calls", "300"] },
   {

@@ -31,8 +31,11 @@ export interface OpenedModel {
 /** Reads a source (archive or model folder) as the server serves it; rejects with an OmafError. */
 export type OpenModel = (source: string) => Promise<OpenedModel>;
 
-/** Sources opened side by side at start-up. */
-const OPEN_AT_ONCE = 4;
+/**
+ * Sources opened side by side at start-up: unpacking is CPU and disk work with bounded buffers, so two at a time keep
+ * two cores busy while peak memory grows by one more unpack's buffers, not one per source.
+ */
+const OPEN_AT_ONCE = 2;
 
 /** A model as a setting names it: a name, and a version (none: the highest served). */
 export interface ModelChoice {

@@ -17,7 +17,7 @@ test("collects stdout, stderr and both in order, passes chunks on, and resolves 
 });
 
 test("writes the input to stdin and closes it; without input stdin is empty", async () => {
-  const echo = node("let s = ''; process.stdin.on('data', (d) => (s += d)).on('end', () => process.stdout.write(`[${s}]`))");
+  const echo = node("let s = ''; process.stdin.on('data', (d) => (s += d)).on('end', () => process.stdout.write('[' + s + ']'))");
   assert.equal((await runCommand(...echo, { input: "hello" })).stdout, "[hello]");
   assert.equal((await runCommand(...echo)).stdout, "[]");
   // A program that never reads its input still answers.

@@ -1,6 +1,5 @@
 import path from "node:path";
 import type { Command } from "commander";
-import { withoutArchiveSuffix } from "../../archive/archive-name.js";
 import { DEFAULT_UNPACK_LIMITS } from "../../archive/limits.js";
 import { abortOnSignals, action, integer, printJson, progressBar, type CommonOptions } from "../output.js";
 
@@ -45,6 +44,7 @@ export function registerUnpack(program: Command): void {
     .option("--json", "print the result as JSON")
     .action(
       action(async (source: string, opts: UnpackFlags) => {
+        const { withoutArchiveSuffix } = await import("../../archive/archive-name.js");
         const dest = opts.dir ?? withoutArchiveSuffix(path.basename(source));
         const { unpackArchive } = await import("../../archive/unpack.js");
         const bar = await progressBar("unpacking", opts.progress && !opts.json);

@@ -508,7 +508,7 @@ try {
         ]),
     "Both servers run for the whole benchmark; at each level the targets are measured one after another (baseline first), after",
     `every path was warmed up once, and that ${rounds} time${rounds > 1 ? "s" : ""} over. Each row is the round with the median req/s; the ÷ columns and the`,
-    "ratios below are the medians of each round's ratio (both measured within seconds of each other).",
+    "ratios below are the medians of each round's ratio (both targets measured in the same round, under a minute apart).",
     "Baseline: bench/serve-baseline.ts in a child process: a bare fastify POST route that reads the same OIP JSON body, runs the",
     "same .onnx file with the same session options and answers the outputs as JSON (no checks, provenance or logging).",
     `CPU columns: user + system time of the server process (from /proc, all threads) and of the load generator (${h2 ? "h2load" : "this process"}), per`,

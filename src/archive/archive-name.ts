@@ -2,8 +2,8 @@
 // (`MODEL.ZIP` is an archive too). One list for every place that finds archives by name: a model folder holding the
 // artifact file (KServe's /mnt/models), a model repository, and the folder `omaf unpack` makes by default.
 
-/** The file name endings of artifact archives, longest first where one ends another. */
-export const ARCHIVE_SUFFIXES = [".zip", ".tar.gz", ".tgz"] as const;
+/** The file name endings of artifact archives. */
+const ARCHIVE_SUFFIXES = [".zip", ".tar.gz", ".tgz"] as const;
 
 /** The archive suffix `name` ends with, as written in `name`; undefined when it is not an archive's name. */
 export function archiveSuffix(name: string): string | undefined {

@@ -38,7 +38,7 @@ export interface GrpcListenerOptions {
   services: GrpcServiceEntry[];
 }
 
-/** How long a keepalive ping may go unanswered before the connection is dropped (grpc-js's default). */
+/** How long a keepalive ping may go unanswered before the connection is dropped. */
 export const KEEPALIVE_TIMEOUT_MS = 10_000;
 
 /** A gRPC listener whose health answers follow `setServing`. */

@@ -13,6 +13,7 @@
 // given or found, less those unloaded through the repository API) is loaded, and it is not stopping.
 import { resolve } from "node:path";
 import type { Logger } from "pino";
+import { runPool } from "../archive/stream-util.js";
 import { type DataPlane, type DataPlaneMetrics, type RequestContext, reportRejection, type ServedArtifact } from "../dataplane/dataplane.js";
 import type { RequestTracer } from "../dataplane/tracing.js";
 import { OmafError, toOmafError } from "../errors.js";
@@ -400,14 +401,9 @@ export class ModelRegistry {
    */
   private async openAll(sources: readonly string[]): Promise<(OpenedModel | OmafError)[]> {
     const out: (OpenedModel | OmafError)[] = new Array(sources.length);
-    let next = 0;
-    const opener = async () => {
-      while (next < sources.length) {
-        const i = next++;
-        out[i] = await this.openSource(sources[i]).catch((err: unknown) => toOmafError(err));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(OPEN_AT_ONCE, sources.length) }, opener));
+    await runPool([...sources.keys()], OPEN_AT_ONCE, undefined, async (i) => {
+      out[i] = await this.openSource(sources[i]).catch((err: unknown) => toOmafError(err));
+    });
     return out;
   }
 

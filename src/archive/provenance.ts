@@ -17,6 +17,9 @@ export const SIGNATURE_PATH = ".omaf/signature.intoto.jsonl";
 /** The most bytes of signatures read from an artifact or a detached file. */
 export const MAX_SIGNATURE_BYTES = 64 * 1024 * 1024;
 
+/** Value of the record's `format` field. */
+export const PROVENANCE_FORMAT = "omaf-provenance/1";
+
 /** A detached signatures file's bytes (at most {@link MAX_SIGNATURE_BYTES}). */
 export async function readSignatureFile(file: string): Promise<Buffer> {
   try {
@@ -30,8 +33,6 @@ export async function readSignatureFile(file: string): Promise<Buffer> {
     throw toOmafError(err, "OMAF_ERR_IO");
   }
 }
-/** Value of the record's `format` field. */
-export const PROVENANCE_FORMAT = "omaf-provenance/1";
 
 /**
  * True for the two entries that are not content: the provenance record and the signatures. Only these exact names are

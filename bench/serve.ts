@@ -471,7 +471,8 @@ try {
   const rows: string[] = [];
   for (const [key, label] of NAMES) {
     results[key].forEach((perRound, i) => {
-      const r = perRound.find((x) => x.perSecond === median(perRound.map((y) => y.perSecond)))!;
+      const middle = median(perRound.map((x) => x.perSecond));
+      const r = perRound.find((x) => x.perSecond === middle)!;
       rows.push(
         `| ${label} | ${r.concurrency} | ${fmt(r.perSecond)} | ${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} | ${fmt(r.serverCpuUs)} | ${fmt(r.clientCpuUs)} | ${fmt(ratio(key, "baseline", i), 2)}× |`,
       );

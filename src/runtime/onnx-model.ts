@@ -224,7 +224,7 @@ export class OnnxModel implements Model {
 function fromOrt(name: string, t: Ort.Tensor): Tensor {
   const datatype = ORT_TO_DATATYPE[t.type];
   if (!datatype) throw new OmafError("OMAF_ERR_PREDICT", `output '${name}' has type ${t.type}, which omaf cannot carry`);
-  const shape = Array.from(t.dims);
+  const shape = t.dims.slice();
   let data: unknown = t.data;
   if (datatype === "BYTES") data = stringsToBytes(t.data as string[]);
   else if (datatype === "FP16" && !(data instanceof Uint16Array)) {

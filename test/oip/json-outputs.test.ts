@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { jsonOutputsText } from "../../src/protocols/oip-v2/rest.js";
 import { tensorToJson } from "../../src/tensor/json.js";
+import { valuesFromData, valuesJsonText } from "../../src/tensor/values.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 
 const TENSORS: Tensor[] = [
@@ -21,6 +22,10 @@ const TENSORS: Tensor[] = [
   { name: 'by"tes', datatype: "BYTES", shape: [2], data: [Buffer.from("héllo"), Buffer.from('"quoted"\n')] },
   { name: "with-params", datatype: "FP32", shape: [], data: new Float32Array([2]), parameters: { columns: ["a"], content_type: "json" } },
   { name: "empty-params", datatype: "INT32", shape: [0], data: new Int32Array(0), parameters: {} },
+  // Around 2^53 (exact numbers up to 2^53 - 1, strings beyond) and past the size written element by element.
+  { name: "i64-edges", datatype: "INT64", shape: [4], data: new BigInt64Array([9007199254740992n, -9007199254740991n, -9007199254740992n, -1n]) },
+  { name: "many", datatype: "FP32", shape: [10, 10], data: Float32Array.from({ length: 100 }, (_, i) => (i % 7 === 0 ? NaN : i / 3)) },
+  { name: "many-i64", datatype: "INT64", shape: [65], data: BigInt64Array.from({ length: 65 }, (_, i) => BigInt(i) * 2n ** 52n) },
 ];
 
 describe("OIP REST JSON outputs", () => {
@@ -28,6 +33,15 @@ describe("OIP REST JSON outputs", () => {
     assert.equal(jsonOutputsText(TENSORS), JSON.stringify(TENSORS.map(tensorToJson)));
     assert.equal(jsonOutputsText([]), "[]");
     for (const t of TENSORS) assert.equal(jsonOutputsText([t]), JSON.stringify([tensorToJson(t)]), t.name);
+  });
+
+  it("write each datatype's values as JSON.stringify writes valuesFromData's list", () => {
+    for (const t of TENSORS) assert.equal(valuesJsonText(t.datatype, t.data), JSON.stringify(valuesFromData(t.datatype, t.data)), t.name);
+  });
+
+  it("write a shape whose dimensions came as strings or bigints (as gRPC int64 fields do) as numbers", () => {
+    const t = { name: "s", datatype: "INT32", shape: ["2", 1n], data: new Int32Array([1, 2]) } as unknown as Tensor;
+    assert.equal(jsonOutputsText([t]), '[{"name":"s","shape":[2,1],"datatype":"INT32","data":[1,2]}]');
   });
 
   it("refuse a malformed model output as tensorToJson does", () => {

@@ -9,9 +9,9 @@ import { inferTensors } from "../../dataplane/tensor-inference.js";
 import { OmafError } from "../../errors.js";
 import type { ModelRegistry } from "../../registry/registry.js";
 import { binaryOutputsOf, encodeInferResponse, INFERENCE_HEADER_CONTENT_LENGTH, parseInferBody, type InferRequestHeader } from "../../tensor/binary.js";
-import { checkTensor } from "../../tensor/datatype.js";
+import { checkShape, checkTensor } from "../../tensor/datatype.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { valuesFromData } from "../../tensor/values.js";
+import { valuesJsonText } from "../../tensor/values.js";
 import { readOptionalJsonBody, requestContext } from "../http-common.js";
 import { modelMetadata, modelReady, modelStatistics, provenanceParameters, refuseLoadOverrides, requestedOutputNames, serverMetadata } from "./shared.js";
 
@@ -34,6 +34,18 @@ function bodyBytes(request: FastifyRequest): Buffer {
 
 const NO_BINARY: ReadonlySet<string> = new Set();
 
+/** Output names as JSON strings: a model's answers repeat the same few names. Bounded, for models that name outputs freely. */
+const quotedNames = new Map<string, string>();
+
+function quotedName(name: string): string {
+  let quoted = quotedNames.get(name);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(name);
+    if (quotedNames.size < 1024) quotedNames.set(name, quoted);
+  }
+  return quoted;
+}
+
 /**
  * The outputs as OIP JSON tensors: the text of `JSON.stringify(outputs.map(tensorToJson))` (same checks, same
  * values, same key order), written directly instead of through an object per tensor, on every JSON answer.
@@ -43,8 +55,9 @@ export function jsonOutputsText(outputs: readonly Tensor[]): string {
   for (let i = 0; i < outputs.length; i++) {
     const t = checkTensor(outputs[i]);
     if (i > 0) text += ",";
-    // checkTensor vouched for the datatype, one of a fixed set of plain names.
-    text += `{"name":${JSON.stringify(t.name)},"shape":${JSON.stringify(t.shape)},"datatype":"${t.datatype}","data":${JSON.stringify(valuesFromData(t.datatype, t.data))}`;
+    // checkTensor vouched for the datatype, one of a fixed set of plain names, and for the shape: non-negative
+    // integers (checkShape answers them as numbers), whose join is their JSON text.
+    text += `{"name":${quotedName(t.name)},"shape":[${checkShape(t.shape).join(",")}],"datatype":"${t.datatype}","data":${valuesJsonText(t.datatype, t.data)}`;
     if (t.parameters && Object.keys(t.parameters).length > 0) text += `,"parameters":${JSON.stringify(t.parameters)}`;
     text += "}";
   }

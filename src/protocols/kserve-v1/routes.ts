@@ -58,8 +58,9 @@ export async function kserveV1Routes(app: FastifyInstance, opts: KserveV1RouteOp
     if (!dataplane) throw entry.notReady();
     request.omafModel = dataplane;
     if (verb === "explain") throw new OmafError("OMAF_ERR_NOT_IMPLEMENTED", `Model ${name} does not offer explanations.`);
+    // The answer is sent, not returned: settling a promise with a reply (a thenable) costs another promise job.
     return dataplane.infer(requestContext(request), async (inference) => {
-      return sendJson(reply, 200, await predict(inference, readPredictRequest(readJsonBody(request))));
+      sendJson(reply, 200, await predict(inference, readPredictRequest(readJsonBody(request))));
     });
   });
 }

@@ -63,11 +63,11 @@ export async function odahuRoutes(app: FastifyInstance, opts: OdahuRouteOptions)
   });
 
   app.post("/api/model/invoke", async (request, reply) => {
+    // The answer is sent, not returned: settling a promise with a reply (a thenable) costs another promise job.
     return modelOf(request).infer(requestContext(request), async (inference) => {
       const out = await inference.predictJson(readJsonBody(request));
-      if (inference.metadata.mode === "objects") return sendJson(reply, 200, out.result);
       // As Odahu's server: `columns` is always there, null when the model names none.
-      return sendJson(reply, 200, { prediction: out.result, columns: out.columns ?? null });
+      sendJson(reply, 200, inference.metadata.mode === "objects" ? out.result : { prediction: out.result, columns: out.columns ?? null });
     });
   });
 }

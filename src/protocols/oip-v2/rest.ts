@@ -168,7 +168,8 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { registry: Mode
       const { header, inputs } = parseInferBody(body, Array.isArray(headerLength) ? headerLength[0] : headerLength);
       const requested = requestedOutputNames(header.outputs);
       const outputs = await inferTensors(inference, inputs, requested, header.parameters);
-      return answer(reply, envelopeOf(dataplane), header, outputs);
+      // Not returned: a reply is a thenable, and settling a promise with one costs another promise job per request.
+      answer(reply, envelopeOf(dataplane), header, outputs);
     });
   };
 

@@ -3,7 +3,7 @@
 // tritonclient.http sends and reads it. Raw bytes become typed-array views over the body whenever alignment allows.
 import { badInput } from "../errors.js";
 import { bytesPerElement, checkShape, checkTensor, DATATYPE_ARRAYS, show } from "./datatype.js";
-import { readTensorHeader, tensorFromJson, tensorToJson, withParameters, type JsonTensor } from "./json.js";
+import { quotedName, readTensorHeader, tensorFromJson, tensorJsonText, withParameters } from "./json.js";
 import { parseJson } from "../json.js";
 import { elementCount, type Datatype, type Tensor } from "./tensor.js";
 
@@ -254,19 +254,50 @@ export interface InferResponse {
  * outputs are exact decimal strings (see tensorToJson).
  */
 export function encodeInferResponse(response: InferResponse, binaryOutputs: ReadonlySet<string> | "all" = new Set()): { body: Buffer; headerLength?: number } {
+  let start = `{"model_name":${JSON.stringify(response.model_name)}`;
+  if (response.model_version !== undefined) start += `,"model_version":${JSON.stringify(response.model_version)}`;
+  if (response.id !== undefined) start += `,"id":${JSON.stringify(response.id)}`;
+  if (response.parameters !== undefined) start += `,"parameters":${JSON.stringify(response.parameters)}`;
+  const { body, headerLength } = encodeInferAnswer(`${start},"outputs":`, response.outputs, binaryOutputs);
+  return { body: typeof body === "string" ? Buffer.from(body, "utf8") : body, headerLength };
+}
+
+/**
+ * encodeInferResponse for a response whose JSON header up to its outputs is already text: `start` is
+ * `{"model_name":...,"outputs":` (a server writes the part every answer of a model repeats once). An all-JSON
+ * answer comes back as text, which Node writes together with the HTTP headers; with binary outputs, as bytes.
+ */
+export function encodeInferAnswer(
+  start: string,
+  outputs: readonly Tensor[],
+  binaryOutputs: ReadonlySet<string> | "all",
+): { body: string | Buffer; headerLength?: number } {
+  let text = `${start}[`;
   const raws: Buffer[] = [];
-  const outputs = response.outputs.map((t): JsonTensor | Omit<JsonTensor, "data"> => {
-    if (binaryOutputs !== "all" && !binaryOutputs.has(t.name)) return tensorToJson(t);
+  for (let i = 0; i < outputs.length; i++) {
+    const t = outputs[i];
+    if (i > 0) text += ",";
+    if (binaryOutputs !== "all" && !binaryOutputs.has(t.name)) {
+      text += tensorJsonText(t);
+      continue;
+    }
     const raw = tensorToRaw(t);
     raws.push(raw);
-    return { name: t.name, datatype: t.datatype, shape: t.shape, parameters: { ...t.parameters, binary_data_size: raw.length } };
-  });
-  const head: Record<string, unknown> = { model_name: response.model_name };
-  if (response.model_version !== undefined) head.model_version = response.model_version;
-  if (response.id !== undefined) head.id = response.id;
-  if (response.parameters !== undefined) head.parameters = response.parameters;
-  head.outputs = outputs;
-  const json = Buffer.from(JSON.stringify(head), "utf8");
-  if (raws.length === 0) return { body: json };
-  return { body: Buffer.concat([json, ...raws]), headerLength: json.length };
+    // tensorToRaw checked the tensor: shape of non-negative integers (as numbers once checkShape read them), a known datatype.
+    const parameters = t.parameters ? JSON.stringify({ ...t.parameters, binary_data_size: raw.length }) : `{"binary_data_size":${raw.length}}`;
+    text += `{"name":${quotedName(t.name)},"datatype":"${t.datatype}","shape":[${checkShape(t.shape).join(",")}],"parameters":${parameters}}`;
+  }
+  text += "]}";
+  if (raws.length === 0) return { body: text };
+  // One allocation for the header and every raw tensor.
+  const headerLength = Buffer.byteLength(text, "utf8");
+  let length = headerLength;
+  for (const raw of raws) length += raw.length;
+  const body = Buffer.allocUnsafe(length);
+  let offset = body.write(text, 0, "utf8");
+  for (const raw of raws) {
+    body.set(raw, offset);
+    offset += raw.length;
+  }
+  return { body, headerLength };
 }

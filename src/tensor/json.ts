@@ -2,7 +2,7 @@
 import { badInput } from "../errors.js";
 import { checkShape, checkTensor, parseDatatype, show } from "./datatype.js";
 import { elementCount, type Datatype, type Tensor } from "./tensor.js";
-import { dataFromValues, valuesFromData, type JsonElement } from "./values.js";
+import { dataFromValues, valuesFromData, valuesJsonText, type JsonElement } from "./values.js";
 
 /** A tensor as OIP REST JSON carries it (`data` flat, row-major). */
 export interface JsonTensor {
@@ -123,6 +123,31 @@ export function tensorToJson(t: Tensor): JsonTensor {
   const out: JsonTensor = { name: t.name, shape: t.shape, datatype: t.datatype, data: valuesFromData(t.datatype, t.data) };
   if (t.parameters && Object.keys(t.parameters).length > 0) out.parameters = t.parameters;
   return out;
+}
+
+/** Tensor names as JSON strings: a model's answers repeat the same few. Bounded, for models that name outputs freely. */
+const quotedNames = new Map<string, string>();
+
+/** `JSON.stringify(name)`, remembered. */
+export function quotedName(name: string): string {
+  let quoted = quotedNames.get(name);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(name);
+    if (quotedNames.size < 1024) quotedNames.set(name, quoted);
+  }
+  return quoted;
+}
+
+/**
+ * `JSON.stringify(tensorToJson(t))`, character for character (same checks, values and key order), written directly
+ * instead of through an object per tensor: every JSON answer of OIP REST is made of these.
+ */
+export function tensorJsonText(t: Tensor): string {
+  checkTensor(t);
+  // checkTensor vouched for the datatype, one of a fixed set of plain names, and for the shape: non-negative
+  // integers (checkShape answers them as numbers), whose join is their JSON text.
+  const text = `{"name":${quotedName(t.name)},"shape":[${checkShape(t.shape).join(",")}],"datatype":"${t.datatype}","data":${valuesJsonText(t.datatype, t.data)}`;
+  return t.parameters && Object.keys(t.parameters).length > 0 ? `${text},"parameters":${JSON.stringify(t.parameters)}}` : `${text}}`;
 }
 
 /** Sets `parameters` on a tensor when there are any (so tensors without parameters stay without the key). */

@@ -1,8 +1,9 @@
-// OIP REST writes its JSON outputs directly as text; the text must be exactly JSON.stringify of tensorToJson's objects.
+// OIP REST writes its answers' JSON directly as text; the text must be exactly what JSON.stringify makes of the
+// response object (tensorToJson's tensors, binary outputs' header entries).
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { jsonOutputsText } from "../../src/protocols/oip-v2/rest.js";
-import { tensorToJson } from "../../src/tensor/json.js";
+import { encodeInferAnswer, encodeInferResponse, tensorToRaw } from "../../src/tensor/binary.js";
+import { tensorJsonText, tensorToJson } from "../../src/tensor/json.js";
 import { valuesFromData, valuesJsonText } from "../../src/tensor/values.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 
@@ -28,11 +29,40 @@ const TENSORS: Tensor[] = [
   { name: "many-i64", datatype: "INT64", shape: [65], data: BigInt64Array.from({ length: 65 }, (_, i) => BigInt(i) * 2n ** 52n) },
 ];
 
+/** The outputs as JSON text the way the OIP REST route answers them: after a fixed start, none in binary. */
+const jsonOutputsText = (outputs: Tensor[]) => {
+  const { body, headerLength } = encodeInferAnswer("", outputs, new Set());
+  assert.equal(headerLength, undefined);
+  assert.equal(typeof body, "string");
+  return (body as string).slice(0, -1);
+};
+
 describe("OIP REST JSON outputs", () => {
   it("are the text of JSON.stringify(outputs.map(tensorToJson)) for every datatype, parameters included", () => {
     assert.equal(jsonOutputsText(TENSORS), JSON.stringify(TENSORS.map(tensorToJson)));
     assert.equal(jsonOutputsText([]), "[]");
-    for (const t of TENSORS) assert.equal(jsonOutputsText([t]), JSON.stringify([tensorToJson(t)]), t.name);
+    for (const t of TENSORS) assert.equal(tensorJsonText(t), JSON.stringify(tensorToJson(t)), t.name);
+  });
+
+  it("with some outputs in binary: the header is JSON.stringify of the response object, the raw bytes follow in order", () => {
+    const binary = new Set(["f32", 'by"tes', "with-params", "empty-params"]);
+    const response = { model_name: "m", model_version: "1", id: 'id "1"', parameters: { artifact_digest: "sha256:00" }, outputs: TENSORS };
+    const { body, headerLength } = encodeInferResponse(response, binary);
+    const expected = JSON.stringify({
+      ...response,
+      outputs: TENSORS.map((t) =>
+        binary.has(t.name)
+          ? { name: t.name, datatype: t.datatype, shape: t.shape, parameters: { ...t.parameters, binary_data_size: tensorToRaw(t).length } }
+          : tensorToJson(t),
+      ),
+    });
+    assert.equal(body.subarray(0, headerLength).toString("utf8"), expected);
+    const raws = TENSORS.filter((t) => binary.has(t.name)).map((t) => tensorToRaw(t));
+    assert.deepEqual(body.subarray(headerLength), Buffer.concat(raws));
+    // All in JSON: plain JSON, no header length.
+    const plain = encodeInferResponse({ model_name: "m", outputs: TENSORS.slice(0, 2) });
+    assert.equal(plain.headerLength, undefined);
+    assert.equal(plain.body.toString("utf8"), JSON.stringify({ model_name: "m", outputs: TENSORS.slice(0, 2).map(tensorToJson) }));
   });
 
   it("write each datatype's values as JSON.stringify writes valuesFromData's list", () => {

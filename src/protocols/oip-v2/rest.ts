@@ -8,10 +8,8 @@ import type { DataPlane } from "../../dataplane/dataplane.js";
 import { inferTensors } from "../../dataplane/tensor-inference.js";
 import { OmafError } from "../../errors.js";
 import type { ModelRegistry } from "../../registry/registry.js";
-import { binaryOutputsOf, encodeInferResponse, INFERENCE_HEADER_CONTENT_LENGTH, parseInferBody, type InferRequestHeader } from "../../tensor/binary.js";
-import { checkShape, checkTensor } from "../../tensor/datatype.js";
+import { binaryOutputsOf, encodeInferAnswer, INFERENCE_HEADER_CONTENT_LENGTH, parseInferBody, type InferRequestHeader } from "../../tensor/binary.js";
 import type { Tensor } from "../../tensor/tensor.js";
-import { valuesJsonText } from "../../tensor/values.js";
 import { readOptionalJsonBody, requestContext } from "../http-common.js";
 import { modelMetadata, modelReady, modelStatistics, provenanceParameters, refuseLoadOverrides, requestedOutputNames, serverMetadata } from "./shared.js";
 
@@ -34,45 +32,12 @@ function bodyBytes(request: FastifyRequest): Buffer {
 
 const NO_BINARY: ReadonlySet<string> = new Set();
 
-/** Output names as JSON strings: a model's answers repeat the same few names. Bounded, for models that name outputs freely. */
-const quotedNames = new Map<string, string>();
-
-function quotedName(name: string): string {
-  let quoted = quotedNames.get(name);
-  if (quoted === undefined) {
-    quoted = JSON.stringify(name);
-    if (quotedNames.size < 1024) quotedNames.set(name, quoted);
-  }
-  return quoted;
-}
-
-/**
- * The outputs as OIP JSON tensors: the text of `JSON.stringify(outputs.map(tensorToJson))` (same checks, same
- * values, same key order), written directly instead of through an object per tensor, on every JSON answer.
- */
-export function jsonOutputsText(outputs: readonly Tensor[]): string {
-  let text = "[";
-  for (let i = 0; i < outputs.length; i++) {
-    const t = checkTensor(outputs[i]);
-    if (i > 0) text += ",";
-    // checkTensor vouched for the datatype, one of a fixed set of plain names, and for the shape: non-negative
-    // integers (checkShape answers them as numbers), whose join is their JSON text.
-    text += `{"name":${quotedName(t.name)},"shape":[${checkShape(t.shape).join(",")}],"datatype":"${t.datatype}","data":${valuesJsonText(t.datatype, t.data)}`;
-    if (t.parameters && Object.keys(t.parameters).length > 0) text += `,"parameters":${JSON.stringify(t.parameters)}`;
-    text += "}";
-  }
-  return `${text}]`;
-}
-
-/** What every inference answer of one model version repeats: its provenance, serialised once. */
+/** What every inference answer of one model version repeats, serialised once: the JSON header's start, in encodeInferResponse's key order. */
 interface Envelope {
-  /** The response's start, before `id`, in encodeInferResponse's key order. */
+  /** Before `id`: model name and version. */
   head: string;
-  /** From `parameters` to the `outputs` key. */
+  /** From `parameters` (the provenance) to the `outputs` key. */
   parameters: string;
-  provenance: Record<string, string>;
-  modelName: string;
-  modelVersion: string;
 }
 
 const envelopes = new WeakMap<DataPlane, Envelope>();
@@ -81,13 +46,9 @@ function envelopeOf(dataplane: DataPlane): Envelope {
   let e = envelopes.get(dataplane);
   if (!e) {
     const p = dataplane.provenance;
-    const provenance = provenanceParameters(p);
     e = {
       head: `{"model_name":${JSON.stringify(p.modelName)},"model_version":${JSON.stringify(p.modelVersion)}`,
-      parameters: `,"parameters":${JSON.stringify(provenance)},"outputs":`,
-      provenance,
-      modelName: p.modelName,
-      modelVersion: p.modelVersion,
+      parameters: `,"parameters":${JSON.stringify(provenanceParameters(p))},"outputs":`,
     };
     envelopes.set(dataplane, e);
   }
@@ -177,24 +138,10 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { registry: Mode
   const answer = (reply: FastifyReply, envelope: Envelope, header: InferRequestHeader, outputs: Tensor[]) => {
     // Binary outputs only when the request names outputs or asks for all of them in binary.
     const binary = header.outputs?.length || header.parameters?.binary_data_output === true ? binaryOutputsOf(header) : NO_BINARY;
-    if (binary !== "all" && binary.size === 0) {
-      // All-JSON answer (the common case): the fixed part of the envelope is serialised once, and the body goes out
-      // as a string, which Node writes together with the headers.
-      const id = header.id !== undefined ? `,"id":${JSON.stringify(header.id)}` : "";
-      return reply.type(JSON_TYPE).send(`${envelope.head}${id}${envelope.parameters}${jsonOutputsText(outputs)}}`);
-    }
-    const encoded = encodeInferResponse(
-      {
-        model_name: envelope.modelName,
-        model_version: envelope.modelVersion,
-        ...(header.id !== undefined ? { id: header.id } : {}),
-        parameters: envelope.provenance,
-        outputs,
-      },
-      binary,
-    );
-    if (encoded.headerLength === undefined) return reply.type(JSON_TYPE).send(encoded.body);
-    return reply.header(INFERENCE_HEADER_CONTENT_LENGTH, encoded.headerLength).type(BINARY_TYPE).send(encoded.body);
+    const id = header.id !== undefined ? `,"id":${JSON.stringify(header.id)}` : "";
+    const { body, headerLength } = encodeInferAnswer(`${envelope.head}${id}${envelope.parameters}`, outputs, binary);
+    if (headerLength === undefined) return reply.type(JSON_TYPE).send(body);
+    return reply.header(INFERENCE_HEADER_CONTENT_LENGTH, headerLength).type(BINARY_TYPE).send(body);
   };
   app.post("/v2/models/:model/infer", infer);
   app.post("/v2/models/:model/versions/:version/infer", infer);

@@ -254,18 +254,38 @@ export interface InferResponse {
  * outputs are exact decimal strings (see tensorToJson).
  */
 export function encodeInferResponse(response: InferResponse, binaryOutputs: ReadonlySet<string> | "all" = new Set()): { body: Buffer; headerLength?: number } {
-  let start = `{"model_name":${JSON.stringify(response.model_name)}`;
-  if (response.model_version !== undefined) start += `,"model_version":${JSON.stringify(response.model_version)}`;
-  if (response.id !== undefined) start += `,"id":${JSON.stringify(response.id)}`;
-  if (response.parameters !== undefined) start += `,"parameters":${JSON.stringify(response.parameters)}`;
-  const { body, headerLength } = encodeInferAnswer(`${start},"outputs":`, response.outputs, binaryOutputs);
+  const envelope = responseEnvelope(response.model_name, response.model_version, response.parameters);
+  const { body, headerLength } = encodeInferAnswer(responseStart(envelope, response.id), response.outputs, binaryOutputs);
   return { body: typeof body === "string" ? Buffer.from(body, "utf8") : body, headerLength };
 }
 
 /**
+ * The text of a response's JSON header up to its outputs, less its `id`: what every answer of a model version
+ * repeats, so a server serialises it once (see responseStart).
+ */
+export interface ResponseEnvelope {
+  /** `{"model_name":…,"model_version":…` */
+  head: string;
+  /** `,"parameters":…,"outputs":` */
+  tail: string;
+}
+
+/** The envelope of a model version's responses (`parameters`, e.g. its provenance, when given). */
+export function responseEnvelope(modelName: string, modelVersion?: string, parameters?: Record<string, unknown>): ResponseEnvelope {
+  const version = modelVersion === undefined ? "" : `,"model_version":${JSON.stringify(modelVersion)}`;
+  const params = parameters === undefined ? "" : `,"parameters":${JSON.stringify(parameters)}`;
+  return { head: `{"model_name":${JSON.stringify(modelName)}${version}`, tail: `${params},"outputs":` };
+}
+
+/** A response's JSON header up to its outputs list: model_name, model_version, id, parameters, in that order. */
+export function responseStart(envelope: ResponseEnvelope, id?: string): string {
+  return id === undefined ? envelope.head + envelope.tail : `${envelope.head},"id":${JSON.stringify(id)}${envelope.tail}`;
+}
+
+/**
  * encodeInferResponse for a response whose JSON header up to its outputs is already text: `start` is
- * `{"model_name":...,"outputs":` (a server writes the part every answer of a model repeats once). An all-JSON
- * answer comes back as text, which Node writes together with the HTTP headers; with binary outputs, as bytes.
+ * `{"model_name":...,"outputs":` (see responseStart). An all-JSON answer comes back as text, which Node writes
+ * together with the HTTP headers; with binary outputs, as bytes.
  */
 export function encodeInferAnswer(
   start: string,

@@ -8,7 +8,16 @@ import type { DataPlane } from "../../dataplane/dataplane.js";
 import { inferTensors } from "../../dataplane/tensor-inference.js";
 import { OmafError } from "../../errors.js";
 import type { ModelRegistry } from "../../registry/registry.js";
-import { binaryOutputsOf, encodeInferAnswer, INFERENCE_HEADER_CONTENT_LENGTH, parseInferBody, type InferRequestHeader } from "../../tensor/binary.js";
+import {
+  binaryOutputsOf,
+  encodeInferAnswer,
+  INFERENCE_HEADER_CONTENT_LENGTH,
+  parseInferBody,
+  responseEnvelope,
+  responseStart,
+  type InferRequestHeader,
+  type ResponseEnvelope,
+} from "../../tensor/binary.js";
 import type { Tensor } from "../../tensor/tensor.js";
 import { readOptionalJsonBody, requestContext } from "../http-common.js";
 import { modelMetadata, modelReady, modelStatistics, provenanceParameters, refuseLoadOverrides, requestedOutputNames, serverMetadata } from "./shared.js";
@@ -32,25 +41,14 @@ function bodyBytes(request: FastifyRequest): Buffer {
 
 const NO_BINARY: ReadonlySet<string> = new Set();
 
-/** What every inference answer of one model version repeats, serialised once: the JSON header's start, in encodeInferResponse's key order. */
-interface Envelope {
-  /** Before `id`: model name and version. */
-  head: string;
-  /** From `parameters` (the provenance) to the `outputs` key. */
-  parameters: string;
-}
+/** Each model version's response envelope (name, version, provenance parameters), serialised once. */
+const envelopes = new WeakMap<DataPlane, ResponseEnvelope>();
 
-const envelopes = new WeakMap<DataPlane, Envelope>();
-
-function envelopeOf(dataplane: DataPlane): Envelope {
+function envelopeOf(dataplane: DataPlane): ResponseEnvelope {
   let e = envelopes.get(dataplane);
   if (!e) {
     const p = dataplane.provenance;
-    e = {
-      head: `{"model_name":${JSON.stringify(p.modelName)},"model_version":${JSON.stringify(p.modelVersion)}`,
-      parameters: `,"parameters":${JSON.stringify(provenanceParameters(p))},"outputs":`,
-    };
-    envelopes.set(dataplane, e);
+    envelopes.set(dataplane, (e = responseEnvelope(p.modelName, p.modelVersion, provenanceParameters(p))));
   }
   return e;
 }
@@ -135,11 +133,10 @@ export async function oipRestRoutes(app: FastifyInstance, opts: { registry: Mode
   };
 
   /** Writes an inference answer: all JSON (the common case), or the binary tensor form. */
-  const answer = (reply: FastifyReply, envelope: Envelope, header: InferRequestHeader, outputs: Tensor[]) => {
+  const answer = (reply: FastifyReply, envelope: ResponseEnvelope, header: InferRequestHeader, outputs: Tensor[]) => {
     // Binary outputs only when the request names outputs or asks for all of them in binary.
     const binary = header.outputs?.length || header.parameters?.binary_data_output === true ? binaryOutputsOf(header) : NO_BINARY;
-    const id = header.id !== undefined ? `,"id":${JSON.stringify(header.id)}` : "";
-    const { body, headerLength } = encodeInferAnswer(`${envelope.head}${id}${envelope.parameters}`, outputs, binary);
+    const { body, headerLength } = encodeInferAnswer(responseStart(envelope, header.id), outputs, binary);
     if (headerLength === undefined) return reply.type(JSON_TYPE).send(body);
     return reply.header(INFERENCE_HEADER_CONTENT_LENGTH, headerLength).type(BINARY_TYPE).send(body);
   };

@@ -2,9 +2,11 @@
 // dimension and split back, so a model that costs about the same for 1 row as for 32 serves many more requests.
 //
 // When to run a batch. The model runs at most `capacity` calls at once (an ONNX session one, a worker pool one per
-// worker). A call that finds the model free runs at once — unless other admitted requests are still on their way to
-// the model (being decoded), in which case it waits for them, at most `maxBatchTimeMs`. So a lone request never waits,
-// and under load batches form by themselves while the model is busy: their size follows the load.
+// worker). A call that finds the model free runs at the end of the current turn of the event loop, so the requests
+// read in the same turn (one HTTP/2 read carries many streams; many sockets are ready at once) join it — unless other
+// admitted requests are still on their way to the model (being decoded), in which case it waits for them, at most
+// `maxBatchTimeMs`. So a lone request never waits for others (it gives up one turn of the loop, microseconds), and
+// under load batches form by themselves while the model is busy: their size follows the load.
 //
 // What is merged. Only calls with the same compatibility key (a lane's `key`: same input names, datatypes, shapes past
 // the first dimension and requested outputs for tensors; same column names and width for rows) — never requests a
@@ -68,6 +70,7 @@ export class Batcher {
   private readonly queue: Job[] = [];
   private running = 0;
   private timer?: NodeJS.Timeout;
+  private pumpScheduled = false;
 
   constructor(
     private readonly settings: BatchSettings,
@@ -104,13 +107,23 @@ export class Batcher {
       };
     });
     this.queue.push(job);
-    this.pump();
+    this.pumpAtEndOfTurn();
     return {
       answer,
       abandon: () => {
         job.abandoned = true;
       },
     };
+  }
+
+  /** Pumps once the requests read in this turn of the event loop have been queued (a setImmediate runs after I/O). */
+  private pumpAtEndOfTurn(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   /** Starts every batch the free capacity allows, or waits (bounded) for requests that are on their way. */

@@ -155,6 +155,20 @@ describe("adaptive batching", () => {
     assert.ok(performance.now() - t0 < 2500, `a lone request waited ${Math.round(performance.now() - t0)} ms`);
   });
 
+  it("requests that arrive in the same turn of the event loop share one call, though the model was free for the first", async () => {
+    const model = new DoublingModel(0);
+    const dp = plane(model, { maxBatchTimeMs: 0 });
+    await dp.load();
+    // As requests read from one socket read, or from many sockets ready at once: no wait is needed to merge them.
+    const requests = Array.from({ length: 8 }, (_, i) => i);
+    const answers = await Promise.all(requests.map((i) => dp.predictTensors([rowsTensor(rowsOf(i))], undefined, ctx(i))));
+    assert.deepEqual(model.calls, [requests.reduce((n, i) => n + rowsOf(i).length, 0)]);
+    assert.deepEqual(
+      answers.map((a) => Array.from(a[1].data as Float64Array)),
+      requests.map((i) => rowsOf(i).map(([a, b]) => a + b)),
+    );
+  });
+
   it("a request timed out while queued is not run", async () => {
     const model = new DoublingModel(300);
     const dp = plane(model, { maxBatchSize: 1000 }, 100);

@@ -54,15 +54,21 @@ const WHERE_THE_TIME_GOES = [
   "  that answered only REST JSON (paired runs, 5 rounds: 0.87x and 0.93x of the baseline): V8 tunes the code all paths",
   "  share to the kinds of objects it has seen. Hence the server answering only REST JSON, as the baseline does.",
   "- Batching takes the per-call cost of onnxruntime (a native call and the setImmediate before it) off all but one request of each batch,",
-  "  which is where batching beats the bare handler at 16 and 64; a lone request (concurrency 1) runs at once, unbatched.",
+  "  which is where batching beats the bare handler at 16 and 64. A call that finds the model free runs at the end of its turn",
+  "  of the event loop, so the streams of one HTTP/2 read join it (before, the first ran alone: gRPC batches averaged about 4",
+  "  requests at 16 streams against about 8 for REST); a lone request (concurrency 1) runs unbatched, one loop turn later.",
   "- gRPC: grpc-js spent about as much CPU per call as the rest of the inference (a bare grpc-js unary server about 95 µs per",
   "  call, node:http2 answering the same bytes about 49 µs, 16 streams), so omaf answers its services' unary calls on",
   "  node:http2 itself (src/server/grpc-front.ts) and leaves health, reflection and the rest to grpc-js; ModelInfer answers",
   "  encode the fields every answer of a model version repeats once per version. One HTTP/2 connection carrying every",
   "  stream then puts gRPC ahead of REST at 16 and 64. At concurrency 1 a call still takes two socket writes and two",
   "  event-loop turns where REST takes one: Node's http2 sends the status trailers in a write of their own after",
-  "  HEADERS + DATA (strace: a writev of three frames, then an 11-byte write; Node's sendTrailers defers them to a",
-  "  setImmediate), and the client waits for them.",
+  "  HEADERS + DATA (strace: a writev of three frames, then an 11-byte write), and the client waits for them. No use of",
+  "  node:http2 avoids it: sendTrailers defers the trailers to a setImmediate, and trailers submitted at once (tried",
+  "  through Node's internals) still went out separately, as Node's session stops gathering frames after a DATA frame.",
+  "  The floor rows measure what that costs before any work: Node's HTTP/2 answering a fixed gRPC call against its",
+  "  HTTP/1.1 answering fixed bytes (the ratio under the targets); answered without trailers, HTTP/2 measured about",
+  "  0.85× of HTTP/1.1 at concurrency 1 in a separate run, with trailers about 0.7×.",
 ];
 
 const seconds = numberFlag("--seconds", 3);
@@ -295,12 +301,15 @@ interface Target {
 const children: ChildProcess[] = [];
 // Both servers run as compiled JavaScript, as the published package does (no TypeScript loader in the measured
 // processes).
-const compiled = compileServer(repo, [path.join(here, "serve-baseline.ts")]);
+const compiled = compileServer(repo, [path.join(here, "serve-baseline.ts"), path.join(here, "serve-floor.ts")]);
 try {
   // Both servers run for the whole benchmark and the targets are measured in turn at each level, so slow drifts in
   // what the rest of the machine does hit the baseline and omaf alike.
   const baseline = await startChild([path.join(compiled.root, "bench", "serve-baseline.js"), irisFile], /listening (\d+)/, "stdout");
   children.push(baseline.child);
+  // Node's own HTTP/1.1 and HTTP/2 servers answering fixed bytes: how far apart the two transports are before any work.
+  const floor = await startChild([path.join(compiled.root, "bench", "serve-floor.js")], /listening (\d+) (\d+)/, "stdout");
+  children.push(floor.child);
   const serveArgs = [
     path.join(compiled.root, "dist", "cli", "main.js"),
     "serve",
@@ -456,6 +465,28 @@ try {
     }),
     oipGrpcLoad("oipGrpcBatched", batched.child.pid, batchedOipClient, batchedPort("oip-grpc")),
   ];
+  // The floor's gRPC side needs h2load (in-process load would measure grpc-js's client, not the transport).
+  if (h2) {
+    const floorGrpcUrl = `http://127.0.0.1:${floor.match[2]}`;
+    const floorGrpcBody = grpcFrame(Buffer.alloc(0));
+    let floorAnswerBytes = 0;
+    targets.push(
+      httpTarget("floorHttp", floor.child.pid, {
+        url: `http://127.0.0.1:${floor.match[1]}/`,
+        body: oipJsonBody,
+        headers: { "content-type": "application/json" },
+      }),
+      {
+        key: "floorGrpc",
+        pid: floor.child.pid,
+        async check() {
+          floorAnswerBytes = await checkGrpcAnswer(floorGrpcUrl, "/floor/Unary", floorGrpcBody, GRPC_HEADERS, () => undefined);
+        },
+        measure: (c) =>
+          h2loadMeasure({ url: `${floorGrpcUrl}/floor/Unary`, h1: false, body: floorGrpcBody, headers: GRPC_HEADERS, answerBytes: floorAnswerBytes }, c),
+      },
+    );
+  }
 
   // Freshly started servers run their code cold: every path answers once, then runs a warm-up level unmeasured.
   for (const t of targets) {
@@ -488,13 +519,15 @@ try {
     ["omi", "omaf OMI gRPC"],
     ["oipJsonBatched", `omaf OIP REST, JSON, batching ${BATCHING_TEXT}`],
     ["oipGrpcBatched", `omaf OIP gRPC, raw contents, batching ${BATCHING_TEXT}`],
+    ["floorHttp", "floor: Node's HTTP/1.1 answering fixed bytes (no framework, no model)"],
+    ["floorGrpc", "floor: Node's HTTP/2 answering a fixed unary gRPC message and its trailers"],
   ];
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   /** The median over the rounds of `a`'s req/s ÷ `b`'s in the same round, at level `i`. */
   const ratio = (a: string, b: string, i: number) => median(results[a][i].map((r, round) => r.perSecond / results[b][i][round].perSecond));
   const rows: string[] = [];
   for (const [key, label] of NAMES) {
-    results[key].forEach((perRound, i) => {
+    results[key]?.forEach((perRound, i) => {
       const middle = median(perRound.map((x) => x.perSecond));
       const r = perRound.find((x) => x.perSecond === middle)!;
       rows.push(
@@ -537,6 +570,8 @@ try {
     "ratios below are the medians of each round's ratio (both targets measured in the same round, under a minute apart).",
     "Baseline: bench/serve-baseline.ts in a child process: a bare fastify POST route that reads the same OIP JSON body, runs the",
     "same .onnx file with the same session options and answers the outputs as JSON (no checks, provenance or logging).",
+    "Floor: bench/serve-floor.ts, Node's node:http and node:http2 servers answering fixed bytes after a setImmediate, no framework",
+    "and no model; the gRPC side answers one message and then the status trailers, as every gRPC server on Node does.",
     `CPU columns: user + system time of the server process (from /proc, all threads) and of the load generator (${h2 ? "h2load" : "this process"}), per`,
     "answered request, during the measured seconds; they depend less than req/s on what else the machine runs.",
     "",
@@ -549,7 +584,10 @@ try {
       `on the server that also answers the other protocols — ${verdict("oipJson", "baseline", 0.9)} (${ratios("oipJson", "baseline")}); ` +
       `with batching ${BATCHING_TEXT} — ${verdict("oipJsonBatched", "baseline", 0.9)} (${ratios("oipJsonBatched", "baseline")}).`,
     `- OIP gRPC ≥ 0.8× OIP REST — ${verdict("oipGrpc", "oipJson", 0.8)} (${ratios("oipGrpc", "oipJson")}); ` +
-      `both with batching — ${verdict("oipGrpcBatched", "oipJsonBatched", 0.8)} (${ratios("oipGrpcBatched", "oipJsonBatched")}).`,
+      `both with batching — ${verdict("oipGrpcBatched", "oipJsonBatched", 0.8)} (${ratios("oipGrpcBatched", "oipJsonBatched")}).` +
+      (results.floorGrpc
+        ? ` For scale, the floor: Node's HTTP/2 answering a gRPC call ÷ Node's HTTP/1.1 answering a request, both with fixed bytes — ${ratios("floorGrpc", "floorHttp")}.`
+        : ""),
     "",
     ...WHERE_THE_TIME_GOES,
     "",

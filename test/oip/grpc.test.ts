@@ -134,6 +134,38 @@ describe("OIP v2 gRPC", () => {
     assert.equal(one.id, "");
   });
 
+  it("answers every raw request its own outputs, whatever the selection, order and batch size before it", async () => {
+    // Parts of raw answers are encoded once per distinct output; answers in turn must not mix them up.
+    const rows = [SETOSA, VIRGINICA, SETOSA];
+    const orders = [["label", "probabilities"], ["probabilities", "label"], ["probabilities"], ["label"]];
+    for (const n of [1, 3, 2, 1, 3]) {
+      for (const order of orders) {
+        const res = await client.ModelInfer({
+          model_name: "iris-onnx",
+          inputs: [{ name: "input", datatype: "FP32", shape: [n, 4] }],
+          raw_input_contents: [float32Bytes(rows.slice(0, n).flat())],
+          outputs: order.map((name) => ({ name })),
+        });
+        const expected = order.map((name) => (name === "label" ? ["label", "INT64", [String(n), "1"]] : ["probabilities", "FP32", [String(n), "3"]]));
+        assert.deepEqual(
+          res.outputs.map((o) => [o.name, o.datatype, o.shape]),
+          expected,
+        );
+        const contents = res.raw_output_contents!.map((b) => Buffer.from(b));
+        assert.deepEqual(
+          contents.map((b) => b.length),
+          order.map((name) => (name === "label" ? 8 : 12) * n),
+        );
+        const label = contents[order.indexOf("label")];
+        if (label)
+          assert.deepEqual(
+            Array.from({ length: n }, (_, i) => label.readBigInt64LE(8 * i)),
+            [0n, 2n, 0n].slice(0, n),
+          );
+      }
+    }
+  });
+
   it("answers typed contents to typed contents", async () => {
     const res = await client.ModelInfer({
       model_name: "iris-onnx",
@@ -177,6 +209,18 @@ describe("OIP v2 gRPC", () => {
       assert.equal(res.outputs[0].name, "prediction");
       assert.deepEqual(res.outputs[0].contents!.fp64_contents, [3, 7]);
       assert.deepEqual(res.outputs[0].parameters!.columns, { string_param: '["sum"]', parameter_choice: "string_param" });
+      // Raw, an output with parameters keeps them.
+      const raw = await c.ModelInfer({
+        model_name: "sum-check",
+        inputs: [{ name: "input", datatype: "FP64", shape: [2, 2] }],
+        raw_input_contents: [Buffer.from(new Float64Array([1, 2, 3, 4]).buffer)],
+      });
+      assert.deepEqual(
+        raw.outputs.map((o) => [o.name, o.datatype, o.shape, o.parameters!.columns]),
+        [["prediction", "FP64", ["2", "1"], { string_param: '["sum"]', parameter_choice: "string_param" }]],
+      );
+      const sums = Buffer.from(raw.raw_output_contents![0]);
+      assert.deepEqual([sums.readDoubleLE(0), sums.readDoubleLE(8)], [3, 7]);
       await rejectsWithStatus(
         c.ModelInfer({ model_name: "sum-check", inputs: [{ name: "input", datatype: "FP64", shape: [1, 2], contents: { fp64_contents: [-1, 2] } }] }),
         Status.INTERNAL,

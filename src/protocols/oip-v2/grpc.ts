@@ -13,6 +13,7 @@ import {
   outputsToGrpc,
   parametersFromGrpc,
   parametersToGrpc,
+  type GrpcInferOutputTensor,
   type GrpcModelInferRequest,
   type GrpcModelInferResponse,
 } from "../../tensor/grpc-contents.js";
@@ -40,34 +41,69 @@ interface RepositoryModelRequest {
 }
 
 /**
- * A ModelInfer answer goes out in two parts: the fields every answer of a model version repeats (its name, version
- * and provenance parameters), encoded once per version, then the answer's own (id, outputs, raw contents). Protobuf
- * reads fields in any order and concatenated encodings as one message, so clients read the same answer, for half
- * the encoding work per call.
+ * A ModelInfer answer goes out in parts, most of them encoded once: the fields every answer of a model version
+ * repeats (its name, version and provenance parameters); in an answer whose outputs are bare descriptions (name,
+ * datatype, shape: a raw answer), each description; then the answer's own fields (id, raw contents, and the outputs
+ * when they carry contents or parameters). Protobuf reads fields in any order and concatenated encodings as one
+ * message, repeated fields in the order they come, so clients read the same answer, for less than half the encoding work.
  */
-const ENCODED_HEAD = Symbol("encoded head");
+const ENCODED_PARTS = Symbol("encoded parts");
 
-/** What ModelInfer answers: the per-call fields, and the encoded head its serializer puts before them. */
-type InferAnswer = Pick<GrpcModelInferResponse, "id" | "outputs" | "raw_output_contents"> & { [ENCODED_HEAD]: Buffer };
+/** What ModelInfer answers: the per-call fields, and the encoded parts its serializer puts before them. */
+type InferAnswer = Pick<GrpcModelInferResponse, "id" | "outputs" | "raw_output_contents"> & { [ENCODED_PARTS]: Buffer[] };
 
-const heads = new WeakMap<DataPlane, Buffer>();
+type Serialize = (value: Partial<GrpcModelInferResponse>) => Buffer;
 
-/** The service definition whose ModelInfer serializer writes an answer's encoded head first. */
-function withEncodedHeads(definition: ServiceDefinition): ServiceDefinition {
-  const method = definition.ModelInfer;
-  const serialize = method.responseSerialize;
-  return { ...definition, ModelInfer: { ...method, responseSerialize: (answer: InferAnswer) => Buffer.concat([answer[ENCODED_HEAD], serialize(answer)]) } };
+/** A model version's encoded head, and its outputs' encoded descriptions by datatype, shape and name. */
+interface VersionEncodings {
+  head: Buffer;
+  outputs: Map<string, Buffer>;
 }
 
-/** A model version's encoded head, made with `serialize` (ModelInferResponse's own serializer) the first time. */
-function headOf(dataplane: DataPlane, serialize: (value: Partial<GrpcModelInferResponse>) => Buffer): Buffer {
-  let head = heads.get(dataplane);
-  if (!head) {
+const encodings = new WeakMap<DataPlane, VersionEncodings>();
+/** Descriptions kept per version: enough for any fixed set of outputs, bounded when shapes vary per call. */
+const MAX_OUTPUT_ENCODINGS = 64;
+
+/** The service definition whose ModelInfer serializer writes an answer's encoded parts first. */
+function withEncodedParts(definition: ServiceDefinition): ServiceDefinition {
+  const method = definition.ModelInfer;
+  const serialize = method.responseSerialize;
+  return { ...definition, ModelInfer: { ...method, responseSerialize: (answer: InferAnswer) => Buffer.concat([...answer[ENCODED_PARTS], serialize(answer)]) } };
+}
+
+/**
+ * An answer of `dataplane` as encoded parts and the outputs still to encode, made with `serialize` (ModelInferResponse's
+ * own serializer): the version's head, then every output's description when all of them are bare (else none, so the
+ * outputs keep their order).
+ */
+function answerParts(dataplane: DataPlane, serialize: Serialize, outputs: GrpcInferOutputTensor[]): { parts: Buffer[]; outputs: GrpcInferOutputTensor[] } {
+  let version = encodings.get(dataplane);
+  if (!version) {
     const { modelName, modelVersion } = dataplane.provenance;
     const parameters = parametersToGrpc(provenanceParameters(dataplane.provenance));
-    heads.set(dataplane, (head = serialize({ model_name: modelName, model_version: modelVersion, parameters })));
+    version = { head: serialize({ model_name: modelName, model_version: modelVersion, parameters }), outputs: new Map() };
+    encodings.set(dataplane, version);
   }
-  return head;
+  if (!outputs.every(isBare)) return { parts: [version.head], outputs };
+  const parts = [version.head];
+  for (const output of outputs) {
+    // Unambiguous: datatypes hold no ':', shapes only digits and commas; the name comes last.
+    const key = `${output.datatype}:${output.shape.join(",")}:${output.name}`;
+    let encoded = version.outputs.get(key);
+    if (!encoded) {
+      encoded = serialize({ outputs: [output] });
+      if (version.outputs.size < MAX_OUTPUT_ENCODINGS) version.outputs.set(key, encoded);
+    }
+    parts.push(encoded);
+  }
+  return { parts, outputs: [] };
+}
+
+/** An output with nothing but its name, datatype and shape. */
+function isBare(output: GrpcInferOutputTensor): boolean {
+  if (output.contents) return false;
+  for (const _ in output.parameters) return false;
+  return true;
 }
 
 /** A unary handler from a function that answers (or throws) an OmafError: errors become gRPC statuses. */
@@ -104,10 +140,11 @@ export function createOipGrpcService(registry: ModelRegistry): OipGrpcService {
       const outputs = await inferTensors(inference, inputs, requested, request.parameters && parametersFromGrpc(request.parameters));
       const raw = (request.raw_input_contents?.length ?? 0) > 0;
       const encoded = outputsToGrpc(outputs, { raw });
+      const answer = answerParts(dataplane, serializeResponse, encoded.outputs);
       return {
-        [ENCODED_HEAD]: headOf(dataplane, serializeResponse),
+        [ENCODED_PARTS]: answer.parts,
         id: request.id ?? "",
-        outputs: encoded.outputs,
+        outputs: answer.outputs,
         raw_output_contents: encoded.raw_output_contents,
       };
     });
@@ -158,5 +195,5 @@ export function createOipGrpcService(registry: ModelRegistry): OipGrpcService {
       return {};
     }),
   };
-  return { definition: withEncodedHeads(withSafeDecoding(definition, ["ModelInfer"])), implementation };
+  return { definition: withEncodedParts(withSafeDecoding(definition, ["ModelInfer"])), implementation };
 }

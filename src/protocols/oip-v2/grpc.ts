@@ -45,7 +45,8 @@ interface RepositoryModelRequest {
  * repeats (its name, version and provenance parameters); in an answer whose outputs are bare descriptions (name,
  * datatype, shape: a raw answer), each description; then the answer's own fields (id, raw contents, and the outputs
  * when they carry contents or parameters). Protobuf reads fields in any order and concatenated encodings as one
- * message, repeated fields in the order they come, so clients read the same answer, for less than half the encoding work.
+ * message, repeated fields in the order they come, so clients read the same answer, for less than half the encoding
+ * work.
  */
 const ENCODED_PARTS = Symbol("encoded parts");
 

@@ -535,7 +535,8 @@ try {
       );
     });
   }
-  const ratios = (a: string, b: string) => LEVELS.map((c, i) => `${c}: ${fmt(ratio(a, b, i), 2)}×`).join(", ");
+  // Three decimals: a verdict is taken on the exact ratio, and 0.897 shown as 0.90 would read as met.
+  const ratios = (a: string, b: string) => LEVELS.map((c, i) => `${c}: ${fmt(ratio(a, b, i), 3)}×`).join(", ");
   const verdict = (a: string, b: string, least: number) => (LEVELS.every((_, i) => ratio(a, b, i) >= least) ? "met" : "not met");
   const cpu = cpus();
   const section = [

@@ -5,7 +5,6 @@
 // tracing is on, its spans (tracing.ts). Protocol modules only translate their wire format to these calls and back;
 // none of them loads the model or decides readiness.
 // One DataPlane serves one model version; the registry (src/registry/) holds one per served version.
-import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { OmafError, toOmafError } from "../errors.js";
 import type { OmafManifest } from "../manifest/manifest.types.js";
@@ -117,10 +116,7 @@ export interface Inference {
   predictJsonBatch(items: ReadonlyArray<ItemResult<unknown>>): Promise<ItemResult<JsonPrediction>[]>;
 }
 
-/** A fresh request id. */
-export function newRequestId(): string {
-  return randomUUID();
-}
+export { newRequestId } from "./request-id.js";
 
 export class DataPlane {
   private loaded = false;

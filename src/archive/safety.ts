@@ -108,10 +108,10 @@ export function checkEntries(entries: readonly ArchiveEntry[], limits: UnpackLim
   }
   return problems;
 
+  /** Records the folders `name` lies in (and `name` itself when it is a folder), deepest first, up to one seen before. */
   function addParents(name: string, self: boolean): void {
-    const parts = name.split("/");
-    for (let i = self ? parts.length : parts.length - 1; i > 0; i--) {
-      const dir = parts.slice(0, i).join("/");
+    for (let end = self ? name.length : name.lastIndexOf("/"); end > 0; end = name.lastIndexOf("/", end - 1)) {
+      const dir = name.slice(0, end);
       if (dirs.has(dir)) break;
       if (files.has(dir)) problems.push(duplicate(dir, "is both a file and a folder"));
       dirs.add(dir);

@@ -69,18 +69,44 @@ export interface Provenance {
  * content, not the zip bytes, so re-packing the same folder gives the same digest.
  */
 export function contentDigest(files: readonly FileDigest[]): string {
+  return digestOfSorted(canonicalOrder(files));
+}
+
+/** {@link contentDigest} of files already in canonical order. */
+function digestOfSorted(files: readonly FileDigest[]): string {
   const hash = createHash("sha256");
-  for (const f of canonicalOrder(files)) {
+  // Lines go to the hash in runs of about 64 KiB: one native call per file costs more than the hashing.
+  let text = "";
+  for (const f of files) {
     if (/[\r\n]/.test(f.path)) {
       throw new OmafError("OMAF_ERR_ARCHIVE_FORMAT", `file path ${JSON.stringify(f.path)} contains a line break`, { path: f.path });
     }
-    hash.update(`${f.sha256}  ${f.size}  ${f.path}\n`, "utf8");
+    text += `${f.sha256}  ${f.size}  ${f.path}\n`;
+    if (text.length >= 65536) {
+      hash.update(text, "utf8");
+      text = "";
+    }
   }
+  hash.update(text, "utf8");
   return `sha256:${hash.digest("hex")}`;
+}
+
+/**
+ * Code units from which JavaScript's string order (UTF-16 code units) and UTF-8 byte order can differ: a surrogate
+ * (half of a character beyond U+FFFF) sorts before U+E000–U+FFFF in UTF-16 and after them in UTF-8. Below U+D800
+ * both orders are the code points' order.
+ */
+const BEYOND_UTF16_ORDER = /[\uD800-\uFFFF]/;
+
+/** Compares two paths by their UTF-8 bytes. */
+function comparePaths(a: string, b: string): number {
+  if (BEYOND_UTF16_ORDER.test(a) || BEYOND_UTF16_ORDER.test(b)) return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Returns a copy sorted by the UTF-8 bytes of `path`. */
 export function canonicalOrder<T extends { path: string }>(files: readonly T[]): T[] {
+  if (!files.some((f) => BEYOND_UTF16_ORDER.test(f.path))) return [...files].sort((a, b) => comparePaths(a.path, b.path));
   return files
     .map((f) => ({ f, key: Buffer.from(f.path, "utf8") }))
     .sort((a, b) => Buffer.compare(a.key, b.key))
@@ -138,7 +164,7 @@ export function parseProvenance(buf: Buffer | string): Provenance {
     throw invalid(issues.join("; "), { issues });
   }
   const p = data as Provenance;
-  let previous: Buffer | undefined;
+  let previous: string | undefined;
   for (const f of p.files) {
     try {
       checkEntryName(f.path);
@@ -147,13 +173,12 @@ export function parseProvenance(buf: Buffer | string): Provenance {
     }
     if (isMetadataPath(f.path) || /[\r\n]/.test(f.path) || normaliseEntryName(f.path) !== f.path)
       throw invalid(`bad path ${JSON.stringify(f.path)}`, { path: f.path });
-    const key = Buffer.from(f.path, "utf8");
-    if (previous && Buffer.compare(previous, key) >= 0) {
+    if (previous !== undefined && comparePaths(previous, f.path) >= 0) {
       throw invalid(`files are not unique and sorted by path (at ${JSON.stringify(f.path)})`, { path: f.path });
     }
-    previous = key;
+    previous = f.path;
   }
-  const digest = contentDigest(p.files);
+  const digest = digestOfSorted(p.files);
   if (digest !== p.artifactDigest) {
     throw invalid(`artifactDigest ${p.artifactDigest} does not match its file list (${digest})`, {
       recorded: p.artifactDigest,

@@ -75,3 +75,33 @@ test("the worked example in spec/provenance.md matches contentDigest", async () 
   const record = spec.match(/```json\n([\s\S]*?)```/)![1];
   assert.equal(parseProvenance(record).artifactDigest, digest);
 });
+
+test("paths sort by their UTF-8 bytes where JavaScript's string order differs (characters beyond U+FFFF)", () => {
+  // U+FF21 is EF BC A1 in UTF-8 and U+1F600 is F0 9F 98 80, so U+FF21 comes first; as UTF-16 the surrogate 0xD83D
+  // would come first.
+  const wide = [
+    { path: "\u{1F600}.txt", size: 1, sha256: sha("a") },
+    { path: "\uFF21.txt", size: 1, sha256: sha("b") },
+    { path: "a.txt", size: 1, sha256: sha("c") },
+  ];
+  const p = buildProvenance(wide, { packerVersion: "1" });
+  assert.deepEqual(
+    p.files.map((f) => f.path),
+    ["a.txt", "\uFF21.txt", "\u{1F600}.txt"],
+  );
+  assert.deepEqual(parseProvenance(serializeProvenance(p)), p);
+  const text = `${sha("c")}  1  a.txt\n${sha("b")}  1  \uFF21.txt\n${sha("a")}  1  \u{1F600}.txt\n`;
+  assert.equal(p.artifactDigest, `sha256:${sha(text)}`);
+  const swapped = { ...p, files: [p.files[0], p.files[2], p.files[1]] };
+  assert.throws(
+    () => parseProvenance(JSON.stringify(swapped)),
+    (err) => isOmafError(err, "OMAF_ERR_PROVENANCE_INVALID") && /sorted/.test((err as Error).message),
+  );
+});
+
+test("the digest of a long file list is the hash of all its lines", () => {
+  const many = Array.from({ length: 5000 }, (_, i) => ({ path: `d/${String(i).padStart(5, "0")}.bin`, size: i, sha256: sha(String(i)) }));
+  const text = many.map((f) => `${f.sha256}  ${f.size}  ${f.path}\n`).join("");
+  assert.equal(contentDigest(many), `sha256:${sha(text)}`);
+  assert.equal(parseProvenance(serializeProvenance(buildProvenance(many, { packerVersion: "1" }))).artifactDigest, `sha256:${sha(text)}`);
+});

@@ -19,6 +19,8 @@ import type { RequestOutcome, RequestTrace, RequestTracer } from "./tracing.js";
 import { matrixAsTensors, rowsFitInputs, tensorsAsMatrix } from "./tensor-inference.js";
 import { validateMatrix, validateTensors } from "./validate.js";
 
+export { newRequestId } from "./request-id.js";
+
 /** The artifact being served: what materializeArtifact() answers, minus the folder. */
 export interface ServedArtifact {
   manifest: OmafManifest;
@@ -115,8 +117,6 @@ export interface Inference {
    */
   predictJsonBatch(items: ReadonlyArray<ItemResult<unknown>>): Promise<ItemResult<JsonPrediction>[]>;
 }
-
-export { newRequestId } from "./request-id.js";
 
 export class DataPlane {
   private loaded = false;

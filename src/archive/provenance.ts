@@ -98,15 +98,21 @@ function digestOfSorted(files: readonly FileDigest[]): string {
  */
 const BEYOND_UTF16_ORDER = /[\uD800-\uFFFF]/;
 
+/** JavaScript's string order: by UTF-16 code units. */
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Compares two paths by their UTF-8 bytes. */
 function comparePaths(a: string, b: string): number {
   if (BEYOND_UTF16_ORDER.test(a) || BEYOND_UTF16_ORDER.test(b)) return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
-  return a < b ? -1 : a > b ? 1 : 0;
+  return byCodeUnits(a, b);
 }
 
 /** Returns a copy sorted by the UTF-8 bytes of `path`. */
 export function canonicalOrder<T extends { path: string }>(files: readonly T[]): T[] {
-  if (!files.some((f) => BEYOND_UTF16_ORDER.test(f.path))) return [...files].sort((a, b) => comparePaths(a.path, b.path));
+  // Checked once for the whole list, not per comparison.
+  if (!files.some((f) => BEYOND_UTF16_ORDER.test(f.path))) return [...files].sort((a, b) => byCodeUnits(a.path, b.path));
   return files
     .map((f) => ({ f, key: Buffer.from(f.path, "utf8") }))
     .sort((a, b) => Buffer.compare(a.key, b.key))
